@@ -1,0 +1,7 @@
+/** Who caused a fact: a credential of a service account, or the system itself. */
+export type Actor =
+  | { readonly kind: "service_account"; readonly serviceAccountId: string; readonly apiKeyId: string }
+  | { readonly kind: "system"; readonly reason: "bootstrap" | "scheduler" };
+
+export const SYSTEM_SCHEDULER: Actor = { kind: "system", reason: "scheduler" };
+export const SYSTEM_BOOTSTRAP: Actor = { kind: "system", reason: "bootstrap" };

@@ -1,0 +1,68 @@
+import { DUMMY_HASH, sameHash } from "./api-key-format.js";
+import type { KeyState } from "./state.js";
+
+export type VerifyFailureCode =
+  | "not_found"
+  | "inactive_key"
+  | "inactive_account"
+  | "expired"
+  | "retention_expired"
+  | "deleted";
+
+export type CredentialKind = "current" | "retained";
+
+export type CredentialCheck =
+  | { readonly valid: true; readonly credential: CredentialKind }
+  | { readonly valid: false; readonly code: VerifyFailureCode };
+
+/** What verification needs to know of the account that owns a key. */
+export interface AccountStatus {
+  readonly active: boolean;
+  readonly deleted: boolean;
+}
+
+/**
+ * Decides whether a presented secret (by its hash) is accepted at `now`. The hash is always compared
+ * twice, against a stand-in when there is no record or no previous secret, so an unknown key id costs
+ * the same as a wrong secret. Retention is decided here, at verification time, never by the scheduler.
+ */
+export function checkCredential(
+  presentedHash: string,
+  key: KeyState | undefined,
+  account: AccountStatus | undefined,
+  now: string,
+): CredentialCheck {
+  const matchesCurrent = sameHash(presentedHash, key?.secretHash ?? DUMMY_HASH);
+  const matchesPrevious = sameHash(presentedHash, key?.previous?.secretHash ?? DUMMY_HASH);
+  if (key === undefined || account === undefined || (!matchesCurrent && !matchesPrevious)) {
+    return { valid: false, code: "not_found" };
+  }
+  if (key.deleted || account.deleted) return { valid: false, code: "deleted" };
+  if (!account.active) return { valid: false, code: "inactive_account" };
+  if (!key.active) return { valid: false, code: "inactive_key" };
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.parse(now)) return { valid: false, code: "expired" };
+  if (matchesCurrent) return { valid: true, credential: "current" };
+  const previous = key.previous;
+  if (previous === null || previous.expired || Date.parse(previous.retainedUntil) <= Date.parse(now)) {
+    return { valid: false, code: "retention_expired" };
+  }
+  return { valid: true, credential: "retained" };
+}
+
+/**
+ * Whether a secret of the given generation is still accepted at `now`: the current one, or the
+ * previous one while its retention runs. Access tokens name the generation they were issued from.
+ */
+export function generationAccepted(key: KeyState, generation: number, now: string): CredentialKind | null {
+  if (generation === key.generation) return "current";
+  const previous = key.previous;
+  if (
+    previous !== null &&
+    previous.generation === generation &&
+    !previous.expired &&
+    Date.parse(previous.retainedUntil) > Date.parse(now)
+  ) {
+    return "retained";
+  }
+  return null;
+}

@@ -1,0 +1,105 @@
+import type { Role } from "./rules.js";
+
+/** A fact about one service account (or one of its keys), as the decider produces it. */
+interface Fact<T extends string, D> {
+  readonly type: T;
+  readonly accountId: string;
+  readonly occurredAt: string;
+  readonly data: D;
+}
+
+export type ServiceAccountCreated = Fact<
+  "ServiceAccountCreated",
+  { readonly name: string; readonly description: string; readonly roles: readonly Role[]; readonly active: boolean }
+>;
+export type ServiceAccountUpdated = Fact<
+  "ServiceAccountUpdated",
+  { readonly name?: string; readonly description?: string; readonly roles?: readonly Role[] }
+>;
+export type ServiceAccountDeactivated = Fact<"ServiceAccountDeactivated", Record<string, never>>;
+export type ServiceAccountActivated = Fact<"ServiceAccountActivated", Record<string, never>>;
+export type ServiceAccountDeleted = Fact<"ServiceAccountDeleted", Record<string, never>>;
+
+export type ApiKeyCreated = Fact<
+  "ApiKeyCreated",
+  {
+    readonly keyId: string;
+    readonly name: string;
+    readonly description: string;
+    readonly expiresAt: string | null;
+    readonly secretHash: string;
+    readonly hint: string;
+  }
+>;
+export type ApiKeyUpdated = Fact<
+  "ApiKeyUpdated",
+  { readonly keyId: string; readonly name?: string; readonly description?: string; readonly expiresAt?: string | null }
+>;
+export type ApiKeyRotated = Fact<
+  "ApiKeyRotated",
+  {
+    readonly keyId: string;
+    readonly secretHash: string;
+    readonly hint: string;
+    /** Generation of the new secret: 0 at creation, one more per rotation. */
+    readonly generation: number;
+    /** Until when the previous secret is still accepted; null when it stopped at once. */
+    readonly retainedUntil: string | null;
+  }
+>;
+export type ApiKeyRetentionExpired = Fact<
+  "ApiKeyRetentionExpired",
+  {
+    readonly keyId: string;
+    /** Generation of the retained secret that is now dead. */
+    readonly generation: number;
+    readonly reason: "deadline" | "superseded";
+  }
+>;
+export type ApiKeyDeactivated = Fact<"ApiKeyDeactivated", { readonly keyId: string }>;
+export type ApiKeyActivated = Fact<"ApiKeyActivated", { readonly keyId: string }>;
+export type ApiKeyDeleted = Fact<"ApiKeyDeleted", { readonly keyId: string }>;
+
+export type ServiceAccountEvent =
+  | ServiceAccountCreated
+  | ServiceAccountUpdated
+  | ServiceAccountDeactivated
+  | ServiceAccountActivated
+  | ServiceAccountDeleted;
+
+export type ApiKeyEvent =
+  | ApiKeyCreated
+  | ApiKeyUpdated
+  | ApiKeyRotated
+  | ApiKeyRetentionExpired
+  | ApiKeyDeactivated
+  | ApiKeyActivated
+  | ApiKeyDeleted;
+
+export type DomainEvent = ServiceAccountEvent | ApiKeyEvent;
+export type EventType = DomainEvent["type"];
+
+export const EVENT_TYPES: readonly EventType[] = [
+  "ServiceAccountCreated",
+  "ServiceAccountUpdated",
+  "ServiceAccountDeactivated",
+  "ServiceAccountActivated",
+  "ServiceAccountDeleted",
+  "ApiKeyCreated",
+  "ApiKeyUpdated",
+  "ApiKeyRotated",
+  "ApiKeyRetentionExpired",
+  "ApiKeyDeactivated",
+  "ApiKeyActivated",
+  "ApiKeyDeleted",
+];
+
+/** Events after which some credential that worked before no longer works. */
+export const REVOCATION_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  "ServiceAccountDeactivated",
+  "ServiceAccountDeleted",
+  "ApiKeyRotated",
+  "ApiKeyRetentionExpired",
+  "ApiKeyDeactivated",
+  "ApiKeyDeleted",
+]);

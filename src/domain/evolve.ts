@@ -1,0 +1,91 @@
+import type { DomainEvent } from "./events.js";
+import type { AccountState, KeyState, State } from "./state.js";
+
+/** Applies one fact to the state of its account. Pure; unknown facts are a programming error. */
+export function evolve(state: State, event: DomainEvent): State {
+  const at = event.occurredAt;
+  if (event.type === "ServiceAccountCreated") {
+    return {
+      id: event.accountId,
+      ...event.data,
+      deleted: false,
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+      keys: {},
+    };
+  }
+  if (state === null) throw new Error(`${event.type} before ServiceAccountCreated for ${event.accountId}`);
+  const next = (changes: Partial<AccountState>): AccountState => ({
+    ...state,
+    ...changes,
+    updatedAt: at,
+    version: state.version + 1,
+  });
+  const withKey = (keyId: string, change: (key: KeyState) => Partial<KeyState>): AccountState => {
+    const key = state.keys[keyId];
+    if (key === undefined) throw new Error(`${event.type} for unknown key ${keyId}`);
+    return next({ keys: { ...state.keys, [keyId]: { ...key, ...change(key), updatedAt: at } } });
+  };
+
+  switch (event.type) {
+    case "ServiceAccountUpdated":
+      return next(event.data);
+    case "ServiceAccountDeactivated":
+      return next({ active: false });
+    case "ServiceAccountActivated":
+      return next({ active: true });
+    case "ServiceAccountDeleted":
+      return next({ deleted: true, active: false });
+    case "ApiKeyCreated": {
+      const { keyId, ...data } = event.data;
+      const key: KeyState = {
+        id: keyId,
+        ...data,
+        active: true,
+        deleted: false,
+        generation: 0,
+        previous: null,
+        createdAt: at,
+        updatedAt: at,
+        lastRotatedAt: null,
+      };
+      return next({ keys: { ...state.keys, [keyId]: key } });
+    }
+    case "ApiKeyUpdated": {
+      const { keyId, ...changes } = event.data;
+      return withKey(keyId, () => changes);
+    }
+    case "ApiKeyRotated":
+      return withKey(event.data.keyId, (key) => ({
+        secretHash: event.data.secretHash,
+        hint: event.data.hint,
+        generation: event.data.generation,
+        lastRotatedAt: at,
+        previous: {
+          secretHash: key.secretHash,
+          generation: key.generation,
+          retainedUntil: event.data.retainedUntil ?? at,
+          expired: event.data.retainedUntil === null,
+        },
+      }));
+    case "ApiKeyRetentionExpired":
+      return withKey(event.data.keyId, (key) => ({
+        previous: key.previous === null ? null : { ...key.previous, expired: true },
+      }));
+    case "ApiKeyDeactivated":
+      return withKey(event.data.keyId, () => ({ active: false }));
+    case "ApiKeyActivated":
+      return withKey(event.data.keyId, () => ({ active: true }));
+    case "ApiKeyDeleted":
+      return withKey(event.data.keyId, () => ({ deleted: true, active: false }));
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown event ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+export function fold(events: readonly DomainEvent[], state: State = null): State {
+  return events.reduce(evolve, state);
+}

@@ -1,0 +1,65 @@
+import type { Role } from "./rules.js";
+
+/** The secret a key had before its latest rotation, kept so that retention can be decided. */
+export interface PreviousSecret {
+  readonly secretHash: string;
+  readonly generation: number;
+  /** The instant the previous secret stops working (the rotation time when nothing was retained). */
+  readonly retainedUntil: string;
+  /** True once the retention has ended by an event (or when nothing was retained). */
+  readonly expired: boolean;
+}
+
+export interface KeyState {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly active: boolean;
+  readonly deleted: boolean;
+  readonly secretHash: string;
+  readonly hint: string;
+  readonly generation: number;
+  readonly previous: PreviousSecret | null;
+  readonly expiresAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastRotatedAt: string | null;
+}
+
+export interface AccountState {
+  readonly id: string;
+  readonly name: string;
+  readonly description: string;
+  readonly roles: readonly Role[];
+  readonly active: boolean;
+  readonly deleted: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Number of events applied to this account. */
+  readonly version: number;
+  readonly keys: Readonly<Record<string, KeyState>>;
+}
+
+/** `null` is the state of an account that has no events yet. */
+export type State = AccountState | null;
+
+export function initialState(): State {
+  return null;
+}
+
+/** The retention still running at `now`, if any: the previous secret is then accepted. */
+export function retentionInForce(key: KeyState, now: string): PreviousSecret | null {
+  const previous = key.previous;
+  if (previous === null || previous.expired) return null;
+  return Date.parse(previous.retainedUntil) > Date.parse(now) ? previous : null;
+}
+
+/** The retention the scheduler still has to close with an event, whatever the time. */
+export function pendingRetention(key: KeyState): PreviousSecret | null {
+  if (key.deleted || key.previous === null || key.previous.expired) return null;
+  return key.previous;
+}
+
+export function liveKeys(state: AccountState): KeyState[] {
+  return Object.values(state.keys).filter((key) => !key.deleted);
+}
