@@ -33,7 +33,7 @@ export function checkCredential(
   now: string,
 ): CredentialCheck {
   const matchesCurrent = sameHash(presentedHash, key?.secretHash ?? DUMMY_HASH);
-  const matchesPrevious = sameHash(presentedHash, key?.previous?.secretHash ?? DUMMY_HASH);
+  const matchesPrevious = sameHash(presentedHash, key?.previous?.secretHash ?? DUMMY_HASH) && key?.previous != null;
   if (key === undefined || account === undefined || (!matchesCurrent && !matchesPrevious)) {
     return { valid: false, code: "not_found" };
   }

@@ -1,0 +1,46 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { newRequestId } from "../application/index.js";
+import type { AppDeps } from "./deps.js";
+import { errorHandler, HttpError } from "./errors.js";
+import { authenticate } from "./plugins/authenticate.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { authRoutes } from "./routes/auth.js";
+import { operationRoutes } from "./routes/operations.js";
+import { serviceAccountRoutes } from "./routes/service-accounts.js";
+import { validatorCompiler } from "./validation.js";
+
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Builds the HTTP API from its dependencies; the caller owns `listen` and shutdown. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // pino's Logger and fastify's base logger type differ only in optional members.
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: deps.trustProxy,
+    bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : newRequestId();
+    },
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request) => {
+    throw new HttpError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`);
+  });
+  app.addHook("onSend", async (request, reply) => {
+    void reply.header("x-request-id", String(request.id));
+  });
+
+  const requireRoles = authenticate(app, deps);
+  await app.register(serviceAccountRoutes(deps, requireRoles));
+  await app.register(apiKeyRoutes(deps, requireRoles));
+  await app.register(authRoutes(deps, requireRoles));
+  await app.register(operationRoutes(deps));
+  return app;
+}

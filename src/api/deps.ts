@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import type { ServiceAccounts } from "../application/index.js";
+import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
+import type { Queries } from "../projections/index.js";
+import type { Signer, SigningKeyRegistry } from "../signing/index.js";
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, boolean>>;
+}
+
+/** Everything the HTTP API needs, injected by the daemon (or by a test). */
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly accounts: ServiceAccounts;
+  readonly queries: Queries;
+  readonly authenticator: Authenticator;
+  readonly limiter: FailedAuthLimiter;
+  readonly usage: UsageTracker;
+  readonly signer: Signer;
+  readonly registry: SigningKeyRegistry;
+  readonly clock: () => Date;
+  readonly tokenTtlSeconds: number;
+  readonly readiness: () => Readiness;
+  readonly trustProxy: boolean;
+}

@@ -1,0 +1,64 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { DomainError, type ErrorCode } from "../domain/index.js";
+import { StoreUnavailableError } from "../events/index.js";
+import { ReadModelTimeoutError } from "../projections/index.js";
+import { describeValidation } from "./validation.js";
+
+/** The one map from error code to HTTP status. */
+export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** An error raised by the HTTP layer itself (authentication, roles, rate limits, odd requests). */
+export class HttpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export const unauthenticated = (): HttpError => new HttpError("unauthenticated", "a valid credential is required");
+export const forbidden = (): HttpError => new HttpError("forbidden", "your service account's roles do not allow this");
+export const notFound = (what: string): HttpError => new HttpError("not_found", `${what} not found`);
+
+function classify(error: FastifyError | Error): { code: ErrorCode; message: string; retryAfter?: number } {
+  if (error instanceof HttpError) return { code: error.code, message: error.message, retryAfter: error.retryAfterSeconds };
+  if (error instanceof DomainError) return { code: error.code, message: error.message };
+  if (error instanceof StoreUnavailableError) {
+    return { code: "unavailable", message: "the event store cannot be reached; nothing was written" };
+  }
+  if (error instanceof ReadModelTimeoutError) {
+    return { code: "unavailable", message: "the change was recorded but this daemon has not caught up yet; read it again shortly" };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation !== undefined) {
+    return { code: "invalid_request", message: describeValidation(fastifyError.validation, fastifyError.validationContext) };
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's own client errors: malformed JSON, wrong content type, body too large.
+    const message = status === 413 ? "body is too large" : status === 415 ? "body must be application/json" : "body is not valid JSON";
+    return { code: "invalid_request", message };
+  }
+  return { code: "internal", message: "internal error" };
+}
+
+/** Maps every error to the contract's error body; a 5xx never shows its real message. */
+export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  const { code, message, retryAfter } = classify(error);
+  const status = STATUS_OF[code];
+  if (status >= 500) request.log.error({ err: error }, "request failed");
+  if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
+  void reply.status(status).send({ error: { code, message, requestId: String(request.id) } });
+}

@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { newTokenId } from "../../application/index.js";
+import { issueToken } from "../../auth/index.js";
+import type { AppDeps } from "../deps.js";
+import { forbidden } from "../errors.js";
+import type { RequireRoles } from "../plugins/authenticate.js";
+import { principalOf } from "../plugins/authenticate.js";
+import { presentAccount, presentKey } from "../presenters.js";
+import { ApiKey, errorResponses, ServiceAccount } from "../schemas/common.js";
+
+const VerifyBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+const VerifyAnswer = Type.Union([
+  Type.Object({
+    valid: Type.Literal(true),
+    serviceAccount: Type.Object({ id: Type.String(), name: Type.String(), roles: Type.Array(Type.String()) }),
+    apiKey: Type.Object({ id: Type.String(), name: Type.String() }),
+    credential: Type.String(),
+  }),
+  Type.Object({ valid: Type.Literal(false), code: Type.String() }),
+]);
+const TokenAnswer = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Literal("Bearer"),
+  expiresIn: Type.Integer(),
+  expiresAt: Type.String(),
+});
+const WhoamiAnswer = Type.Object({ serviceAccount: ServiceAccount, apiKey: ApiKey, credential: Type.String() });
+const Jwks = Type.Object({
+  keys: Type.Array(
+    Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }),
+  ),
+});
+
+export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      "/v1/auth/verify",
+      { preHandler: requireRoles(["verifier", "admin"]), schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } } },
+      async (request) => {
+        const result = await deps.authenticator.verifyKey(request.body.key);
+        if (!result.valid) return { valid: false as const, code: result.code };
+        return {
+          valid: true as const,
+          serviceAccount: { id: result.account.id, name: result.account.name, roles: [...result.account.roles] },
+          apiKey: { id: result.key.id, name: result.key.name },
+          credential: result.credential,
+        };
+      },
+    );
+
+    app.post(
+      "/v1/auth/token",
+      { preHandler: requireRoles("any"), schema: { response: { 200: TokenAnswer, ...errorResponses } } },
+      async (request) => {
+        const principal = principalOf(request);
+        // A token may not mint another token: only an API key starts a token's life.
+        if (principal.credential === "token") throw forbidden();
+        return issueToken(principal, deps.signer, deps.tokenTtlSeconds, deps.clock(), newTokenId());
+      },
+    );
+
+    app.get(
+      "/v1/auth/whoami",
+      { preHandler: requireRoles("any"), schema: { response: { 200: WhoamiAnswer, ...errorResponses } } },
+      async (request) => {
+        const { account, key, credential } = principalOf(request);
+        return {
+          serviceAccount: presentAccount(account),
+          apiKey: presentKey(key, account.id, deps.usage.lastUsedAt(key.id), deps.clock()),
+          credential,
+        };
+      },
+    );
+
+    app.get("/.well-known/jwks.json", { schema: { response: { 200: Jwks } } }, async (_request, reply) => {
+      const keys = await deps.registry.all();
+      void reply.header("cache-control", "public, max-age=300");
+      return {
+        keys: keys.map(({ keyId, publicKey }) => ({
+          kty: "OKP",
+          crv: "Ed25519",
+          x: Buffer.from(publicKey).toString("base64url"),
+          kid: keyId,
+          alg: "EdDSA",
+          use: "sig",
+        })),
+      };
+    });
+  };
+}

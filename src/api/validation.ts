@@ -1,0 +1,41 @@
+import { Ajv, type ErrorObject } from "ajv";
+import addFormatsModule from "ajv-formats";
+import type { FastifySchemaCompiler } from "fastify";
+import { NAME_RULE } from "../domain/index.js";
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+function ajv(coerceTypes: boolean): Ajv {
+  // Unknown members are refused (400), never silently dropped; bodies are never coerced.
+  return addFormats(new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes, strict: false }));
+}
+
+const bodies = ajv(false);
+const others = ajv(true);
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === "body" ? bodies : others).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+
+const PART = { body: "body", querystring: "query parameter", params: "path parameter", headers: "header" } as const;
+
+/** A sentence naming the field at fault and why, from the first validation error. */
+export function describeValidation(errors: readonly Partial<ErrorObject>[], context: string | undefined): string {
+  const error = errors[0];
+  const where = PART[(context ?? "body") as keyof typeof PART] ?? "body";
+  if (error === undefined) return `invalid ${where}`;
+  const params = (error.params ?? {}) as Record<string, unknown>;
+  const path = (error.instancePath ?? "").split("/").filter(Boolean).join(".");
+  if (typeof params.missingProperty === "string") return `${join(path, params.missingProperty)} is required`;
+  if (typeof params.additionalProperty === "string") return `${join(path, params.additionalProperty)} is not a known ${where} field`;
+  const field = path === "" ? where : path;
+  const leaf = field.split(".").at(-1) ?? field;
+  if (error.keyword === "pattern" && (leaf === "name" || leaf === "account" || leaf === "key")) return `${field} must be ${NAME_RULE}`;
+  if (error.keyword === "format" && params.format === "date-time") return `${field} must be an ISO-8601 date-time`;
+  if (error.keyword === "enum" && Array.isArray(params.allowedValues)) return `${field} must be one of ${params.allowedValues.join(", ")}`;
+  if (error.keyword === "type" && path === "") return `${where} must be a JSON object`;
+  return `${field} ${error.message ?? "is invalid"}`;
+}
+
+function join(path: string, member: string): string {
+  return path === "" ? member : `${path}.${member}`;
+}

@@ -1,0 +1,16 @@
+import { fold } from "../domain/index.js";
+import { toDomainEvent, type ClaimHeld, type JetStreamEventStore } from "../events/index.js";
+
+/**
+ * Whether the account behind a name claim still holds the name, judged from the stream itself
+ * (not from a read model that may lag): a deleted account never does; an account whose name is the
+ * claimed one does; otherwise (creation or rename in flight) the claim holds for a grace period.
+ */
+export function claimHeldByStream(store: JetStreamEventStore, clock: () => Date, graceMs: number): ClaimHeld {
+  return async (claim) => {
+    const state = fold((await store.readAccount(claim.accountId)).map(toDomainEvent));
+    if (state?.deleted) return false;
+    if (state?.name === claim.name) return true;
+    return clock().getTime() - Date.parse(claim.claimedAt) < graceMs;
+  };
+}

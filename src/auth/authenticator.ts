@@ -1,0 +1,82 @@
+import {
+  checkCredential,
+  generationAccepted,
+  hashApiKey,
+  keyIdOf,
+  type CredentialCheck,
+  type CredentialKind,
+  type Role,
+} from "../domain/index.js";
+import type { AccountFields, KeyRecord, Queries } from "../projections/index.js";
+import type { SigningKeyRegistry } from "../signing/index.js";
+import type { VerifiedTokenCache } from "./token-cache.js";
+import { looksLikeToken, tokenKeyId, verifyToken } from "./tokens.js";
+import type { UsageTracker } from "./usage.js";
+
+/** Who is calling: an account, the key that authenticated it, and how. */
+export interface Principal {
+  readonly account: AccountFields;
+  readonly key: KeyRecord;
+  readonly credential: CredentialKind | "token";
+}
+
+export type KeyVerification =
+  | { readonly valid: true; readonly credential: CredentialKind; readonly account: AccountFields; readonly key: KeyRecord }
+  | { readonly valid: false; readonly code: Extract<CredentialCheck, { valid: false }>["code"] };
+
+/** Verifies API keys and access tokens against this daemon's read model. */
+export class Authenticator {
+  constructor(
+    private readonly queries: Queries,
+    private readonly registry: SigningKeyRegistry,
+    private readonly tokens: VerifiedTokenCache,
+    private readonly usage: UsageTracker,
+    private readonly clock: () => Date,
+  ) {}
+
+  /** Verifies a presented API key: the same work for an unknown key id as for a wrong secret. */
+  async verifyKey(presented: string): Promise<KeyVerification> {
+    const now = this.clock();
+    const keyId = keyIdOf(presented);
+    const found = keyId === null ? null : await this.queries.credential(keyId);
+    const check = checkCredential(hashApiKey(presented), found?.key, found?.account, now.toISOString());
+    if (!check.valid || found === null) return { valid: false, code: check.valid ? "not_found" : check.code };
+    this.usage.record(found.key.id, now);
+    return { valid: true, credential: check.credential, account: found.account, key: found.key };
+  }
+
+  /** The principal behind a bearer credential (API key or access token), or null. */
+  async authenticate(credential: string): Promise<Principal | null> {
+    if (credential.startsWith("kl_")) {
+      const result = await this.verifyKey(credential);
+      return result.valid ? { account: result.account, key: result.key, credential: result.credential } : null;
+    }
+    if (!looksLikeToken(credential)) return null;
+    return this.authenticateToken(credential);
+  }
+
+  private async authenticateToken(token: string): Promise<Principal | null> {
+    let claims = this.tokens.get(token);
+    if (claims === undefined) {
+      const keyId = tokenKeyId(token);
+      const publicKey = keyId === null ? null : await this.registry.publicKey(keyId);
+      const verified = publicKey === null ? null : verifyToken(token, publicKey);
+      if (verified === null) return null;
+      this.tokens.set(token, verified);
+      claims = verified;
+    }
+    const now = this.clock();
+    if (claims.exp * 1000 <= now.getTime()) return null;
+    const found = await this.queries.credential(claims.key);
+    if (found === null || found.account.id !== claims.sub) return null;
+    const { key, account } = found;
+    if (key.deleted || account.deleted || !key.active || !account.active) return null;
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now.getTime()) return null;
+    if (generationAccepted(key, claims.gen, now.toISOString()) === null) return null;
+    return { account, key, credential: "token" };
+  }
+}
+
+export function hasRole(principal: Principal, roles: readonly Role[]): boolean {
+  return principal.account.roles.some((role) => roles.includes(role));
+}

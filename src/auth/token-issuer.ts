@@ -1,0 +1,33 @@
+import type { Signer } from "../signing/index.js";
+import type { Principal } from "./authenticator.js";
+import { ISSUER, signToken } from "./tokens.js";
+
+export interface IssuedToken {
+  readonly accessToken: string;
+  readonly tokenType: "Bearer";
+  readonly expiresIn: number;
+  readonly expiresAt: string;
+}
+
+/** Issues short-lived access tokens for a principal authenticated by an API key. */
+export function issueToken(principal: Principal, signer: Signer, ttlSeconds: number, now: Date, jti: string): IssuedToken {
+  const iat = Math.floor(now.getTime() / 1000);
+  const keyExpiry = principal.key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(principal.key.expiresAt) / 1000);
+  const exp = Math.min(iat + ttlSeconds, keyExpiry);
+  const generation = principal.credential === "retained" ? principal.key.previous!.generation : principal.key.generation;
+  const accessToken = signToken(
+    {
+      iss: ISSUER,
+      sub: principal.account.id,
+      key: principal.key.id,
+      gen: generation,
+      name: principal.account.name,
+      roles: principal.account.roles,
+      iat,
+      exp,
+      jti,
+    },
+    signer,
+  );
+  return { accessToken, tokenType: "Bearer", expiresIn: exp - iat, expiresAt: new Date(exp * 1000).toISOString() };
+}

@@ -1,0 +1,57 @@
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { USAGE_BUCKET } from "../events/index.js";
+
+/**
+ * `lastUsedAt` telemetry: not an audit event. Each daemon writes a key's last use to a NATS KV
+ * bucket at most once per interval, and follows the bucket to know the uses seen by the others.
+ */
+export class UsageTracker {
+  private readonly lastUsed = new Map<string, string>();
+  private readonly lastWritten = new Map<string, number>();
+  private watcher: { stop(): void } | null = null;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  static async open(nc: NatsConnection, logger: Logger, replicas: number, intervalMs = 60_000): Promise<UsageTracker> {
+    const kv = await new Kvm(nc).create(USAGE_BUCKET, { history: 1, replicas });
+    const tracker = new UsageTracker(kv, logger, intervalMs);
+    await tracker.follow();
+    return tracker;
+  }
+
+  private async follow(): Promise<void> {
+    const entries = await this.kv.watch();
+    this.watcher = entries;
+    void (async () => {
+      for await (const entry of entries) {
+        if (entry.operation !== "PUT") continue;
+        const at = entry.string();
+        const known = this.lastUsed.get(entry.key);
+        if (known === undefined || known < at) this.lastUsed.set(entry.key, at);
+      }
+    })().catch((error: unknown) => this.logger.warn({ err: error }, "usage watch ended"));
+  }
+
+  record(keyId: string, at: Date): void {
+    const iso = at.toISOString();
+    this.lastUsed.set(keyId, iso);
+    const written = this.lastWritten.get(keyId);
+    if (written !== undefined && at.getTime() - written < this.intervalMs) return;
+    this.lastWritten.set(keyId, at.getTime());
+    this.kv.put(keyId, iso).catch((error: unknown) => this.logger.warn({ err: error, keyId }, "could not record key usage"));
+  }
+
+  lastUsedAt(keyId: string): string | null {
+    return this.lastUsed.get(keyId) ?? null;
+  }
+
+  stop(): void {
+    this.watcher?.stop();
+  }
+}

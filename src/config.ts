@@ -1,0 +1,118 @@
+/** The daemon's settings: each from a flag, else a `KEYLEDGER_*` variable, else its default. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Absent: start an embedded nats-server under `<dataDir>/nats`. */
+  readonly natsUrl: string | undefined;
+  readonly stream: string;
+  readonly replicas: number;
+  readonly logLevel: string;
+  readonly schedulerIntervalMs: number;
+  readonly authFailuresPerMinute: number;
+  readonly tokenTtlSeconds: number;
+  readonly signingKey: string | undefined;
+  readonly trustProxy: boolean;
+  readonly readYourWritesTimeoutMs: number;
+  readonly nameClaimGraceMs: number;
+  readonly duplicateWindowMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Parser<T> = (value: string, name: string) => T;
+
+const text: Parser<string> = (value, name) => {
+  if (value.trim() === "") throw new ConfigError(`${name} must not be empty`);
+  return value;
+};
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (value, name) => {
+    const number = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || number < min || number > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return number;
+  };
+const boolean: Parser<boolean> = (value, name) => {
+  if (["true", "1", "yes"].includes(value)) return true;
+  if (["false", "0", "no"].includes(value)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+};
+const oneOf =
+  (choices: readonly string[]): Parser<string> =>
+  (value, name) => {
+    if (!choices.includes(value)) throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+    return value;
+  };
+const natsUrl: Parser<string> = (value, name) => {
+  const urls = value.split(",").map((url) => url.trim());
+  for (const url of urls) {
+    if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url) && !/^[A-Za-z0-9.-]+:\d+$/.test(url)) {
+      throw new ConfigError(`${name} must be a NATS URL such as nats://127.0.0.1:4222, got ${JSON.stringify(value)}`);
+    }
+  }
+  return value;
+};
+const streamName: Parser<string> = (value, name) => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(`${name} must be 1–64 characters of A–Z a–z 0–9 _ -`);
+  return value;
+};
+
+interface Setting<K extends keyof Config> {
+  readonly key: K;
+  /** The command-line flag (without dashes); its variable is KEYLEDGER_ and the flag in upper snake case. */
+  readonly flag: string;
+  readonly parse: Parser<NonNullable<Config[K]>>;
+  readonly fallback: Config[K];
+  readonly description: string;
+}
+
+function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+export const SETTINGS = [
+  setting({ key: "host", flag: "host", parse: text, fallback: "127.0.0.1", description: "address to listen on" }),
+  setting({ key: "port", flag: "port", parse: integer(0, 65535), fallback: 8080, description: "port to listen on (0: any free port)" }),
+  setting({ key: "dataDir", flag: "data-dir", parse: text, fallback: "./.keyledger", description: "directory of the read model, keys and embedded NATS" }),
+  setting({ key: "natsUrl", flag: "nats-url", parse: natsUrl, fallback: undefined, description: "NATS server(s); none: start an embedded nats-server" }),
+  setting({ key: "stream", flag: "stream", parse: streamName, fallback: "KEYLEDGER", description: "name of the JetStream event stream" }),
+  setting({ key: "replicas", flag: "replicas", parse: integer(1, 5), fallback: 1, description: "replicas of the stream and KV buckets" }),
+  setting({ key: "logLevel", flag: "log-level", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), fallback: "info", description: "log level" }),
+  setting({ key: "schedulerIntervalMs", flag: "scheduler-interval-ms", parse: integer(100, 3_600_000), fallback: 5000, description: "how often retained secrets are checked for expiry" }),
+  setting({ key: "authFailuresPerMinute", flag: "auth-failures-per-minute", parse: integer(1, 1_000_000), fallback: 60, description: "failed authentications allowed per client address and minute" }),
+  setting({ key: "tokenTtlSeconds", flag: "token-ttl-seconds", parse: integer(30, 86_400), fallback: 900, description: "lifetime of access tokens" }),
+  setting({ key: "signingKey", flag: "signing-key", parse: text, fallback: undefined, description: "base64 Ed25519 seed (default: <data-dir>/signing.key)" }),
+  setting({ key: "trustProxy", flag: "trust-proxy", parse: boolean, fallback: false, description: "take the client address from X-Forwarded-For" }),
+  setting({ key: "readYourWritesTimeoutMs", flag: "read-your-writes-timeout-ms", parse: integer(100, 600_000), fallback: 10_000, description: "how long a write waits for the read model" }),
+  setting({ key: "nameClaimGraceMs", flag: "name-claim-grace-ms", parse: integer(1000, 3_600_000), fallback: 60_000, description: "how long an unfinished name claim holds" }),
+  setting({ key: "duplicateWindowMs", flag: "duplicate-window-ms", parse: integer(1000, 86_400_000), fallback: 120_000, description: "JetStream message-id deduplication window" }),
+] as const;
+
+export function envName(flag: string): string {
+  return `KEYLEDGER_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/**
+ * Reads and validates every setting once. Flags win over the environment; a bad value stops the
+ * daemon with a ConfigError that names the flag or variable.
+ */
+export function loadConfig(flags: Readonly<Record<string, string | undefined>>, env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const fromFlag = flags[s.flag];
+    const variable = envName(s.flag);
+    const fromEnv = env[variable];
+    if (fromFlag !== undefined) config[s.key] = s.parse(fromFlag, `--${s.flag}`);
+    else if (fromEnv !== undefined && fromEnv !== "") config[s.key] = s.parse(fromEnv, variable);
+    else config[s.key] = s.fallback;
+  }
+  return config as unknown as Config;
+}

@@ -1,0 +1,159 @@
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { buildApp } from "./api/index.js";
+import { claimHeldByStream, CommandHandler, ServiceAccounts } from "./application/index.js";
+import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
+import type { Config } from "./config.js";
+import { ConflictError, SYSTEM_BOOTSTRAP } from "./domain/index.js";
+import { JetStreamEventStore, NameRegistry } from "./events/index.js";
+import { connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
+import { Projector, Queries, ReadModel } from "./projections/index.js";
+import { RetentionScheduler } from "./scheduler/index.js";
+import { loadSigner, SigningKeyRegistry } from "./signing/index.js";
+
+export const ADMIN_ACCOUNT = "admin";
+export const ADMIN_KEY_FILE = "admin.key";
+
+export interface Daemon {
+  /** The address the HTTP API listens on, such as http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly natsUrl: string;
+  readonly store: JetStreamEventStore;
+  readonly readModel: ReadModel;
+  readonly projector: Projector;
+  readonly scheduler: RetentionScheduler;
+  readonly accounts: ServiceAccounts;
+  readonly app: FastifyInstance;
+  /** Stops everything in reverse order of start; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface DaemonOptions {
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+}
+
+/**
+ * The composition root: starts (embedded NATS,) the connection, the event store, the read model
+ * and its projector, the bootstrap, the scheduler and the HTTP API, and stops them in reverse.
+ */
+export async function startDaemon(config: Config, options: DaemonOptions): Promise<Daemon> {
+  const { logger } = options;
+  const clock = options.clock ?? (() => new Date());
+  const dataDir = resolve(config.dataDir);
+  const stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn({ err: error, component: name }, "error while stopping");
+      }
+    }
+  };
+
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+    let natsUrl = config.natsUrl;
+    if (natsUrl === undefined) {
+      const embedded: EmbeddedNats = await startNatsServer({ storeDir: join(dataDir, "nats") });
+      stops.push({ name: "embedded nats-server", stop: () => embedded.stop() });
+      natsUrl = embedded.url;
+      logger.info({ natsUrl, pid: embedded.pid }, "embedded nats-server started");
+    }
+
+    const nc: NatsConnection = await connectNats(natsUrl, "keyledger");
+    stops.push({ name: "nats connection", stop: () => nc.drain() });
+
+    const { signer, created } = await loadSigner(dataDir, config.signingKey);
+    if (created) logger.info({ path: join(dataDir, "signing.key"), keyId: signer.keyId }, "signing key created");
+
+    const store = await JetStreamEventStore.open(nc, signer, {
+      stream: config.stream,
+      replicas: config.replicas,
+      duplicateWindowMs: config.duplicateWindowMs,
+      publishTimeoutMs: 5000,
+    });
+    const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
+    const usage = await UsageTracker.open(nc, logger, config.replicas);
+    stops.push({ name: "usage tracker", stop: () => usage.stop() });
+
+    const readModel = await ReadModel.open(join(dataDir, "readmodel"));
+    stops.push({ name: "read model", stop: () => readModel.close() });
+    const projector = new Projector(store, readModel, logger.child({ component: "projector" }));
+    await projector.start();
+    stops.push({ name: "projector", stop: () => projector.stop() });
+
+    const handler = new CommandHandler(store, readModel, projector, clock, {
+      maxAttempts: 5,
+      readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+    });
+    const accounts = new ServiceAccounts(handler, new NameRegistry(store), claimHeldByStream(store, clock, config.nameClaimGraceMs), clock);
+    const queries = new Queries(readModel);
+
+    await bootstrap(store, accounts, dataDir, logger);
+
+    const scheduler = new RetentionScheduler(queries, accounts, clock, logger.child({ component: "scheduler" }), {
+      intervalMs: config.schedulerIntervalMs,
+      batchSize: 100,
+    });
+    scheduler.start();
+    stops.push({ name: "scheduler", stop: () => scheduler.stop() });
+
+    const app = await buildApp({
+      logger,
+      accounts,
+      queries,
+      authenticator: new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock),
+      limiter: new FailedAuthLimiter(config.authFailuresPerMinute),
+      usage,
+      signer,
+      registry,
+      clock,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      trustProxy: config.trustProxy,
+      readiness: () => {
+        const checks = { eventStore: !nc.isClosed() && nc.isDraining() === false && connected(nc), readModel: projector.caughtUp };
+        return { ready: checks.eventStore && checks.readModel, checks };
+      },
+    });
+    stops.push({ name: "http", stop: () => app.close() });
+    const address = await app.listen({ host: config.host, port: config.port });
+    logger.info({ url: address, dataDir, stream: config.stream }, "keyledger is listening");
+
+    return { url: address, natsUrl, store, readModel, projector, scheduler, accounts, app, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function connected(nc: NatsConnection): boolean {
+  // The client exposes no synchronous status; a pending reconnect shows as a missing server info.
+  return (nc as unknown as { protocol?: { connected?: boolean } }).protocol?.connected !== false;
+}
+
+/**
+ * On a stream with no account yet, creates the `admin` account and writes its key to
+ * `<data-dir>/admin.key` (mode 0600). The name claim makes exactly one of several daemons win.
+ */
+async function bootstrap(store: JetStreamEventStore, accounts: ServiceAccounts, dataDir: string, logger: Logger): Promise<void> {
+  if ((await store.lastEventSequence()) !== 0) return;
+  try {
+    const { account, apiKey } = await accounts.create(
+      { name: ADMIN_ACCOUNT, description: "created at bootstrap", roles: ["admin"] },
+      { actor: SYSTEM_BOOTSTRAP, requestId: null },
+    );
+    const path = join(dataDir, ADMIN_KEY_FILE);
+    await writeFile(path, `${apiKey!.secret}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
+    logger.info({ path, serviceAccountId: account.id }, "bootstrap: admin account created; its API key is in this file");
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    logger.info("bootstrap: another daemon created the admin account");
+  }
+}

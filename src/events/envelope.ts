@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import type { Actor, DomainEvent, EventType } from "../domain/index.js";
+import { canonicalJson } from "./canonical-json.js";
+import type { Signer } from "../signing/ed25519.js";
+
+export const SCHEMA_VERSION = 1;
+
+/**
+ * One event as it is stored in the stream: the fact, who caused it and why, its place in the chain
+ * of its account, and an Ed25519 signature of the daemon that appended it. Public and versioned.
+ */
+export interface EventEnvelope {
+  readonly id: string;
+  readonly type: EventType;
+  readonly schemaVersion: number;
+  readonly accountId: string;
+  readonly occurredAt: string;
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly data: DomainEvent["data"];
+  /** 1 for the first event of the account, one more for each next one. */
+  readonly accountVersion: number;
+  /** `hash` of the previous event of the same account; null for its first event. */
+  readonly prevHash: string | null;
+  /** SHA-256 (hex) of the canonical JSON of every other member except `signature`. */
+  readonly hash: string;
+  readonly signingKeyId: string;
+  /** Ed25519 signature (base64url) of the same canonical bytes. */
+  readonly signature: string;
+}
+
+/** An envelope with its stream sequence, the global position of the event. */
+export interface StoredEvent extends EventEnvelope {
+  readonly seq: number;
+}
+
+export interface SealContext {
+  readonly id: string;
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly accountVersion: number;
+  readonly prevHash: string | null;
+}
+
+export type UnsignedEnvelope = Omit<EventEnvelope, "hash" | "signature">;
+
+export function signedBytes(envelope: UnsignedEnvelope): Buffer {
+  const { id, type, schemaVersion, accountId, occurredAt, actor, requestId, data, accountVersion, prevHash, signingKeyId } =
+    envelope;
+  return Buffer.from(
+    canonicalJson({ id, type, schemaVersion, accountId, occurredAt, actor, requestId, data, accountVersion, prevHash, signingKeyId }),
+    "utf8",
+  );
+}
+
+export function sealEvent(event: DomainEvent, context: SealContext, signer: Signer): EventEnvelope {
+  const unsigned: UnsignedEnvelope = {
+    id: context.id,
+    type: event.type,
+    schemaVersion: SCHEMA_VERSION,
+    accountId: event.accountId,
+    occurredAt: event.occurredAt,
+    actor: context.actor,
+    requestId: context.requestId,
+    data: event.data,
+    accountVersion: context.accountVersion,
+    prevHash: context.prevHash,
+    signingKeyId: signer.keyId,
+  };
+  const bytes = signedBytes(unsigned);
+  return {
+    ...unsigned,
+    hash: createHash("sha256").update(bytes).digest("hex"),
+    signature: Buffer.from(signer.sign(bytes)).toString("base64url"),
+  };
+}
+
+/** The domain fact inside an envelope. */
+export function toDomainEvent(envelope: EventEnvelope): DomainEvent {
+  return { type: envelope.type, accountId: envelope.accountId, occurredAt: envelope.occurredAt, data: envelope.data } as DomainEvent;
+}
+
+/**
+ * Reads a stored envelope of any schema version into the current one. Version 1 is the current
+ * version; older versions, once there are any, are upcast here and stay readable forever.
+ */
+export function upcast(raw: unknown): EventEnvelope {
+  if (raw === null || typeof raw !== "object") throw new Error("an event envelope is a JSON object");
+  const envelope = raw as { schemaVersion?: unknown };
+  switch (envelope.schemaVersion) {
+    case 1:
+      return raw as EventEnvelope;
+    default:
+      throw new Error(`unknown event schema version ${String(envelope.schemaVersion)}`);
+  }
+}
+
+export function decodeEnvelope(bytes: Uint8Array): EventEnvelope {
+  return upcast(JSON.parse(Buffer.from(bytes).toString("utf8")));
+}

@@ -1,0 +1,224 @@
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import type { Actor, DomainEvent } from "../domain/index.js";
+import type { Signer } from "../signing/ed25519.js";
+import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
+import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";
+import { isUnavailable, translate } from "./nats-errors.js";
+
+const WRONG_LAST_SEQUENCE = 10071;
+const PUBLISH_ATTEMPTS = 3;
+
+export interface EventStoreOptions {
+  readonly stream: string;
+  readonly replicas: number;
+  /** How long JetStream remembers message ids for deduplication. */
+  readonly duplicateWindowMs: number;
+  readonly publishTimeoutMs: number;
+}
+
+/** Where the account's chain stands: the decision was made on this state. */
+export interface AppendPosition {
+  readonly expectedSeq: number;
+  readonly prevHash: string | null;
+  readonly version: number;
+}
+
+export interface AppendContext {
+  readonly actor: Actor;
+  readonly requestId: string | null;
+  readonly newEventId: () => string;
+  /** A message id derived from the fact, where a retry or a second daemon could record the same fact. */
+  readonly msgIdOf?: (event: DomainEvent) => string | undefined;
+}
+
+export interface Appended {
+  readonly seq: number;
+  readonly envelope: EventEnvelope;
+  readonly duplicate: boolean;
+}
+
+/** The JetStream stream as the source of truth: appends with optimistic concurrency, reads in order. */
+export class JetStreamEventStore {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly signer: Signer,
+    readonly options: EventStoreOptions,
+  ) {}
+
+  static async open(nc: NatsConnection, signer: Signer, options: EventStoreOptions): Promise<JetStreamEventStore> {
+    try {
+      const jsm = await jetstreamManager(nc);
+      const store = new JetStreamEventStore(nc, jetstream(nc), jsm, signer, options);
+      await store.ensureStream();
+      return store;
+    } catch (error) {
+      throw translate(error, "opening the event stream");
+    }
+  }
+
+  private async ensureStream(): Promise<void> {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.options.stream,
+      subjects: STREAM_SUBJECTS,
+      num_replicas: this.options.replicas,
+      duplicate_window: this.options.duplicateWindowMs * 1_000_000,
+      deny_delete: true,
+      deny_purge: true,
+      allow_rollup_hdrs: false,
+    };
+    try {
+      const info = await this.jsm.streams.info(this.options.stream);
+      const current = info.config;
+      if (
+        current.num_replicas !== config.num_replicas ||
+        current.duplicate_window !== config.duplicate_window ||
+        !current.deny_delete ||
+        !current.deny_purge
+      ) {
+        await this.jsm.streams.update(this.options.stream, { ...current, ...config });
+      }
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.status === 404) {
+        await this.jsm.streams.add(config);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Appends the events of one decision in order, each with the expected last sequence of the
+   * account's subject and a message id. A moved-on account becomes a ConcurrencyError; a message
+   * id seen before answers with the original sequence (`duplicate`).
+   */
+  async append(
+    accountId: string,
+    position: AppendPosition,
+    events: readonly DomainEvent[],
+    context: AppendContext,
+  ): Promise<Appended[]> {
+    const subject = accountSubject(accountId);
+    const appended: Appended[] = [];
+    let { expectedSeq, prevHash, version } = position;
+    for (const event of events) {
+      const envelope = sealEvent(
+        event,
+        { id: context.newEventId(), actor: context.actor, requestId: context.requestId, accountVersion: version + 1, prevHash },
+        this.signer,
+      );
+      const msgId = context.msgIdOf?.(event) ?? envelope.id;
+      const ack = await this.publish(subject, envelope, msgId, expectedSeq, accountId);
+      appended.push({ seq: ack.seq, envelope, duplicate: ack.duplicate });
+      expectedSeq = ack.seq;
+      prevHash = envelope.hash;
+      version += 1;
+    }
+    return appended;
+  }
+
+  private async publish(
+    subject: string,
+    envelope: EventEnvelope,
+    msgId: string,
+    expectedSeq: number,
+    accountId: string,
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const hdrs = headers();
+    hdrs.set("Kl-Event-Type", envelope.type);
+    hdrs.set("Kl-Schema-Version", String(envelope.schemaVersion));
+    const payload = JSON.stringify(envelope);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
+      try {
+        const ack = await this.js.publish(subject, payload, {
+          msgID: msgId,
+          expect: { lastSubjectSequence: expectedSeq },
+          headers: hdrs,
+          timeout: this.options.publishTimeoutMs,
+        });
+        return { seq: ack.seq, duplicate: ack.duplicate };
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) throw new ConcurrencyError(accountId);
+        // The outcome of a timed-out publish is unknown; the same message id makes the retry safe.
+        if (!isUnavailable(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw new StoreUnavailableError("the event store did not confirm the write", { cause: lastError });
+  }
+
+  /** The stream sequence of the last message on a subject (wildcards allowed), 0 when there is none. */
+  async lastSequence(subject: string): Promise<number> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.options.stream, { last_by_subj: subject });
+      return message?.seq ?? 0;
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+  }
+
+  async lastSequenceOfAccount(accountId: string): Promise<number> {
+    return this.lastSequence(accountSubject(accountId));
+  }
+
+  async lastEventSequence(): Promise<number> {
+    return this.lastSequence(ALL_EVENTS_FILTER);
+  }
+
+  /** Every event of one account from the stream, in order. */
+  async readAccount(accountId: string): Promise<StoredEvent[]> {
+    const last = await this.lastSequenceOfAccount(accountId);
+    if (last === 0) return [];
+    return this.read(accountSubject(accountId), 1, last);
+  }
+
+  /** Events from `fromSeq` up to `toSeq` (inclusive) matching a subject filter. */
+  async read(filter: string, fromSeq: number, toSeq: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    if (toSeq < fromSeq) return events;
+    try {
+      const consumer = await this.js.consumers.get(this.options.stream, {
+        filter_subjects: filter,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(1, fromSeq),
+      });
+      const messages = await consumer.consume({ max_messages: 256 });
+      try {
+        for await (const message of messages) {
+          if (message.seq > toSeq) break;
+          events.push({ ...decodeEnvelope(message.data), seq: message.seq });
+          if (message.seq === toSeq || message.info.pending === 0) break;
+        }
+      } finally {
+        await messages.close();
+      }
+      return events;
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+  }
+
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
+  get jetstream(): JetStreamClient {
+    return this.js;
+  }
+
+  get manager(): JetStreamManager {
+    return this.jsm;
+  }
+}

@@ -1,0 +1,10 @@
+export { canonicalJson } from "./canonical-json.js";
+export { decodeEnvelope, SCHEMA_VERSION, sealEvent, signedBytes, toDomainEvent, upcast } from "./envelope.js";
+export type { EventEnvelope, SealContext, StoredEvent, UnsignedEnvelope } from "./envelope.js";
+export { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+export { JetStreamEventStore } from "./event-store.js";
+export type { AppendContext, Appended, AppendPosition, EventStoreOptions } from "./event-store.js";
+export { NameRegistry } from "./name-registry.js";
+export type { ClaimHeld, NameClaim } from "./name-registry.js";
+export { isUnavailable } from "./nats-errors.js";
+export * from "./subjects.js";

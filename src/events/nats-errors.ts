@@ -1,0 +1,33 @@
+import {
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+} from "@nats-io/transport-node";
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+
+/** Whether a NATS error means "could not reach the server or JetStream", as opposed to a refusal. */
+export function isUnavailable(error: unknown): boolean {
+  if (
+    error instanceof TimeoutError ||
+    error instanceof NoRespondersError ||
+    error instanceof ClosedConnectionError ||
+    error instanceof DrainingConnectionError ||
+    error instanceof ConnectionError ||
+    error instanceof RequestError
+  ) {
+    return true;
+  }
+  // 503: JetStream not enabled or temporarily without a leader.
+  return error instanceof JetStreamApiError && error.status === 503;
+}
+
+/** Turns a NATS error into the store's own errors, so that nothing above the store sees NATS. */
+export function translate(error: unknown, doing: string): Error {
+  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) return error;
+  if (isUnavailable(error)) return new StoreUnavailableError(`the event store is unavailable while ${doing}`, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}

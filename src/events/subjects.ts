@@ -1,0 +1,30 @@
+/**
+ * Every NATS subject keyledger uses is built here, from generated ids or hex-encoded names, never
+ * from raw user input (a name may hold `.`, which a subject token cannot).
+ *
+ *   kl.acct.<accountId>   every event of one service account, in order (the concurrency unit)
+ *   kl.name.<hex(name)>   claims of an account name (reservations, appended with an expected sequence)
+ */
+export const EVENT_SUBJECT_PREFIX = "kl.acct";
+export const NAME_SUBJECT_PREFIX = "kl.name";
+export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`];
+export const ALL_EVENTS_FILTER = `${EVENT_SUBJECT_PREFIX}.*`;
+
+const ACCOUNT_ID = /^sa_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+export function accountSubject(accountId: string): string {
+  if (!ACCOUNT_ID.test(accountId)) throw new Error(`not an account id: ${JSON.stringify(accountId)}`);
+  return `${EVENT_SUBJECT_PREFIX}.${accountId}`;
+}
+
+export function nameSubject(name: string): string {
+  return `${NAME_SUBJECT_PREFIX}.${Buffer.from(name, "utf8").toString("hex")}`;
+}
+
+export function accountIdOfSubject(subject: string): string | null {
+  const prefix = `${EVENT_SUBJECT_PREFIX}.`;
+  return subject.startsWith(prefix) ? subject.slice(prefix.length) : null;
+}
+
+export const USAGE_BUCKET = "keyledger_usage";
+export const SIGNING_KEYS_BUCKET = "keyledger_signing_keys";

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+
+export const INSTALL_HINT = "sudo apt-get install -y nats-server";
+
+export class NatsServerNotFoundError extends Error {
+  constructor() {
+    super(`nats-server is not installed (or not on PATH); install it with: ${INSTALL_HINT}`);
+    this.name = "NatsServerNotFoundError";
+  }
+}
+
+/** Finds the nats-server program on PATH (Debian installs it in /usr/sbin, which a user's PATH may lack). */
+export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | null {
+  const dirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
+  if (dirs.some((dir) => dir === "/usr/bin" || dir === "/bin")) dirs.push("/usr/sbin", "/usr/local/sbin");
+  for (const dir of dirs) {
+    const candidate = join(dir, "nats-server");
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export interface EmbeddedNats {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedNatsOptions {
+  /** JetStream's store directory. */
+  readonly storeDir: string;
+  readonly binary?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly startTimeoutMs?: number;
+}
+
+/**
+ * Starts `nats-server -js` as a child process on a free loopback port (the server picks it and
+ * writes it to a ports file, so there is no race for the port) and waits until it listens.
+ */
+export async function startNatsServer(options: EmbeddedNatsOptions): Promise<EmbeddedNats> {
+  const binary = options.binary ?? findNatsServer(options.env);
+  if (binary === null) throw new NatsServerNotFoundError();
+  const portsDir = join(options.storeDir, "run");
+  await mkdir(options.storeDir, { recursive: true, mode: 0o700 });
+  await rm(portsDir, { recursive: true, force: true });
+  await mkdir(portsDir, { recursive: true });
+  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", "-1", "-sd", options.storeDir, "--ports_file_dir", portsDir], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString("utf8")).slice(-4000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const spawnError = new Promise<never>((_, reject) => child.once("error", reject));
+  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+  let url: string | null = null;
+  while (url === null) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}: ${stderr.trim()}`);
+    if (Date.now() > deadline) {
+      await stopChild(child, exited);
+      throw new Error(`nats-server did not start in time: ${stderr.trim()}`);
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 25)), spawnError]);
+    url = await readPortsFile(portsDir);
+  }
+  return { url, pid: child.pid ?? -1, stop: () => stopChild(child, exited) };
+}
+
+async function readPortsFile(dir: string): Promise<string | null> {
+  for (const file of await readdir(dir)) {
+    if (!file.endsWith(".ports")) continue;
+    try {
+      const ports = JSON.parse(await readFile(join(dir, file), "utf8")) as { nats?: string[] };
+      return ports.nats?.[0] ?? null;
+    } catch {
+      return null; // written but not complete yet
+    }
+  }
+  return null;
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}

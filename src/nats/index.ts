@@ -1,0 +1,3 @@
+export { connectNats } from "./connect.js";
+export { findNatsServer, INSTALL_HINT, NatsServerNotFoundError, startNatsServer } from "./embedded-server.js";
+export type { EmbeddedNats, EmbeddedNatsOptions } from "./embedded-server.js";

@@ -1,0 +1,49 @@
+import type { AccountState, KeyState } from "../domain/index.js";
+
+/**
+ * The LevelDB layout of the read model. Every key starts with a short prefix:
+ *
+ *   meta!checkpoint                      last applied stream sequence
+ *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
+ *   key!<keyId>                          KeyRecord (the lookup of verification)
+ *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
+ *   name!<name>                          index: live account name → account id
+ *   ret!<retainedUntil>!<keyId>          index: retentions the scheduler still has to close
+ */
+export const CHECKPOINT = "meta!checkpoint";
+export const accountKey = (accountId: string): string => `acct!${accountId}`;
+export const keyKey = (keyId: string): string => `key!${keyId}`;
+export const accountKeyIndex = (accountId: string, keyId: string): string => `acctkey!${accountId}!${keyId}`;
+export const accountKeysRange = (accountId: string) => ({ gt: `acctkey!${accountId}!`, lt: `acctkey!${accountId}!~` });
+export const nameKey = (name: string): string => `name!${name}`;
+export const retentionKey = (retainedUntil: string, keyId: string): string => `ret!${retainedUntil}!${keyId}`;
+export const RETENTIONS_RANGE = { gt: "ret!", lt: "ret!~" };
+export const ACCOUNTS_RANGE = { gt: "acct!", lt: "acct!~" };
+
+export type AccountFields = Omit<AccountState, "keys">;
+
+export interface AccountRecord {
+  readonly account: AccountFields;
+  /** Stream sequence of the account's last event: the expected sequence of its next append. */
+  readonly streamSeq: number;
+  /** Hash of the account's last event: the `prevHash` of its next one. */
+  readonly lastHash: string;
+}
+
+export interface KeyRecord extends KeyState {
+  readonly accountId: string;
+}
+
+export interface RetentionEntry {
+  readonly accountId: string;
+  readonly keyId: string;
+  readonly generation: number;
+  readonly retainedUntil: string;
+}
+
+/** The aggregate as the command side needs it: its state and where its chain stands. */
+export interface Aggregate {
+  readonly state: AccountState;
+  readonly streamSeq: number;
+  readonly lastHash: string;
+}

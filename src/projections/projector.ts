@@ -1,0 +1,143 @@
+import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { evolve } from "../domain/index.js";
+import { ALL_EVENTS_FILTER, decodeEnvelope, toDomainEvent, type JetStreamEventStore, type StoredEvent } from "../events/index.js";
+import type { ReadModel } from "./read-model.js";
+
+export class ReadModelTimeoutError extends Error {
+  constructor(readonly seq: number) {
+    super(`the read model did not reach sequence ${seq} in time`);
+    this.name = "ReadModelTimeoutError";
+  }
+}
+
+interface Waiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
+export type AppliedListener = (event: StoredEvent) => void;
+
+/**
+ * Follows the event stream from the read model's checkpoint and applies each event, with the new
+ * checkpoint, in one LevelDB batch. Several daemons each run their own projector on one stream.
+ */
+export class Projector {
+  private applied = 0;
+  private target = 0;
+  private messages: ConsumerMessages | null = null;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private failure: Error | null = null;
+  private waiters: Waiter[] = [];
+  private readonly listeners = new Set<AppliedListener>();
+  private appliedThisRun = 0;
+
+  constructor(
+    private readonly store: JetStreamEventStore,
+    private readonly readModel: ReadModel,
+    private readonly logger: Logger,
+    private readonly retryDelayMs = 1000,
+  ) {}
+
+  /** Starts following the stream from the checkpoint; resolves once caught up with the stream as of now. */
+  async start(): Promise<void> {
+    this.applied = await this.readModel.checkpoint();
+    this.target = await this.store.lastEventSequence();
+    this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
+    this.running = this.run();
+    await this.waitFor(this.target, Number.POSITIVE_INFINITY);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.messages?.close();
+    await this.running;
+  }
+
+  /** The last stream sequence applied to this daemon's read model. */
+  get position(): number {
+    return this.applied;
+  }
+
+  /** Events applied since this process started (not counting what the checkpoint already held). */
+  get appliedSinceStart(): number {
+    return this.appliedThisRun;
+  }
+
+  get caughtUp(): boolean {
+    return this.failure === null && this.running !== null && this.applied >= this.target;
+  }
+
+  get lastFailure(): Error | null {
+    return this.failure;
+  }
+
+  onApplied(listener: AppliedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once the event at `seq` (and all before it) is applied to this read model. */
+  waitFor(seq: number, timeoutMs: number): Promise<void> {
+    if (this.applied >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter !== entry);
+        reject(new ReadModelTimeoutError(seq));
+      }, timeoutMs) : undefined;
+      const entry: Waiter = {
+        seq,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(entry);
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.follow();
+      } catch (error) {
+        if (this.stopping) break;
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.logger.error({ err: this.failure, position: this.applied }, "projector failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      }
+    }
+  }
+
+  private async follow(): Promise<void> {
+    const consumer = await this.store.jetstream.consumers.get(this.store.options.stream, {
+      filter_subjects: ALL_EVENTS_FILTER,
+      ...(this.applied === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.applied + 1 }),
+    });
+    this.messages = await consumer.consume({ max_messages: 512 });
+    if (this.stopping) await this.messages.close();
+    this.failure = null;
+    for await (const message of this.messages) {
+      if (message.seq <= this.applied) continue;
+      await this.apply({ ...decodeEnvelope(message.data), seq: message.seq });
+    }
+  }
+
+  private async apply(event: StoredEvent): Promise<void> {
+    const before = await this.readModel.aggregate(event.accountId);
+    const after = evolve(before?.state ?? null, toDomainEvent(event));
+    if (after === null) throw new Error(`event ${event.seq} left account ${event.accountId} without state`);
+    await this.readModel.apply(before?.state ?? null, after, event.seq, event.hash);
+    this.applied = event.seq;
+    this.appliedThisRun += 1;
+    const ready = this.waiters.filter((waiter) => waiter.seq <= event.seq);
+    if (ready.length > 0) {
+      this.waiters = this.waiters.filter((waiter) => waiter.seq > event.seq);
+      for (const waiter of ready) waiter.resolve();
+    }
+    for (const listener of this.listeners) listener(event);
+  }
+}

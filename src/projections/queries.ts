@@ -1,0 +1,95 @@
+import { ACCOUNT_ID_PATTERN, InvalidValueError, KEY_ID_PATTERN } from "../domain/index.js";
+import { ACCOUNTS_RANGE, RETENTIONS_RANGE, type AccountFields, type AccountRecord, type KeyRecord, type RetentionEntry } from "./layout.js";
+import type { ReadModel } from "./read-model.js";
+
+export interface AccountFilter {
+  readonly active?: boolean;
+  /** Case-insensitive substring of the name. */
+  readonly name?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface AccountPage {
+  readonly items: AccountFields[];
+  readonly nextCursor: string | null;
+}
+
+/** Reads of the read model that the API and the scheduler need; no write goes through here. */
+export class Queries {
+  constructor(private readonly readModel: ReadModel) {}
+
+  /** The id of a live account given its id or its name. */
+  async resolveAccount(idOrName: string): Promise<AccountFields | null> {
+    const id = ACCOUNT_ID_PATTERN.test(idOrName) ? idOrName : await this.readModel.accountIdByName(idOrName);
+    if (id === undefined) return null;
+    const record = await this.readModel.accountRecord(id);
+    return record === undefined || record.account.deleted ? null : record.account;
+  }
+
+  /** A live key of a live account, given the key's id or its name within the account. */
+  async resolveKey(accountId: string, idOrName: string): Promise<KeyRecord | null> {
+    if (KEY_ID_PATTERN.test(idOrName)) {
+      const key = await this.readModel.keyRecord(idOrName);
+      return key === undefined || key.deleted || key.accountId !== accountId ? null : key;
+    }
+    const keys = await this.readModel.keysOf(accountId);
+    return keys.find((key) => !key.deleted && key.name === idOrName) ?? null;
+  }
+
+  async listAccounts(filter: AccountFilter): Promise<AccountPage> {
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+    const needle = filter.name?.toLowerCase();
+    const items: AccountFields[] = [];
+    let more = false;
+    const range = after === undefined ? ACCOUNTS_RANGE : { ...ACCOUNTS_RANGE, gt: `acct!${after}` };
+    for await (const value of this.readModel.db.values(range)) {
+      const { account } = value as AccountRecord;
+      if (account.deleted) continue;
+      if (filter.active !== undefined && account.active !== filter.active) continue;
+      if (needle !== undefined && !account.name.toLowerCase().includes(needle)) continue;
+      if (items.length === filter.limit) {
+        more = true;
+        break;
+      }
+      items.push(account);
+    }
+    const last = items.at(-1);
+    return { items, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+  }
+
+  /** The live keys of an account, in creation order. */
+  async listKeys(accountId: string, active?: boolean): Promise<KeyRecord[]> {
+    const keys = await this.readModel.keysOf(accountId);
+    return keys.filter((key) => !key.deleted && (active === undefined || key.active === active));
+  }
+
+  /** What verification needs: the key record (deleted ones included) and its account's status. */
+  async credential(keyId: string): Promise<{ key: KeyRecord; account: AccountFields } | null> {
+    const key = await this.readModel.keyRecord(keyId);
+    if (key === undefined) return null;
+    const record = await this.readModel.accountRecord(key.accountId);
+    return record === undefined ? null : { key, account: record.account };
+  }
+
+  /** Retentions whose deadline is at or before `now`, oldest first. */
+  async dueRetentions(now: string, limit: number): Promise<RetentionEntry[]> {
+    const due: RetentionEntry[] = [];
+    for await (const value of this.readModel.db.values({ gt: RETENTIONS_RANGE.gt, lte: `ret!${now}!~`, limit })) {
+      const entry = value as RetentionEntry;
+      if (Date.parse(entry.retainedUntil) > Date.parse(now)) break;
+      due.push(entry);
+    }
+    return due;
+  }
+}
+
+function encodeCursor(accountId: string): string {
+  return Buffer.from(accountId, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!ACCOUNT_ID_PATTERN.test(id)) throw new InvalidValueError("cursor", "cursor is not one this API returned");
+  return id;
+}

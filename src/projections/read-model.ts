@@ -1,0 +1,121 @@
+import { Level } from "level";
+import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
+import {
+  accountKey,
+  accountKeyIndex,
+  accountKeysRange,
+  CHECKPOINT,
+  keyKey,
+  nameKey,
+  retentionKey,
+  type AccountRecord,
+  type Aggregate,
+  type KeyRecord,
+  type RetentionEntry,
+} from "./layout.js";
+
+type Operation = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+
+/** The LevelDB read model: records, indexes and the checkpoint, written together in one batch. */
+export class ReadModel {
+  private constructor(readonly db: Level<string, unknown>) {}
+
+  static async open(path: string): Promise<ReadModel> {
+    const db = new Level<string, unknown>(path, { valueEncoding: "json" });
+    await db.open();
+    return new ReadModel(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async checkpoint(): Promise<number> {
+    return ((await this.db.get(CHECKPOINT)) as number | undefined) ?? 0;
+  }
+
+  async accountRecord(accountId: string): Promise<AccountRecord | undefined> {
+    return (await this.db.get(accountKey(accountId))) as AccountRecord | undefined;
+  }
+
+  async keyRecord(keyId: string): Promise<KeyRecord | undefined> {
+    return (await this.db.get(keyKey(keyId))) as KeyRecord | undefined;
+  }
+
+  async accountIdByName(name: string): Promise<string | undefined> {
+    return (await this.db.get(nameKey(name))) as string | undefined;
+  }
+
+  async keysOf(accountId: string): Promise<KeyRecord[]> {
+    const keyIds: string[] = [];
+    for await (const key of this.db.keys(accountKeysRange(accountId))) keyIds.push(key.slice(key.lastIndexOf("!") + 1));
+    const records = await this.db.getMany(keyIds.map(keyKey));
+    return records.filter((record): record is KeyRecord => record !== undefined);
+  }
+
+  async aggregate(accountId: string): Promise<Aggregate | null> {
+    const record = await this.accountRecord(accountId);
+    if (record === undefined) return null;
+    const keys: Record<string, KeyState> = {};
+    for (const { accountId: _owner, ...key } of await this.keysOf(accountId)) keys[key.id] = key;
+    return { state: { ...record.account, keys }, streamSeq: record.streamSeq, lastHash: record.lastHash };
+  }
+
+  /**
+   * Stores the account's new state with every index that depends on it and the checkpoint, in one
+   * atomic batch: a crash leaves either all of it or none of it.
+   */
+  async apply(before: AccountState | null, after: AccountState, streamSeq: number, lastHash: string): Promise<void> {
+    const ops: Operation[] = [];
+    const { keys, ...account } = after;
+    const record: AccountRecord = { account, streamSeq, lastHash };
+    ops.push({ type: "put", key: accountKey(after.id), value: record });
+    for (const key of Object.values(keys)) {
+      if (before?.keys[key.id] === key) continue;
+      const value: KeyRecord = { ...key, accountId: after.id };
+      ops.push({ type: "put", key: keyKey(key.id), value });
+      if (before?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(after.id, key.id), value: "" });
+    }
+    diffIndex(ops, nameIndex(before), nameIndex(after));
+    diffIndex(ops, retentionIndex(before), retentionIndex(after));
+    ops.push({ type: "put", key: CHECKPOINT, value: streamSeq });
+    await this.db.batch(ops);
+  }
+
+  /** Moves the checkpoint past a message that changes no record. */
+  async skip(streamSeq: number): Promise<void> {
+    await this.db.put(CHECKPOINT, streamSeq);
+  }
+
+  async clear(): Promise<void> {
+    await this.db.clear();
+  }
+}
+
+function nameIndex(state: AccountState | null): Map<string, unknown> {
+  return state === null || state.deleted ? new Map() : new Map([[nameKey(state.name), state.id]]);
+}
+
+function retentionIndex(state: AccountState | null): Map<string, unknown> {
+  const index = new Map<string, unknown>();
+  if (state === null || state.deleted) return index;
+  for (const key of Object.values(state.keys)) {
+    const pending = pendingRetention(key);
+    if (pending === null) continue;
+    const entry: RetentionEntry = {
+      accountId: state.id,
+      keyId: key.id,
+      generation: pending.generation,
+      retainedUntil: pending.retainedUntil,
+    };
+    index.set(retentionKey(pending.retainedUntil, key.id), entry);
+  }
+  return index;
+}
+
+function diffIndex(ops: Operation[], before: Map<string, unknown>, after: Map<string, unknown>): void {
+  for (const key of before.keys()) if (!after.has(key)) ops.push({ type: "del", key });
+  for (const [key, value] of after) {
+    if (JSON.stringify(before.get(key)) !== JSON.stringify(value)) ops.push({ type: "put", key, value });
+  }
+}

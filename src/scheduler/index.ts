@@ -1,0 +1,2 @@
+export { RetentionScheduler } from "./retention-scheduler.js";
+export type { SchedulerOptions } from "./retention-scheduler.js";
