@@ -24,7 +24,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : newRequestId();
     },
-    disableRequestLogging: false,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
