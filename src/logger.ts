@@ -37,7 +37,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       base: { service: "keyledger" },
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { req: requestSummary },
     },
     destination,
   );
+}
+
+/** What a request log line shows: no headers, and the path without its query (where a careless client may put a key). */
+function requestSummary(request: { method?: string; url?: string; ip?: string }): Record<string, unknown> {
+  return { method: request.method, path: request.url?.split("?")[0], remoteAddress: request.ip };
 }
