@@ -1,0 +1,276 @@
+import { rm } from "node:fs/promises";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { newAccountId } from "../../src/application/ids.js";
+import { newSecret } from "../../src/application/secrets.js";
+import type { JetStreamEventStore } from "../../src/events/event-store.js";
+import { createLogger } from "../../src/logger.js";
+import { connectNats } from "../../src/nats/index.js";
+import { CHECKPOINT } from "../../src/projections/layout.js";
+import { Projector, ReadModelTimeoutError } from "../../src/projections/projector.js";
+import { ReadModel } from "../../src/projections/read-model.js";
+import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
+import {
+  command,
+  createAccount,
+  createKey,
+  dump,
+  eventually,
+  foldStored,
+  openStore,
+  runOnStream,
+  seedAccount,
+  sleep,
+} from "./support.js";
+
+const STREAM = "T_projector";
+const logger = createLogger("silent");
+
+let nats: TestNats;
+let nc: NatsConnection;
+let store: JetStreamEventStore;
+const dirs: string[] = [];
+const readModels: ReadModel[] = [];
+const projectors: Projector[] = [];
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  nc = await connectNats(nats.url, "test");
+  store = await openStore(nc, STREAM);
+});
+
+afterAll(async () => {
+  for (const projector of projectors) await projector.stop();
+  for (const readModel of readModels) if (readModel.db.status === "open") await readModel.close();
+  await nc?.close();
+  await nats?.stop();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function openReadModel(): Promise<ReadModel> {
+  const dir = await tempDir("keyledger-readmodel-");
+  dirs.push(dir);
+  const readModel = await ReadModel.open(dir);
+  readModels.push(readModel);
+  return readModel;
+}
+
+function newProjector(readModel: ReadModel, retryDelayMs = 50): Projector {
+  const projector = new Projector(store, readModel, logger, retryDelayMs);
+  projectors.push(projector);
+  return projector;
+}
+
+/** The stream's own last sequence, name claims included: the next append gets one more. */
+const streamHead = async (): Promise<number> => (await store.manager.streams.info(STREAM)).state.last_seq;
+
+/** Checks that the read model holds exactly what folding the account's events from the stream gives. */
+async function expectMatchesStream(readModel: ReadModel, accountId: string): Promise<void> {
+  const events = await store.readAccount(accountId);
+  const state = foldStored(events);
+  expect(state).not.toBeNull();
+  const aggregate = await readModel.aggregate(accountId);
+  expect(aggregate?.state).toEqual(state);
+  expect(aggregate?.streamSeq).toBe(events.at(-1)!.seq);
+  expect(aggregate?.lastHash).toBe(events.at(-1)!.hash);
+  for (const key of Object.values(state!.keys)) expect(await readModel.keyRecord(key.id)).toEqual({ ...key, accountId });
+  expect((await readModel.keysOf(accountId)).map((key) => key.id)).toEqual(Object.keys(state!.keys));
+  if (!state!.deleted) expect(await readModel.accountIdByName(state!.name)).toBe(accountId);
+}
+
+describe("the projector", () => {
+  let incremental: ReadModel;
+  const accounts: string[] = [];
+
+  it("applies every event and moves the checkpoint to the last one", async () => {
+    for (const name of ["alpha", "beta"]) accounts.push((await seedAccount(store, name)).accountId);
+    const head = await store.lastEventSequence();
+
+    incremental = await openReadModel();
+    expect(await incremental.checkpoint()).toBe(0);
+    const projector = newProjector(incremental);
+    await projector.start();
+
+    expect(await incremental.checkpoint()).toBe(head);
+    expect(projector.position).toBe(head);
+    expect(projector.caughtUp).toBe(true);
+    expect(projector.appliedSinceStart).toBe(12);
+    for (const accountId of accounts) await expectMatchesStream(incremental, accountId);
+    await projector.stop();
+  });
+
+  it("resumes from its checkpoint after a restart and applies only what is new", async () => {
+    const checkpoint = await incremental.checkpoint();
+    expect(checkpoint).toBeGreaterThan(0);
+
+    // Written while no projector runs.
+    const third = newAccountId();
+    accounts.push(third);
+    let appended = (await runOnStream(store, createAccount(third, "gamma"))).length;
+    appended += (await runOnStream(store, createKey(third, "gamma-key"))).length;
+    appended += (await runOnStream(store, command("DeactivateServiceAccount", accounts[0]!, {}))).length;
+    appended += (await runOnStream(store, command("UpdateServiceAccount", accounts[1]!, { name: "beta-renamed" }))).length;
+    appended += (await runOnStream(store, command("DeleteServiceAccount", third, {}))).length;
+    expect(appended).toBe(5);
+    expect(await incremental.checkpoint()).toBe(checkpoint);
+
+    const batch = vi.spyOn(incremental.db, "batch");
+    const resumed = newProjector(incremental);
+    await resumed.start();
+    batch.mockRestore();
+
+    expect(resumed.appliedSinceStart).toBe(appended);
+    expect(batch).toHaveBeenCalledTimes(appended);
+    expect(await incremental.checkpoint()).toBe(await store.lastEventSequence());
+    for (const accountId of accounts) await expectMatchesStream(incremental, accountId);
+    expect(await incremental.accountIdByName("beta")).toBeUndefined();
+    expect(await incremental.accountIdByName("gamma")).toBeUndefined();
+    expect((await incremental.accountRecord(third))?.account.deleted).toBe(true);
+    await resumed.stop();
+  });
+
+  it("yields, rebuilt from sequence 1 into a new read model, exactly the same LevelDB content", async () => {
+    const rebuilt = await openReadModel();
+    const projector = newProjector(rebuilt);
+    await projector.start();
+    expect(projector.appliedSinceStart).toBe(await store.readAccount(accounts[0]!).then(() => projector.position > 0 ? projector.appliedSinceStart : -1));
+
+    const incrementalEntries = await dump(incremental.db);
+    const rebuiltEntries = await dump(rebuilt.db);
+    expect(incrementalEntries.length).toBeGreaterThan(accounts.length * 2);
+    expect(rebuiltEntries).toEqual(incrementalEntries);
+    expect(rebuiltEntries.map(([key]) => key)).toContain(CHECKPOINT);
+    expect(rebuiltEntries.some(([key]) => key.startsWith("ret!"))).toBe(true);
+    await projector.stop();
+  });
+});
+
+describe("waiting for the read model", () => {
+  let readModel: ReadModel;
+  let projector: Projector;
+
+  beforeAll(async () => {
+    readModel = await openReadModel();
+    projector = newProjector(readModel);
+    await projector.start();
+  });
+
+  afterAll(async () => {
+    await projector.stop();
+  });
+
+  it("resolves at once for what is already applied", async () => {
+    await expect(projector.waitFor(projector.position, 10)).resolves.toBeUndefined();
+    await expect(projector.waitFor(0, 10)).resolves.toBeUndefined();
+  });
+
+  it("resolves only once the awaited event is applied", async () => {
+    const accountId = newAccountId();
+    const next = (await streamHead()) + 1;
+    let seenAtResolution: { checkpoint: number; hasRecord: boolean } | null = null;
+    const waiting = projector.waitFor(next, 5000).then(async () => {
+      seenAtResolution = { checkpoint: await readModel.checkpoint(), hasRecord: (await readModel.accountRecord(accountId)) !== undefined };
+    });
+    await sleep(150);
+    expect(seenAtResolution).toBeNull();
+
+    const [created] = await runOnStream(store, createAccount(accountId, "awaited"));
+    expect(created!.seq).toBe(next);
+    await waiting;
+    expect(seenAtResolution).toEqual({ checkpoint: next, hasRecord: true });
+  });
+
+  it("rejects with ReadModelTimeoutError for a sequence that never comes", async () => {
+    const never = (await streamHead()) + 1000;
+    const started = Date.now();
+    const waiting = projector.waitFor(never, 200);
+    await expect(waiting).rejects.toBeInstanceOf(ReadModelTimeoutError);
+    await expect(waiting).rejects.toMatchObject({ seq: never });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe("the checkpoint", () => {
+  let readModel: ReadModel;
+  let projector: Projector;
+
+  beforeAll(async () => {
+    readModel = await openReadModel();
+    projector = newProjector(readModel, 300);
+    await projector.start();
+  });
+
+  afterAll(async () => {
+    await projector.stop();
+  });
+
+  it("is written in the same single batch as the records of the event", async () => {
+    const accountId = newAccountId();
+    await runOnStream(store, createAccount(accountId, "batched"));
+    const keyCommand = createKey(accountId, "batched-key");
+    await projector.waitFor(await store.lastEventSequence(), 5000);
+
+    const batch = vi.spyOn(readModel.db, "batch");
+    const put = vi.spyOn(readModel.db, "put");
+    const del = vi.spyOn(readModel.db, "del");
+    try {
+      const [created] = await runOnStream(store, keyCommand);
+      await projector.waitFor(created!.seq, 5000);
+
+      expect(batch).toHaveBeenCalledTimes(1);
+      expect(put).not.toHaveBeenCalled();
+      expect(del).not.toHaveBeenCalled();
+      const ops = batch.mock.calls[0]![0] as unknown as Array<{ type: string; key: string; value?: unknown }>;
+      expect(ops).toContainEqual({ type: "put", key: CHECKPOINT, value: created!.seq });
+      expect(ops).toContainEqual(expect.objectContaining({ type: "put", key: `acct!${accountId}` }));
+      expect(ops).toContainEqual(expect.objectContaining({ type: "put", key: `key!${keyCommand.data.keyId}` }));
+      expect(ops).toContainEqual({ type: "put", key: `acctkey!${accountId}!${keyCommand.data.keyId}`, value: "" });
+
+      // A decision of two events (a rotation ending a retention): one batch, one checkpoint each.
+      batch.mockClear();
+      const secret = () => newSecret(keyCommand.data.keyId);
+      await runOnStream(store, command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }));
+      const two = await runOnStream(store, command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }));
+      expect(two.map(({ envelope }) => envelope.type)).toEqual(["ApiKeyRetentionExpired", "ApiKeyRotated"]);
+      await projector.waitFor(two.at(-1)!.seq, 5000);
+      expect(batch).toHaveBeenCalledTimes(3);
+      const checkpoints = batch.mock.calls.map(([operations]) =>
+        (operations as unknown as Array<{ key: string; value?: unknown }>).filter((op) => op.key === CHECKPOINT).map((op) => op.value),
+      );
+      expect(checkpoints.slice(1)).toEqual([[two[0]!.seq], [two[1]!.seq]]);
+    } finally {
+      batch.mockRestore();
+      put.mockRestore();
+      del.mockRestore();
+    }
+  });
+
+  it("does not move when the batch fails, and the event is applied exactly once on the retry", async () => {
+    const accountId = newAccountId();
+    await runOnStream(store, createAccount(accountId, "crashy"));
+    await projector.waitFor(await store.lastEventSequence(), 5000);
+    const before = await readModel.checkpoint();
+    const recordBefore = await readModel.accountRecord(accountId);
+
+    const batch = vi.spyOn(readModel.db, "batch").mockRejectedValueOnce(new Error("disk full"));
+    try {
+      const [created] = await runOnStream(store, createKey(accountId, "after-crash"));
+      await eventually(() => projector.lastFailure !== null);
+      expect(projector.lastFailure?.message).toBe("disk full");
+      expect(await readModel.checkpoint()).toBe(before);
+      expect(await readModel.accountRecord(accountId)).toEqual(recordBefore);
+
+      await projector.waitFor(created!.seq, 5000);
+      expect(batch).toHaveBeenCalledTimes(2);
+      expect(await readModel.checkpoint()).toBe(created!.seq);
+      await expectMatchesStream(readModel, accountId);
+      expect((await readModel.aggregate(accountId))?.state.version).toBe(2);
+    } finally {
+      batch.mockRestore();
+    }
+  });
+});
+
+function pick(secret: { secretHash: string; hint: string }) {
+  return { secretHash: secret.secretHash, hint: secret.hint };
+}
