@@ -6,4 +6,4 @@ export { issueToken } from "./token-issuer.js";
 export type { IssuedToken } from "./token-issuer.js";
 export { ISSUER, looksLikeToken, signToken, tokenKeyId, verifyToken } from "./tokens.js";
 export type { TokenClaims } from "./tokens.js";
-export { UsageTracker } from "./usage.js";
+export { USAGE_BUCKET, UsageTracker } from "./usage.js";

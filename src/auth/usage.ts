@@ -1,7 +1,8 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { USAGE_BUCKET } from "../events/index.js";
+
+export const USAGE_BUCKET = "keyledger_usage";
 
 /**
  * `lastUsedAt` telemetry: not an audit event. Each daemon writes a key's last use to a NATS KV

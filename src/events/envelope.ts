@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Actor, DomainEvent, EventType } from "../domain/index.js";
 import { canonicalJson } from "./canonical-json.js";
-import type { Signer } from "../signing/ed25519.js";
+import type { Signer } from "../signing/index.js";
 
 export const SCHEMA_VERSION = 1;
 

@@ -9,7 +9,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
-import type { Signer } from "../signing/ed25519.js";
+import type { Signer } from "../signing/index.js";
 import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
 import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";

@@ -25,6 +25,3 @@ export function accountIdOfSubject(subject: string): string | null {
   const prefix = `${EVENT_SUBJECT_PREFIX}.`;
   return subject.startsWith(prefix) ? subject.slice(prefix.length) : null;
 }
-
-export const USAGE_BUCKET = "keyledger_usage";
-export const SIGNING_KEYS_BUCKET = "keyledger_signing_keys";

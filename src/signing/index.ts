@@ -1,5 +1,5 @@
 export { keyIdOfPublicKey, signerFromSeed, verifySignature } from "./ed25519.js";
 export type { Signer } from "./ed25519.js";
 export { loadSigner, SIGNING_KEY_FILE } from "./key-file.js";
-export { SigningKeyRegistry } from "./key-registry.js";
+export { SIGNING_KEYS_BUCKET, SigningKeyRegistry } from "./key-registry.js";
 export type { PublicKeyEntry } from "./key-registry.js";

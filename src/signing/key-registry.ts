@@ -1,7 +1,8 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { SIGNING_KEYS_BUCKET } from "../events/index.js";
 import type { Signer } from "./ed25519.js";
+
+export const SIGNING_KEYS_BUCKET = "keyledger_signing_keys";
 
 export interface PublicKeyEntry {
   readonly keyId: string;

@@ -1,0 +1,70 @@
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve("src");
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = await Promise.all(
+    entries.map((entry) => (entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : Promise.resolve([join(dir, entry.name)]))),
+  );
+  return files.flat().filter((file) => file.endsWith(".ts"));
+}
+
+/** Relative imports of each file, resolved to source paths (type-only imports included: they tie files too). */
+async function importGraph(): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  for (const file of await sourceFiles(SRC)) {
+    const text = await readFile(file, "utf8");
+    const targets = [...text.matchAll(/(?:from|import)\s+"(\.{1,2}\/[^"]+)"/g)].map((match) =>
+      resolve(dirname(file), match[1]!.replace(/\.js$/, ".ts")),
+    );
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+describe("the source tree", () => {
+  it("has no import cycle", async () => {
+    const graph = await importGraph();
+    const cycles: string[] = [];
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(" → "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const target of graph.get(file) ?? []) visit(target, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it("keeps the domain pure: no import from other areas, no I/O, no clock", async () => {
+    const graph = await importGraph();
+    for (const [file, targets] of graph) {
+      if (!file.startsWith(join(SRC, "domain"))) continue;
+      for (const target of targets) expect(target.startsWith(join(SRC, "domain")), `${relative(SRC, file)} imports ${relative(SRC, target)}`).toBe(true);
+      const text = await readFile(file, "utf8");
+      expect(text, relative(SRC, file)).not.toMatch(/new Date\(\)|Date\.now\(\)|randomBytes|from "node:(fs|net|http)|from "(level|fastify|@nats-io)/);
+    }
+  });
+
+  it("imports another area only through its index.ts", async () => {
+    const graph = await importGraph();
+    const areaOf = (file: string): string => relative(SRC, file).split("/")[0]!;
+    const offenders: string[] = [];
+    for (const [file, targets] of graph) {
+      for (const target of targets) {
+        const targetArea = areaOf(target);
+        const crossesArea = targetArea !== areaOf(file) && relative(SRC, target).includes("/");
+        if (crossesArea && !target.endsWith("/index.ts")) offenders.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, envName, loadConfig, SETTINGS } from "../../src/config.js";
+
+describe("configuration", () => {
+  it("has defaults for everything", () => {
+    const config = loadConfig({}, {});
+    expect(config).toMatchObject({ host: "127.0.0.1", port: 8080, dataDir: "./.keyledger", stream: "KEYLEDGER", replicas: 1 });
+    expect(config.natsUrl).toBeUndefined();
+    expect(config.authFailuresPerMinute).toBe(60);
+  });
+
+  it("takes KEYLEDGER_* variables, and flags over them", () => {
+    const env = { KEYLEDGER_PORT: "9000", KEYLEDGER_NATS_URL: "nats://10.0.0.1:4222", KEYLEDGER_TRUST_PROXY: "true" };
+    expect(loadConfig({}, env)).toMatchObject({ port: 9000, natsUrl: "nats://10.0.0.1:4222", trustProxy: true });
+    expect(loadConfig({ port: "9100" }, env).port).toBe(9100);
+  });
+
+  it("gives every setting a variable named after its flag", () => {
+    expect(envName("data-dir")).toBe("KEYLEDGER_DATA_DIR");
+    expect(new Set(SETTINGS.map((setting) => setting.flag)).size).toBe(SETTINGS.length);
+  });
+
+  it.each([
+    [{ port: "70000" }, {}, /--port/],
+    [{ port: "eighty" }, {}, /--port/],
+    [{}, { KEYLEDGER_PORT: "-1" }, /KEYLEDGER_PORT/],
+    [{ "nats-url": "http://x" }, {}, /--nats-url/],
+    [{}, { KEYLEDGER_REPLICAS: "0" }, /KEYLEDGER_REPLICAS/],
+    [{ "log-level": "loud" }, {}, /--log-level/],
+    [{ "trust-proxy": "maybe" }, {}, /--trust-proxy/],
+    [{ stream: "a.b" }, {}, /--stream/],
+    [{ "data-dir": " " }, {}, /--data-dir/],
+  ])("refuses %j %j with a message naming the setting", (flags, env, name) => {
+    expect(() => loadConfig(flags, env)).toThrow(ConfigError);
+    expect(() => loadConfig(flags, env)).toThrow(name);
+  });
+});
