@@ -26,6 +26,7 @@ export interface Daemon {
   readonly projector: Projector;
   readonly scheduler: RetentionScheduler;
   readonly accounts: ServiceAccounts;
+  readonly authenticator: Authenticator;
   readonly app: FastifyInstance;
   /** Stops everything in reverse order of start; safe to call twice. */
   stop(): Promise<void>;
@@ -104,11 +105,12 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     scheduler.start();
     stops.push({ name: "scheduler", stop: () => scheduler.stop() });
 
+    const authenticator = new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock);
     const app = await buildApp({
       logger,
       accounts,
       queries,
-      authenticator: new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock),
+      authenticator,
       limiter: new FailedAuthLimiter(config.authFailuresPerMinute),
       usage,
       signer,
@@ -125,7 +127,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, dataDir, stream: config.stream }, "keyledger is listening");
 
-    return { url: address, natsUrl, store, readModel, projector, scheduler, accounts, app, stop: stopAll };
+    return { url: address, natsUrl, store, readModel, projector, scheduler, accounts, authenticator, app, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
