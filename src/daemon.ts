@@ -9,7 +9,7 @@ import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } fr
 import type { Config } from "./config.js";
 import { ConflictError, SYSTEM_BOOTSTRAP } from "./domain/index.js";
 import { JetStreamEventStore, NameRegistry } from "./events/index.js";
-import { connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
+import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Projector, Queries, ReadModel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, SigningKeyRegistry } from "./signing/index.js";
@@ -69,11 +69,13 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
 
     const nc: NatsConnection = await connectNats(natsUrl, "keyledger");
     stops.push({ name: "nats connection", stop: () => nc.drain() });
+    const connection = new ConnectionState(nc);
 
     const { signer, created } = await loadSigner(dataDir, config.signingKey);
     if (created) logger.info({ path: join(dataDir, "signing.key"), keyId: signer.keyId }, "signing key created");
 
     const store = await JetStreamEventStore.open(nc, signer, {
+      connected: () => connection.connected,
       stream: config.stream,
       replicas: config.replicas,
       duplicateWindowMs: config.duplicateWindowMs,
@@ -119,7 +121,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       tokenTtlSeconds: config.tokenTtlSeconds,
       trustProxy: config.trustProxy,
       readiness: () => {
-        const checks = { eventStore: !nc.isClosed() && nc.isDraining() === false && connected(nc), readModel: projector.caughtUp };
+        const checks = { eventStore: connection.connected, readModel: projector.caughtUp };
         return { ready: checks.eventStore && checks.readModel, checks };
       },
     });
@@ -132,11 +134,6 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     await stopAll();
     throw error;
   }
-}
-
-function connected(nc: NatsConnection): boolean {
-  // The client exposes no synchronous status; a pending reconnect shows as a missing server info.
-  return (nc as unknown as { protocol?: { connected?: boolean } }).protocol?.connected !== false;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface EventStoreOptions {
   /** How long JetStream remembers message ids for deduplication. */
   readonly duplicateWindowMs: number;
   readonly publishTimeoutMs: number;
+  /** Whether the connection is up now, so that a write fails at once while it is down. */
+  readonly connected?: () => boolean;
 }
 
 /** Where the account's chain stands: the decision was made on this state. */
@@ -51,6 +53,7 @@ export interface Appended {
 export class JetStreamEventStore {
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly connected: () => boolean,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly signer: Signer,
@@ -60,7 +63,8 @@ export class JetStreamEventStore {
   static async open(nc: NatsConnection, signer: Signer, options: EventStoreOptions): Promise<JetStreamEventStore> {
     try {
       const jsm = await jetstreamManager(nc);
-      const store = new JetStreamEventStore(nc, jetstream(nc), jsm, signer, options);
+      const connected = options.connected ?? (() => !nc.isClosed());
+      const store = new JetStreamEventStore(nc, connected, jetstream(nc), jsm, signer, options);
       await store.ensureStream();
       return store;
     } catch (error) {
@@ -110,6 +114,7 @@ export class JetStreamEventStore {
     context: AppendContext,
   ): Promise<Appended[]> {
     const subject = accountSubject(accountId);
+    if (!this.connected()) throw new StoreUnavailableError("the event store is not connected");
     const appended: Appended[] = [];
     let { expectedSeq, prevHash, version } = position;
     for (const event of events) {

@@ -35,6 +35,8 @@ export interface EmbeddedNatsOptions {
   readonly binary?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly startTimeoutMs?: number;
+  /** A fixed port (to restart a server where it was); by default the server picks a free one. */
+  readonly port?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
   await mkdir(options.storeDir, { recursive: true, mode: 0o700 });
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
-  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", "-1", "-sd", options.storeDir, "--ports_file_dir", portsDir], {
+  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", String(options.port ?? -1), "-sd", options.storeDir, "--ports_file_dir", portsDir], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

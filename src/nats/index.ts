@@ -1,3 +1,4 @@
 export { connectNats } from "./connect.js";
+export { ConnectionState } from "./connection-state.js";
 export { findNatsServer, INSTALL_HINT, NatsServerNotFoundError, startNatsServer } from "./embedded-server.js";
 export type { EmbeddedNats, EmbeddedNatsOptions } from "./embedded-server.js";
