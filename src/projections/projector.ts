@@ -16,8 +16,6 @@ interface Waiter {
   readonly resolve: () => void;
 }
 
-export type AppliedListener = (event: StoredEvent) => void;
-
 /**
  * Follows the event stream from the read model's checkpoint and applies each event, with the new
  * checkpoint, in one LevelDB batch. Several daemons each run their own projector on one stream.
@@ -30,7 +28,6 @@ export class Projector {
   private stopping = false;
   private failure: Error | null = null;
   private waiters: Waiter[] = [];
-  private readonly listeners = new Set<AppliedListener>();
   private appliedThisRun = 0;
 
   constructor(
@@ -71,11 +68,6 @@ export class Projector {
 
   get lastFailure(): Error | null {
     return this.failure;
-  }
-
-  onApplied(listener: AppliedListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Resolves once the event at `seq` (and all before it) is applied to this read model. */
@@ -138,6 +130,5 @@ export class Projector {
       this.waiters = this.waiters.filter((waiter) => waiter.seq > event.seq);
       for (const waiter of ready) waiter.resolve();
     }
-    for (const listener of this.listeners) listener(event);
   }
 }

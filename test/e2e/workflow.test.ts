@@ -123,3 +123,42 @@ describe("the service-account lifecycle over HTTP", () => {
     expect((await bearer.get("/v1/auth/whoami")).status).toBe(401);
   });
 });
+
+describe("listing service accounts", () => {
+  it("pages through every account exactly once with the cursor, and filters by name and active", async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `page-${i}`);
+    for (const name of names) expect((await admin.post("/v1/service-accounts", { name, createApiKey: false })).status).toBe(201);
+    await admin.patch("/v1/service-accounts/page-3", { active: false });
+    await admin.delete("/v1/service-accounts/page-5");
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/v1/service-accounts?name=PAGE-&limit=2${cursor === null ? "" : `&cursor=${cursor}`}`;
+      const page = await admin.get(query);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((item: { name: string }) => item.name));
+      cursor = page.body.nextCursor;
+      pages += 1;
+    } while (cursor !== null);
+    expect(seen).toEqual(names.filter((name) => name !== "page-5"));
+    expect(pages).toBe(3);
+
+    const inactive = await admin.get("/v1/service-accounts?active=false&name=page");
+    expect(inactive.body.items.map((item: { name: string }) => item.name)).toEqual(["page-3"]);
+    const keys = await admin.get("/v1/service-accounts/page-0/api-keys");
+    expect(keys.body.items).toEqual([]);
+  });
+});
+
+describe("files in the data directory", () => {
+  it("keeps admin.key and signing.key readable by the owner only", async () => {
+    const { stat } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    for (const file of ["admin.key", "signing.key"]) {
+      expect((await stat(join(daemon.dataDir, file))).mode & 0o777, file).toBe(0o600);
+    }
+  });
+});
