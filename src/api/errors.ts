@@ -48,10 +48,24 @@ function classify(error: FastifyError | Error): { code: ErrorCode; message: stri
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     // Fastify's own client errors: malformed JSON, wrong content type, body too large.
-    const message = status === 413 ? "body is too large" : status === 415 ? "body must be application/json" : "body is not valid JSON";
+    const message =
+      status === 413
+        ? "body is too large"
+        : status === 415
+          ? "body must be application/json"
+          : fastifyError.code === "FST_ERR_BAD_URL"
+            ? "the path is not a valid URL (bad percent-encoding)"
+            : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
+              ? "body must not be empty when its content-type is application/json"
+              : "body is not valid JSON, or it holds a forbidden __proto__ or constructor.prototype member";
     return { code: "invalid_request", message };
   }
   return { code: "internal", message: "internal error" };
+}
+
+/** Errors fastify raises before routing (such as a malformed URL) take the same path. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  errorHandler(error, request, reply);
 }
 
 /** Maps every error to the contract's error body; a 5xx never shows its real message. */
@@ -60,5 +74,6 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   const status = STATUS_OF[code];
   if (status >= 500) request.log.error({ err: error }, "request failed");
   if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
+  void reply.header("x-request-id", String(request.id));
   void reply.status(status).send({ error: { code, message, requestId: String(request.id) } });
 }

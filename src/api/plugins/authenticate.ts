@@ -23,8 +23,9 @@ function bearer(request: FastifyRequest): string | null {
 }
 
 /**
- * Returns the preHandler for routes that need a credential. A client address that failed too
- * often is answered 429 before its credential is looked at; each failure counts.
+ * Returns the onRequest hook for routes that need a credential: it runs before the body is parsed
+ * or validated, so that nobody learns the request rules without a credential. A client address
+ * that failed too often is answered 429 before its credential is looked at; each failure counts.
  */
 export function authenticate(app: FastifyInstance, deps: AuthDeps) {
   app.decorateRequest("principal", null);

@@ -42,7 +42,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
   return async (app) => {
     app.post(
       base,
-      { preHandler: write, schema: { params: AccountParams, body: CreateBody, response: { 201: ApiKeyWithSecret, ...errorResponses } } },
+      { onRequest: write, schema: { params: AccountParams, body: CreateBody, response: { 201: ApiKeyWithSecret, ...errorResponses } } },
       async (request, reply) => {
         const account = await findAccount(deps.queries, request.params.account);
         const created = await deps.accounts.createKey(account.id, request.body, commandContext(request));
@@ -53,7 +53,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
     app.get(
       base,
       {
-        preHandler: read,
+        onRequest: read,
         schema: { params: AccountParams, querystring: ListQuery, response: { 200: Type.Object({ items: Type.Array(ApiKey) }), ...errorResponses } },
       },
       async (request) => {
@@ -66,7 +66,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.get(
       `${base}/:key`,
-      { preHandler: read, schema: { params: KeyParams, response: { 200: ApiKey, ...errorResponses } } },
+      { onRequest: read, schema: { params: KeyParams, response: { 200: ApiKey, ...errorResponses } } },
       async (request) => {
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         return presentKey(key, account.id, deps.usage.lastUsedAt(key.id), deps.clock());
@@ -75,7 +75,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.patch(
       `${base}/:key`,
-      { preHandler: write, schema: { params: KeyParams, body: UpdateBody, response: { 200: ApiKey, ...errorResponses } } },
+      { onRequest: write, schema: { params: KeyParams, body: UpdateBody, response: { 200: ApiKey, ...errorResponses } } },
       async (request) => {
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         const updated = await deps.accounts.updateKey(account.id, key.id, request.body, commandContext(request));
@@ -85,7 +85,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.post(
       `${base}/:key/rotate`,
-      { preHandler: write, schema: { params: KeyParams, body: RotateBody, response: { 200: ApiKeyWithSecret, ...errorResponses } } },
+      { onRequest: write, schema: { params: KeyParams, body: RotateBody, response: { 200: ApiKeyWithSecret, ...errorResponses } } },
       async (request) => {
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         const retainSeconds = request.body?.retainSeconds ?? 0;
@@ -96,7 +96,7 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.delete(
       `${base}/:key`,
-      { preHandler: write, schema: { params: KeyParams, response: { 204: Type.Null(), ...errorResponses } } },
+      { onRequest: write, schema: { params: KeyParams, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         await deps.accounts.deleteKey(account.id, key.id, commandContext(request));

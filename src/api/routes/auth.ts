@@ -36,7 +36,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
   return async (app) => {
     app.post(
       "/v1/auth/verify",
-      { preHandler: requireRoles(["verifier", "admin"]), schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } } },
+      { onRequest: requireRoles(["verifier", "admin"]), schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } } },
       async (request) => {
         const result = await deps.authenticator.verifyKey(request.body.key);
         if (!result.valid) return { valid: false as const, code: result.code };
@@ -51,7 +51,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
 
     app.post(
       "/v1/auth/token",
-      { preHandler: requireRoles("any"), schema: { response: { 200: TokenAnswer, ...errorResponses } } },
+      { onRequest: requireRoles("any"), schema: { response: { 200: TokenAnswer, ...errorResponses } } },
       async (request) => {
         const principal = principalOf(request);
         // A token may not mint another token: only an API key starts a token's life.
@@ -62,7 +62,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
 
     app.get(
       "/v1/auth/whoami",
-      { preHandler: requireRoles("any"), schema: { response: { 200: WhoamiAnswer, ...errorResponses } } },
+      { onRequest: requireRoles("any"), schema: { response: { 200: WhoamiAnswer, ...errorResponses } } },
       async (request) => {
         const { account, key, credential } = principalOf(request);
         return {

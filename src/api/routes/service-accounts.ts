@@ -53,7 +53,7 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
     app.post(
       "/v1/service-accounts",
       {
-        preHandler: write,
+        onRequest: write,
         schema: {
           body: CreateBody,
           response: { 201: Type.Object({ serviceAccount: ServiceAccount, apiKey: Type.Optional(ApiKeyWithSecret) }), ...errorResponses },
@@ -72,7 +72,7 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
     app.get(
       "/v1/service-accounts",
       {
-        preHandler: read,
+        onRequest: read,
         schema: {
           querystring: ListQuery,
           response: { 200: Type.Object({ items: Type.Array(ServiceAccount), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
@@ -87,7 +87,7 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
 
     app.get(
       "/v1/service-accounts/:account",
-      { preHandler: read, schema: { params: AccountParams, response: { 200: ServiceAccountWithKeys, ...errorResponses } } },
+      { onRequest: read, schema: { params: AccountParams, response: { 200: ServiceAccountWithKeys, ...errorResponses } } },
       async (request) => {
         const account = await findAccount(deps.queries, request.params.account);
         const keys = await deps.queries.listKeys(account.id);
@@ -101,7 +101,7 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
 
     app.patch(
       "/v1/service-accounts/:account",
-      { preHandler: write, schema: { params: AccountParams, body: UpdateBody, response: { 200: ServiceAccount, ...errorResponses } } },
+      { onRequest: write, schema: { params: AccountParams, body: UpdateBody, response: { 200: ServiceAccount, ...errorResponses } } },
       async (request) => {
         const account = await findAccount(deps.queries, request.params.account);
         return presentAccount(await deps.accounts.update(account.id, request.body, commandContext(request)));
@@ -110,7 +110,7 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
 
     app.delete(
       "/v1/service-accounts/:account",
-      { preHandler: write, schema: { params: AccountParams, response: { 204: Type.Null(), ...errorResponses } } },
+      { onRequest: write, schema: { params: AccountParams, response: { 204: Type.Null(), ...errorResponses } } },
       async (request, reply) => {
         const account = await findAccount(deps.queries, request.params.account);
         await deps.accounts.delete(account.id, commandContext(request));
