@@ -13,3 +13,11 @@ export class StoreUnavailableError extends Error {
     this.name = "StoreUnavailableError";
   }
 }
+
+/** The event store refused an operation for a reason other than concurrency or reachability. */
+export class EventStoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EventStoreError";
+  }
+}

@@ -10,7 +10,7 @@ import {
 } from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
-import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
 import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";
 import { isUnavailable, translate } from "./nats-errors.js";
@@ -95,7 +95,16 @@ export class JetStreamEventStore {
       }
     } catch (error) {
       if (error instanceof JetStreamApiError && error.status === 404) {
-        await this.jsm.streams.add(config);
+        try {
+          await this.jsm.streams.add(config);
+        } catch (addError) {
+          if (addError instanceof JetStreamApiError && /overlap/i.test(addError.message)) {
+            throw new EventStoreError(
+              `stream ${config.name} cannot be created: another stream on this NATS account already holds the subjects ${STREAM_SUBJECTS.join(", ")} (one keyledger stream per NATS account)`,
+            );
+          }
+          throw addError;
+        }
         return;
       }
       throw error;
@@ -125,10 +134,12 @@ export class JetStreamEventStore {
       );
       const msgId = context.msgIdOf?.(event) ?? envelope.id;
       const ack = await this.publish(subject, envelope, msgId, expectedSeq, accountId);
-      appended.push({ seq: ack.seq, envelope, duplicate: ack.duplicate });
+      // A duplicate was stored earlier, by another daemon or attempt: the chain goes on from that one.
+      const stored = ack.duplicate ? await this.envelopeAt(ack.seq) : envelope;
+      appended.push({ seq: ack.seq, envelope: stored, duplicate: ack.duplicate });
       expectedSeq = ack.seq;
-      prevHash = envelope.hash;
-      version += 1;
+      prevHash = stored.hash;
+      version = stored.accountVersion;
     }
     return appended;
   }
@@ -157,11 +168,21 @@ export class JetStreamEventStore {
       } catch (error) {
         if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) throw new ConcurrencyError(accountId);
         // The outcome of a timed-out publish is unknown; the same message id makes the retry safe.
-        if (!isUnavailable(error)) throw error;
+        if (!isUnavailable(error)) throw translate(error, "appending an event");
         lastError = error;
       }
     }
     throw new StoreUnavailableError("the event store did not confirm the write", { cause: lastError });
+  }
+
+  private async envelopeAt(seq: number): Promise<EventEnvelope> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.options.stream, { seq });
+      if (message === null) throw new Error(`message ${seq} is missing from the stream`);
+      return decodeEnvelope(message.data);
+    } catch (error) {
+      throw translate(error, "reading an event");
+    }
   }
 
   /** The stream sequence of the last message on a subject (wildcards allowed), 0 when there is none. */
@@ -192,7 +213,8 @@ export class JetStreamEventStore {
   /** Events from `fromSeq` up to `toSeq` (inclusive) matching a subject filter. */
   async read(filter: string, fromSeq: number, toSeq: number): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    if (toSeq < fromSeq) return events;
+    // An ordered consumer waits for a first message forever: read only where there is one.
+    if (toSeq < fromSeq || (await this.lastSequence(filter)) < fromSeq) return events;
     try {
       const consumer = await this.js.consumers.get(this.options.stream, {
         filter_subjects: filter,

@@ -1,7 +1,7 @@
 export { canonicalJson } from "./canonical-json.js";
 export { decodeEnvelope, SCHEMA_VERSION, sealEvent, signedBytes, toDomainEvent, upcast } from "./envelope.js";
 export type { EventEnvelope, SealContext, StoredEvent, UnsignedEnvelope } from "./envelope.js";
-export { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+export { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 export { JetStreamEventStore } from "./event-store.js";
 export type { AppendContext, Appended, AppendPosition, EventStoreOptions } from "./event-store.js";
 export { NameRegistry } from "./name-registry.js";

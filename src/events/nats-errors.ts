@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node";
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 
 /** Whether a NATS error means "could not reach the server or JetStream", as opposed to a refusal. */
 export function isUnavailable(error: unknown): boolean {
@@ -27,7 +27,8 @@ export function isUnavailable(error: unknown): boolean {
 
 /** Turns a NATS error into the store's own errors, so that nothing above the store sees NATS. */
 export function translate(error: unknown, doing: string): Error {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) return error;
+  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError || error instanceof EventStoreError) return error;
   if (isUnavailable(error)) return new StoreUnavailableError(`the event store is unavailable while ${doing}`, { cause: error });
+  if (error instanceof JetStreamApiError) return new EventStoreError(`the event store refused ${doing}: ${error.message}`, { cause: error });
   return error instanceof Error ? error : new Error(String(error));
 }

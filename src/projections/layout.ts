@@ -9,6 +9,7 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
  *   name!<name>                          index: live account name → account id
  *   ret!<retainedUntil>!<keyId>          index: retentions the scheduler still has to close
+ *   skipped!<seq, 16 digits>             stream messages the projector could not apply, with why
  */
 export const CHECKPOINT = "meta!checkpoint";
 export const accountKey = (accountId: string): string => `acct!${accountId}`;
@@ -18,6 +19,8 @@ export const accountKeysRange = (accountId: string) => ({ gt: `acctkey!${account
 export const nameKey = (name: string): string => `name!${name}`;
 export const retentionKey = (retainedUntil: string, keyId: string): string => `ret!${retainedUntil}!${keyId}`;
 export const RETENTIONS_RANGE = { gt: "ret!", lt: "ret!~" };
+export const skippedKey = (seq: number): string => `skipped!${String(seq).padStart(16, "0")}`;
+export const SKIPPED_RANGE = { gt: "skipped!", lt: "skipped!~" };
 export const ACCOUNTS_RANGE = { gt: "acct!", lt: "acct!~" };
 
 export type AccountFields = Omit<AccountState, "keys">;

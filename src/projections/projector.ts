@@ -39,6 +39,7 @@ export class Projector {
 
   /** Starts following the stream from the checkpoint; resolves once caught up with the stream as of now. */
   async start(): Promise<void> {
+    this.stopping = false;
     this.applied = await this.readModel.checkpoint();
     this.target = await this.store.lastEventSequence();
     this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
@@ -114,20 +115,48 @@ export class Projector {
     this.failure = null;
     for await (const message of this.messages) {
       if (message.seq <= this.applied) continue;
-      await this.apply({ ...decodeEnvelope(message.data), seq: message.seq });
+      let event: StoredEvent;
+      try {
+        event = { ...decodeEnvelope(message.data), seq: message.seq };
+      } catch (error) {
+        await this.skip(message.seq, error);
+        continue;
+      }
+      await this.apply(event);
     }
+  }
+
+  /**
+   * A message that is not a readable event (or that the account's state cannot take) would stop
+   * every projector for good, since history cannot be deleted: it is recorded, logged and passed.
+   */
+  private async skip(seq: number, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.error({ seq, reason }, "skipping a stream message that is not an applicable event");
+    await this.readModel.skip(seq, reason);
+    this.advance(seq);
   }
 
   private async apply(event: StoredEvent): Promise<void> {
     const before = await this.readModel.aggregate(event.accountId);
-    const after = evolve(before?.state ?? null, toDomainEvent(event));
-    if (after === null) throw new Error(`event ${event.seq} left account ${event.accountId} without state`);
+    let after;
+    try {
+      after = evolve(before?.state ?? null, toDomainEvent(event));
+      if (after === null) throw new Error(`event left account ${event.accountId} without state`);
+    } catch (error) {
+      await this.skip(event.seq, error);
+      return;
+    }
     await this.readModel.apply(before?.state ?? null, after, event.seq, event.hash);
-    this.applied = event.seq;
     this.appliedThisRun += 1;
-    const ready = this.waiters.filter((waiter) => waiter.seq <= event.seq);
+    this.advance(event.seq);
+  }
+
+  private advance(seq: number): void {
+    this.applied = seq;
+    const ready = this.waiters.filter((waiter) => waiter.seq <= seq);
     if (ready.length > 0) {
-      this.waiters = this.waiters.filter((waiter) => waiter.seq > event.seq);
+      this.waiters = this.waiters.filter((waiter) => waiter.seq > seq);
       for (const waiter of ready) waiter.resolve();
     }
   }

@@ -8,6 +8,8 @@ import {
   keyKey,
   nameKey,
   retentionKey,
+  skippedKey,
+  SKIPPED_RANGE,
   type AccountRecord,
   type Aggregate,
   type KeyRecord,
@@ -82,9 +84,19 @@ export class ReadModel {
     await this.db.batch(ops);
   }
 
-  /** Moves the checkpoint past a message that changes no record. */
-  async skip(streamSeq: number): Promise<void> {
-    await this.db.put(CHECKPOINT, streamSeq);
+  /** Moves the checkpoint past a message that cannot be applied, and keeps why. */
+  async skip(streamSeq: number, reason: string): Promise<void> {
+    await this.db.batch([
+      { type: "put", key: skippedKey(streamSeq), value: reason },
+      { type: "put", key: CHECKPOINT, value: streamSeq },
+    ]);
+  }
+
+  /** Stream sequences the projector passed without applying, with the reason. */
+  async skipped(): Promise<Array<{ seq: number; reason: string }>> {
+    const entries: Array<{ seq: number; reason: string }> = [];
+    for await (const [key, value] of this.db.iterator(SKIPPED_RANGE)) entries.push({ seq: Number(key.slice(8)), reason: String(value) });
+    return entries;
   }
 
   async clear(): Promise<void> {

@@ -192,23 +192,25 @@ describe("appending events", () => {
   });
 
   it("reads an account's events in order and knows the last sequences, 0 for none", async () => {
-    const fresh = store;
-    const before = await fresh.lastEventSequence();
-    expect(await fresh.lastSequenceOfAccount(newAccountId())).toBe(0);
-    expect(await fresh.readAccount(newAccountId())).toEqual([]);
+    const before = await store.lastEventSequence();
+    expect(await store.lastSequenceOfAccount(newAccountId())).toBe(0);
+    expect(await store.readAccount(newAccountId())).toEqual([]);
 
     const one = newAccountId();
     const two = newAccountId();
     const seqs: Record<string, number[]> = { [one]: [], [two]: [] };
-    await runOnStream(fresh, createAccount(one, "one")).then((a) => seqs[one]!.push(...a.map((x) => x.seq)));
-    await runOnStream(fresh, createAccount(two, "two")).then((a) => seqs[two]!.push(...a.map((x) => x.seq)));
+    const run = async (cmd: Parameters<typeof runOnStream>[1]) => {
+      for (const { seq } of await runOnStream(store, cmd)) seqs[cmd.accountId]!.push(seq);
+    };
+    await run(createAccount(one, "one"));
+    await run(createAccount(two, "two"));
     for (const name of ["k1", "k2", "k3"]) {
-      await runOnStream(fresh, createKey(one, name)).then((a) => seqs[one]!.push(...a.map((x) => x.seq)));
-      await runOnStream(fresh, createKey(two, name)).then((a) => seqs[two]!.push(...a.map((x) => x.seq)));
+      await run(createKey(one, name));
+      await run(createKey(two, name));
     }
-    await runOnStream(fresh, command("DeactivateServiceAccount", one, {})).then((a) => seqs[one]!.push(...a.map((x) => x.seq)));
+    await run(command("DeactivateServiceAccount", one, {}));
 
-    const readOne = await fresh.readAccount(one);
+    const readOne = await store.readAccount(one);
     expect(readOne.map((event) => event.seq)).toEqual(seqs[one]);
     expect(readOne.every((event) => event.accountId === one)).toBe(true);
     expect(readOne.map((event) => event.type)).toEqual([
@@ -219,12 +221,12 @@ describe("appending events", () => {
       "ServiceAccountDeactivated",
     ]);
     expect(readOne.map((event) => event.accountVersion)).toEqual([1, 2, 3, 4, 5]);
-    expect((await fresh.readAccount(two)).map((event) => event.seq)).toEqual(seqs[two]);
+    expect((await store.readAccount(two)).map((event) => event.seq)).toEqual(seqs[two]);
 
-    expect(await fresh.lastSequenceOfAccount(one)).toBe(seqs[one]!.at(-1));
-    expect(await fresh.lastSequenceOfAccount(two)).toBe(seqs[two]!.at(-1));
-    expect(await fresh.lastEventSequence()).toBe(Math.max(...seqs[one]!, ...seqs[two]!));
-    expect(await fresh.lastEventSequence()).toBe(before + 9);
+    expect(await store.lastSequenceOfAccount(one)).toBe(seqs[one]!.at(-1));
+    expect(await store.lastSequenceOfAccount(two)).toBe(seqs[two]!.at(-1));
+    expect(await store.lastEventSequence()).toBe(Math.max(...seqs[one]!, ...seqs[two]!));
+    expect(await store.lastEventSequence()).toBe(before + 9);
   });
 
   it("answers StoreUnavailableError, not a NATS error, when the connection is closed", async () => {
@@ -232,18 +234,22 @@ describe("appending events", () => {
     const messagesBefore = (await store.manager.streams.info(stream)).state.messages;
     const own = await connectNats(nats.url, "test");
     const closedStore = await openStore(own, stream);
+    // This one believes it is connected, so that the append reaches the publish itself.
+    const unaware = await openStore(own, stream, newSigner(), () => true);
     const accountId = newAccountId();
     await own.close();
 
-    const append = closedStore.append(
-      accountId,
-      { expectedSeq: 0, prevHash: null, version: 0 },
-      decide(createAccount(accountId, "unreachable"), null),
-      appendContext,
-    );
-    await expect(append).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(closedStore.lastEventSequence()).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(closedStore.readAccount(accountId)).rejects.toBeInstanceOf(StoreUnavailableError);
+    for (const target of [closedStore, unaware]) {
+      const append = target.append(
+        accountId,
+        { expectedSeq: 0, prevHash: null, version: 0 },
+        decide(createAccount(accountId, "unreachable"), null),
+        appendContext,
+      );
+      await expect(append).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(target.lastEventSequence()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(target.readAccount(accountId)).rejects.toBeInstanceOf(StoreUnavailableError);
+    }
     await expect(openStore(own, stream)).rejects.toBeInstanceOf(StoreUnavailableError);
 
     // Nothing reached the stream.

@@ -10,8 +10,8 @@ import {
   type DomainEvent,
   type ServiceAccountCommand,
 } from "../../src/domain/index.js";
-import { toDomainEvent, type Appended, type StoredEvent } from "../../src/events/envelope.js";
-import { JetStreamEventStore } from "../../src/events/event-store.js";
+import { toDomainEvent, type StoredEvent } from "../../src/events/envelope.js";
+import { JetStreamEventStore, type Appended, type EventStoreOptions } from "../../src/events/event-store.js";
 import { signerFromSeed, type Signer } from "../../src/signing/ed25519.js";
 
 /** The actor of the commands these tests run. */
@@ -19,12 +19,24 @@ export const TEST_ACTOR: Actor = { kind: "system", reason: "bootstrap" };
 
 export const newSigner = (): Signer => signerFromSeed(randomBytes(32));
 
-let streams = 0;
-/** A stream name of its own for each test, so that tests of one file share a server but no history. */
-export const uniqueStream = (area: string): string => `T_${area}_${process.pid}_${++streams}`;
-
-export function openStore(nc: NatsConnection, stream: string, signer: Signer = newSigner()): Promise<JetStreamEventStore> {
-  return JetStreamEventStore.open(nc, signer, { stream, replicas: 1, duplicateWindowMs: 120_000, publishTimeoutMs: 5000 });
+/**
+ * Opens the store on a test stream. `connected`, when given, replaces the store's own view of the
+ * connection, so that a test can reach the publish path whatever the connection.
+ */
+export function openStore(
+  nc: NatsConnection,
+  stream: string,
+  signer: Signer = newSigner(),
+  connected?: () => boolean,
+): Promise<JetStreamEventStore> {
+  const options: EventStoreOptions & { connected?: () => boolean } = {
+    stream,
+    replicas: 1,
+    duplicateWindowMs: 120_000,
+    publishTimeoutMs: 5000,
+    ...(connected === undefined ? {} : { connected }),
+  };
+  return JetStreamEventStore.open(nc, signer, options);
 }
 
 export type CommandOf<T extends ServiceAccountCommand["type"]> = Extract<ServiceAccountCommand, { type: T }>;
