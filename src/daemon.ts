@@ -8,7 +8,7 @@ import { claimHeldByStream, CommandHandler, ServiceAccounts } from "./applicatio
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { ConflictError, SYSTEM_BOOTSTRAP } from "./domain/index.js";
-import { JetStreamEventStore, NameRegistry } from "./events/index.js";
+import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Projector, Queries, ReadModel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
@@ -25,6 +25,7 @@ export interface Daemon {
   readonly readModel: ReadModel;
   readonly projector: Projector;
   readonly scheduler: RetentionScheduler;
+  readonly relay: RevocationRelay;
   readonly accounts: ServiceAccounts;
   readonly authenticator: Authenticator;
   readonly app: FastifyInstance;
@@ -81,6 +82,9 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       duplicateWindowMs: config.duplicateWindowMs,
       publishTimeoutMs: 5000,
     });
+    const relay = await RevocationRelay.open(store, logger.child({ component: "revocation-relay" }));
+    relay.start();
+    stops.push({ name: "revocation relay", stop: () => relay.stop() });
     const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
     const usage = await UsageTracker.open(nc, logger, config.replicas);
     stops.push({ name: "usage tracker", stop: () => usage.stop() });
@@ -129,7 +133,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, dataDir, stream: config.stream }, "keyledger is listening");
 
-    return { url: address, natsUrl, store, readModel, projector, scheduler, accounts, authenticator, app, stop: stopAll };
+    return { url: address, natsUrl, store, readModel, projector, scheduler, relay, accounts, authenticator, app, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -7,4 +7,5 @@ export type { AppendContext, Appended, AppendPosition, EventStoreOptions } from 
 export { NameRegistry } from "./name-registry.js";
 export type { ClaimHeld, NameClaim } from "./name-registry.js";
 export { isUnavailable } from "./nats-errors.js";
+export { RevocationRelay, SOURCE_SEQ_HEADER } from "./revocation-relay.js";
 export * from "./subjects.js";

@@ -1,14 +1,31 @@
+import type { EventType } from "../domain/index.js";
+
 /**
  * Every NATS subject keyledger uses is built here, from generated ids or hex-encoded names, never
  * from raw user input (a name may hold `.`, which a subject token cannot).
  *
  *   kl.acct.<accountId>   every event of one service account, in order (the concurrency unit)
  *   kl.name.<hex(name)>   claims of an account name (reservations, appended with an expected sequence)
+ *
+ * and in the revocation feed, a stream of its own (`<stream>_REVOCATIONS`):
+ *
+ *   kl.revoked.<accountId>.<EventType>   a copy of each event after which a credential stops working
  */
 export const EVENT_SUBJECT_PREFIX = "kl.acct";
 export const NAME_SUBJECT_PREFIX = "kl.name";
 export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`];
 export const ALL_EVENTS_FILTER = `${EVENT_SUBJECT_PREFIX}.*`;
+
+export const REVOCATION_SUBJECT_PREFIX = "kl.revoked";
+export const REVOCATION_SUBJECTS = [`${REVOCATION_SUBJECT_PREFIX}.>`];
+
+export function revocationStreamName(stream: string): string {
+  return `${stream}_REVOCATIONS`;
+}
+
+export function revocationSubject(accountId: string, type: EventType): string {
+  return `${REVOCATION_SUBJECT_PREFIX}.${accountSubject(accountId).slice(EVENT_SUBJECT_PREFIX.length + 1)}.${type}`;
+}
 
 const ACCOUNT_ID = /^sa_[0-9A-HJKMNP-TV-Z]{26}$/;
 
