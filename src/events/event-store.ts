@@ -13,9 +13,8 @@ import type { Signer } from "../signing/index.js";
 import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
 import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";
-import { isUnavailable, translate } from "./nats-errors.js";
+import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 
-const WRONG_LAST_SEQUENCE = 10071;
 const PUBLISH_ATTEMPTS = 3;
 
 export interface EventStoreOptions {
@@ -166,7 +165,7 @@ export class JetStreamEventStore {
         });
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) throw new ConcurrencyError(accountId);
+        if (isWrongLastSequence(error)) throw new ConcurrencyError(accountId);
         // The outcome of a timed-out publish is unknown; the same message id makes the retry safe.
         if (!isUnavailable(error)) throw translate(error, "appending an event");
         lastError = error;

@@ -8,4 +8,6 @@ export { NameRegistry } from "./name-registry.js";
 export type { ClaimHeld, NameClaim } from "./name-registry.js";
 export { isUnavailable } from "./nats-errors.js";
 export { RevocationRelay, SOURCE_SEQ_HEADER } from "./revocation-relay.js";
+export { StreamFollower } from "./stream-follower.js";
+export type { FollowerHandlers, FollowStep } from "./stream-follower.js";
 export * from "./subjects.js";

@@ -1,10 +1,8 @@
-import { JetStreamApiError } from "@nats-io/jetstream";
 import { ConflictError } from "../domain/index.js";
 import type { JetStreamEventStore } from "./event-store.js";
-import { translate } from "./nats-errors.js";
+import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { nameSubject } from "./subjects.js";
 
-const WRONG_LAST_SEQUENCE = 10071;
 const ATTEMPTS = 5;
 
 /** A claim of an account name, appended to the name's subject in the event stream. */
@@ -43,7 +41,7 @@ export class NameRegistry {
         });
         return;
       } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) continue;
+        if (isWrongLastSequence(error)) continue;
         throw translate(error, "reserving a name");
       }
     }

@@ -9,6 +9,11 @@ import {
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 
+/** JetStream's "wrong last sequence" (10071): an expected-sequence check failed. */
+export function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === 10071;
+}
+
 /** Whether a NATS error means "could not reach the server or JetStream", as opposed to a refusal. */
 export function isUnavailable(error: unknown): boolean {
   if (

@@ -1,13 +1,13 @@
 import { headers } from "@nats-io/transport-node";
-import { DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { JetStreamApiError, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { REVOCATION_EVENT_TYPES, type EventType } from "../domain/index.js";
 import { decodeEnvelope } from "./envelope.js";
 import type { JetStreamEventStore } from "./event-store.js";
-import { translate } from "./nats-errors.js";
-import { ALL_EVENTS_FILTER, accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "./subjects.js";
+import { isWrongLastSequence, translate } from "./nats-errors.js";
+import { StreamFollower, type FollowStep } from "./stream-follower.js";
+import { accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "./subjects.js";
 
-const WRONG_LAST_SEQUENCE = 10071;
 export const SOURCE_SEQ_HEADER = "Kl-Source-Seq";
 
 /**
@@ -20,17 +20,23 @@ export const SOURCE_SEQ_HEADER = "Kl-Source-Seq";
  * several daemons relaying, each revocation lands exactly once and in stream order.
  */
 export class RevocationRelay {
-  private messages: ConsumerMessages | null = null;
-  private running: Promise<void> | null = null;
-  private stopping = false;
+  private readonly follower: StreamFollower;
   private relayed = 0;
+  private feedSeq = 0;
 
   private constructor(
     private readonly store: JetStreamEventStore,
-    private readonly logger: Logger,
+    logger: Logger,
     readonly stream: string,
-    private readonly retryDelayMs: number,
-  ) {}
+    retryDelayMs: number,
+  ) {
+    this.follower = new StreamFollower(
+      store,
+      { resumeAfter: () => this.resumeAfter(), onMessage: (message) => this.onMessage(message) },
+      logger,
+      retryDelayMs,
+    );
+  }
 
   static async open(store: JetStreamEventStore, logger: Logger, retryDelayMs = 1000): Promise<RevocationRelay> {
     const stream = revocationStreamName(store.options.stream);
@@ -56,14 +62,11 @@ export class RevocationRelay {
   }
 
   start(): void {
-    this.stopping = false;
-    this.running = this.run();
+    this.follower.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.messages?.close();
-    await this.running;
+    await this.follower.stop();
   }
 
   /** The source sequence of the last revocation this relay saw in the feed (its own or another daemon's). */
@@ -71,56 +74,35 @@ export class RevocationRelay {
     return this.relayed;
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.follow();
-      } catch (error) {
-        if (this.stopping) break;
-        this.logger.warn({ err: error }, "revocation relay interrupted; resuming from the feed");
-        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
-      }
-    }
+  /** Where the feed stands: its last sequence, and the source sequence of its last copy. */
+  private async resumeAfter(): Promise<number> {
+    const last = await this.store.manager.streams.getMessage(this.stream, { last_by_subj: REVOCATION_SUBJECTS[0]! });
+    this.feedSeq = last?.seq ?? 0;
+    this.relayed = Number(last?.header?.get(SOURCE_SEQ_HEADER) ?? 0);
+    return this.relayed;
   }
 
-  /** Resumes after the last relayed event and copies revocations until the feed moves under it. */
-  private async follow(): Promise<void> {
-    const last = await this.store.manager.streams.getMessage(this.stream, { last_by_subj: REVOCATION_SUBJECTS[0]! });
-    let feedSeq = last?.seq ?? 0;
-    this.relayed = Number(last?.header?.get(SOURCE_SEQ_HEADER) ?? 0);
-    const consumer = await this.store.jetstream.consumers.get(this.store.options.stream, {
-      filter_subjects: ALL_EVENTS_FILTER,
-      ...(this.relayed === 0
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.relayed + 1 }),
-    });
-    this.messages = await consumer.consume({ max_messages: 256 });
-    if (this.stopping) await this.messages.close();
-    for await (const message of this.messages) {
-      const type = eventTypeOf(message);
-      if (type === null || !REVOCATION_EVENT_TYPES.has(type)) continue;
-      const accountId = accountIdOfSubject(message.subject);
-      if (accountId === null) continue;
-      const hdrs = headers();
-      hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
-      hdrs.set("Kl-Event-Type", type);
-      try {
-        const ack = await this.store.jetstream.publish(revocationSubject(accountId, type), message.data, {
-          msgID: `revocation:${message.seq}`,
-          expect: { lastSequence: feedSeq },
-          headers: hdrs,
-          timeout: this.store.options.publishTimeoutMs,
-        });
-        feedSeq = ack.seq;
-        this.relayed = message.seq;
-      } catch (error) {
-        // Another daemon relayed past this point: start again from what the feed holds.
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
-          await this.messages.close();
-          return;
-        }
-        throw error;
-      }
+  private async onMessage(message: JsMsg): Promise<FollowStep> {
+    const type = eventTypeOf(message);
+    const accountId = accountIdOfSubject(message.subject);
+    if (type === null || !REVOCATION_EVENT_TYPES.has(type) || accountId === null) return "next";
+    const hdrs = headers();
+    hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
+    hdrs.set("Kl-Event-Type", type);
+    try {
+      const ack = await this.store.jetstream.publish(revocationSubject(accountId, type), message.data, {
+        msgID: `revocation:${message.seq}`,
+        expect: { lastSequence: this.feedSeq },
+        headers: hdrs,
+        timeout: this.store.options.publishTimeoutMs,
+      });
+      this.feedSeq = ack.seq;
+      this.relayed = message.seq;
+      return "next";
+    } catch (error) {
+      // Another daemon relayed past this point: start again from what the feed holds.
+      if (isWrongLastSequence(error)) return "restart";
+      throw error;
     }
   }
 }

@@ -1,7 +1,14 @@
-import { DeliverPolicy, type ConsumerMessages } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { evolve } from "../domain/index.js";
-import { ALL_EVENTS_FILTER, decodeEnvelope, toDomainEvent, type JetStreamEventStore, type StoredEvent } from "../events/index.js";
+import {
+  decodeEnvelope,
+  StreamFollower,
+  toDomainEvent,
+  type FollowStep,
+  type JetStreamEventStore,
+  type StoredEvent,
+} from "../events/index.js";
 import type { ReadModel } from "./read-model.js";
 
 export class ReadModelTimeoutError extends Error {
@@ -23,10 +30,7 @@ interface Waiter {
 export class Projector {
   private applied = 0;
   private target = 0;
-  private messages: ConsumerMessages | null = null;
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private failure: Error | null = null;
+  private readonly follower: StreamFollower;
   private waiters: Waiter[] = [];
   private appliedThisRun = 0;
 
@@ -34,23 +38,27 @@ export class Projector {
     private readonly store: JetStreamEventStore,
     private readonly readModel: ReadModel,
     private readonly logger: Logger,
-    private readonly retryDelayMs = 1000,
-  ) {}
+    retryDelayMs = 1000,
+  ) {
+    this.follower = new StreamFollower(
+      store,
+      { resumeAfter: async () => this.applied, onMessage: (message) => this.onMessage(message) },
+      logger,
+      retryDelayMs,
+    );
+  }
 
   /** Starts following the stream from the checkpoint; resolves once caught up with the stream as of now. */
   async start(): Promise<void> {
-    this.stopping = false;
     this.applied = await this.readModel.checkpoint();
     this.target = await this.store.lastEventSequence();
     this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
-    this.running = this.run();
+    this.follower.start();
     await this.waitFor(this.target, Number.POSITIVE_INFINITY);
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    await this.messages?.close();
-    await this.running;
+    await this.follower.stop();
   }
 
   /** The last stream sequence applied to this daemon's read model. */
@@ -64,11 +72,11 @@ export class Projector {
   }
 
   get caughtUp(): boolean {
-    return this.failure === null && this.running !== null && this.applied >= this.target;
+    return this.follower.lastFailure === null && this.follower.started && this.applied >= this.target;
   }
 
   get lastFailure(): Error | null {
-    return this.failure;
+    return this.follower.lastFailure;
   }
 
   /** Resolves once the event at `seq` (and all before it) is applied to this read model. */
@@ -90,40 +98,17 @@ export class Projector {
     });
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.follow();
-      } catch (error) {
-        if (this.stopping) break;
-        this.failure = error instanceof Error ? error : new Error(String(error));
-        this.logger.error({ err: this.failure, position: this.applied }, "projector failed; retrying");
-        await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
-      }
+  private async onMessage(message: JsMsg): Promise<FollowStep> {
+    if (message.seq <= this.applied) return "next";
+    let event: StoredEvent;
+    try {
+      event = { ...decodeEnvelope(message.data), seq: message.seq };
+    } catch (error) {
+      await this.skip(message.seq, error);
+      return "next";
     }
-  }
-
-  private async follow(): Promise<void> {
-    const consumer = await this.store.jetstream.consumers.get(this.store.options.stream, {
-      filter_subjects: ALL_EVENTS_FILTER,
-      ...(this.applied === 0
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.applied + 1 }),
-    });
-    this.messages = await consumer.consume({ max_messages: 512 });
-    if (this.stopping) await this.messages.close();
-    this.failure = null;
-    for await (const message of this.messages) {
-      if (message.seq <= this.applied) continue;
-      let event: StoredEvent;
-      try {
-        event = { ...decodeEnvelope(message.data), seq: message.seq };
-      } catch (error) {
-        await this.skip(message.seq, error);
-        continue;
-      }
-      await this.apply(event);
-    }
+    await this.apply(event);
+    return "next";
   }
 
   /**
