@@ -1,12 +1,7 @@
 #!/usr/bin/env node
-import { Command } from "commander";
-import { serveCommand } from "./serve.js";
+import { processIo } from "./io.js";
+import { run } from "./program.js";
 
-const program = new Command("keyledger")
-  .description("service accounts and API keys for machine-to-machine authentication")
-  .exitOverride((error) => {
-    process.exit(error.exitCode === 0 ? 0 : 2);
-  })
-  .addCommand(serveCommand());
-
-await program.parseAsync(process.argv);
+const { exitCode, serving } = await run(process.argv.slice(2), processIo());
+// A client command ends here; a running daemon keeps the process until a signal stops it.
+if (!serving) process.exit(exitCode);

@@ -1,0 +1,125 @@
+import type { Command } from "commander";
+import type { ApiKeyWithSecret } from "../../client/index.js";
+import { connectedClient } from "../connect.js";
+import { parseBoolean, parseDuration } from "../duration.js";
+import { fields, keyFields, keyTable, secretLines, SHOWN_ONCE } from "../format.js";
+import type { Io } from "../io.js";
+import { emit, withOutput, type Format } from "../output.js";
+import { CommandFailed, UsageError } from "../usage-error.js";
+import { confirmed } from "./confirm.js";
+
+export const API_KEY_VERBS = ["create", "list", "describe", "rotate", "update", "delete"] as const;
+
+/**
+ * `keyledger service-account api-key ACCOUNT <verb> …`. The contract puts the account before the
+ * verb; main.ts moves it after the verb, where commander expects arguments.
+ */
+export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
+  const group = serviceAccount
+    .command("api-key")
+    .description("manage the API keys of a service account")
+    .usage("ACCOUNT create|list|describe|rotate|update|delete [args] [options]");
+
+  withOutput(
+    group
+      .command("create")
+      .usage("ACCOUNT create NAME [options]")
+      .description("create an API key; its secret is shown once")
+      .argument("<account>")
+      .argument("<name>")
+      .option("-d, --description <text>", "what the key is for")
+      .option("--expires-in <duration>", "expire after this long: 30d, 12h, 90m, 60s, or a number of minutes")
+      .option("--expires-at <iso>", "expire at this ISO-8601 time"),
+  ).action(async (account: string, name: string, options: { description?: string; expiresIn?: string; expiresAt?: string; output: Format }) => {
+    if (options.expiresIn !== undefined && options.expiresAt !== undefined) {
+      throw new UsageError("give --expires-in or --expires-at, not both");
+    }
+    const expiresAt =
+      options.expiresIn !== undefined
+        ? new Date(Date.now() + parseDuration("--expires-in", options.expiresIn) * 1000).toISOString()
+        : options.expiresAt !== undefined
+          ? isoInstant("--expires-at", options.expiresAt)
+          : undefined;
+    const created = await (await connectedClient(io)).createApiKey(account, { name, description: options.description, expiresAt });
+    printSecret(io, options.output, created, `Created API key ${created.name} (${created.id}) of ${account}.`);
+  });
+
+  withOutput(
+    group.command("list").usage("ACCOUNT list [options]").description("list the API keys of a service account").argument("<account>"),
+  ).action(async (account: string, options: { output: Format }) => {
+    const items = await (await connectedClient(io)).listApiKeys(account);
+    emit(io, options.output, { items }, () => (items.length === 0 ? "No API keys." : keyTable(items)));
+  });
+
+  withOutput(
+    group.command("describe").usage("ACCOUNT describe KEY [options]").description("show an API key").argument("<account>").argument("<key>"),
+  ).action(async (account: string, key: string, options: { output: Format }) => {
+    const found = await (await connectedClient(io)).getApiKey(account, key);
+    emit(io, options.output, found, () => fields(keyFields(found)));
+  });
+
+  withOutput(
+    group
+      .command("rotate")
+      .usage("ACCOUNT rotate KEY [--retain 60 | --retain 90s | --retain 2h] [options]")
+      .description("give an API key a new secret; the old one keeps working for --retain (default: not at all)")
+      .argument("<account>")
+      .argument("<key>")
+      .option("--retain <duration>", "how long the old secret keeps working: a number of minutes, or 90s, 15m, 2h, 1d"),
+  ).action(async (account: string, key: string, options: { retain?: string; output: Format }) => {
+    const retainSeconds = options.retain === undefined ? 0 : parseDuration("--retain", options.retain);
+    const rotated = await (await connectedClient(io)).rotateApiKey(account, key, retainSeconds);
+    const until = rotated.retainedUntil === null ? "The old secret no longer works." : `The old secret works until ${rotated.retainedUntil}.`;
+    printSecret(io, options.output, rotated, `Rotated API key ${rotated.name} of ${account}. ${until}`);
+  });
+
+  withOutput(
+    group
+      .command("update")
+      .usage("ACCOUNT update KEY [options]")
+      .description("change an API key")
+      .argument("<account>")
+      .argument("<key>")
+      .option("--active <bool>", "activate (true) or deactivate (false)")
+      .option("--name <new>", "a new name")
+      .option("-d, --description <text>", "a new description"),
+  ).action(async (account: string, key: string, options: { active?: string; name?: string; description?: string; output: Format }) => {
+    const updated = await (await connectedClient(io)).updateApiKey(account, key, {
+      active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+      name: options.name,
+      description: options.description,
+    });
+    emit(io, options.output, updated, () => fields(keyFields(updated)));
+  });
+
+  group
+    .command("delete")
+    .usage("ACCOUNT delete KEY [-y]")
+    .description("delete an API key; it stops working at once")
+    .argument("<account>")
+    .argument("<key>")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (account: string, key: string, options: { yes?: boolean }) => {
+      if (!(await confirmed(io, `Delete API key "${key}" of "${account}"?`, options.yes))) {
+        throw new CommandFailed("aborted: nothing was deleted");
+      }
+      await (await connectedClient(io)).deleteApiKey(account, key);
+      io.out(`Deleted API key ${key} of ${account}.`);
+    });
+}
+
+function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, summary: string): void {
+  if (format === "json") {
+    io.out(JSON.stringify(key, null, 2));
+    io.err(SHOWN_ONCE);
+    return;
+  }
+  io.out(summary);
+  io.out(secretLines(key));
+}
+
+function isoInstant(flag: string, value: string): string {
+  const at = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at)) throw new UsageError(`${flag} must be an ISO-8601 date-time, got ${JSON.stringify(value)}`);
+  return new Date(at).toISOString();
+}

@@ -1,0 +1,95 @@
+import type { Command } from "commander";
+import type { Role } from "../../client/index.js";
+import { connectedClient } from "../connect.js";
+import { parseBoolean } from "../duration.js";
+import { accountFields, accountTable, fields, keyTable, secretLines, SHOWN_ONCE } from "../format.js";
+import type { Io } from "../io.js";
+import { emit, withOutput, type Format } from "../output.js";
+import { CommandFailed } from "../usage-error.js";
+import { confirmed } from "./confirm.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function addServiceAccountCommands(program: Command, io: Io): Command {
+  const group = program.command("service-account").alias("sa").description("manage service accounts");
+
+  withOutput(
+    group
+      .command("create")
+      .description("create a service account, with an API key named default unless --no-api-key")
+      .argument("<name>")
+      .option("-d, --description <text>", "what the account is for")
+      .option("--role <role>", "a role (admin, auditor, verifier); repeat for several", collect, [])
+      .option("--no-api-key", "create no API key"),
+  ).action(async (name: string, options: { description?: string; role: string[]; apiKey: boolean; output: Format }) => {
+    const client = await connectedClient(io);
+    const created = await client.createServiceAccount({
+      name,
+      description: options.description,
+      roles: options.role as Role[],
+      createApiKey: options.apiKey,
+    });
+    if (options.output === "json") {
+      io.out(JSON.stringify(created, null, 2));
+      if (created.apiKey !== undefined) io.err(SHOWN_ONCE);
+      return;
+    }
+    io.out(`Created service account ${created.serviceAccount.name} (${created.serviceAccount.id}).`);
+    if (created.apiKey !== undefined) io.out(secretLines(created.apiKey));
+  });
+
+  withOutput(
+    group
+      .command("list")
+      .description("list service accounts")
+      .option("--active <bool>", "only active (true) or inactive (false) accounts")
+      .option("--name <text>", "only accounts whose name contains this"),
+  ).action(async (options: { active?: string; name?: string; output: Format }) => {
+    const active = options.active === undefined ? undefined : parseBoolean("--active", options.active);
+    const items = await (await connectedClient(io)).allServiceAccounts({ active, name: options.name });
+    emit(io, options.output, { items }, () => (items.length === 0 ? "No service accounts." : accountTable(items)));
+  });
+
+  withOutput(group.command("describe").description("show a service account and its API keys").argument("<name>")).action(
+    async (name: string, options: { output: Format }) => {
+      const account = await (await connectedClient(io)).getServiceAccount(name);
+      emit(io, options.output, account, () =>
+        [fields(accountFields(account)), "", account.apiKeys.length === 0 ? "No API keys." : keyTable(account.apiKeys)].join("\n"),
+      );
+    },
+  );
+
+  withOutput(
+    group
+      .command("update")
+      .description("change a service account")
+      .argument("<name>")
+      .option("--name <new>", "a new name")
+      .option("-d, --description <text>", "a new description")
+      .option("--active <bool>", "activate (true) or deactivate (false)")
+      .option("--role <role>", "the roles it should have; repeat for several", collect, []),
+  ).action(async (name: string, options: { name?: string; description?: string; active?: string; role: string[]; output: Format }) => {
+    const updated = await (await connectedClient(io)).updateServiceAccount(name, {
+      name: options.name,
+      description: options.description,
+      active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+      roles: options.role.length === 0 ? undefined : (options.role as Role[]),
+    });
+    emit(io, options.output, updated, () => fields(accountFields(updated)));
+  });
+
+  group
+    .command("delete")
+    .description("delete a service account; its keys stop working at once")
+    .argument("<name>")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (name: string, options: { yes?: boolean }) => {
+      if (!(await confirmed(io, `Delete service account "${name}" and all its API keys?`, options.yes))) {
+        throw new CommandFailed("aborted: nothing was deleted");
+      }
+      await (await connectedClient(io)).deleteServiceAccount(name);
+      io.out(`Deleted service account ${name}.`);
+    });
+
+  return group;
+}

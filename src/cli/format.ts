@@ -1,0 +1,73 @@
+import Table from "cli-table3";
+import type { ApiKey, ApiKeyWithSecret, ServiceAccount } from "../client/index.js";
+
+const BLANK = {
+  top: "", "top-mid": "", "top-left": "", "top-right": "",
+  bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
+  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  ",
+};
+
+/** An aligned table without borders or colours: a header row, then one row per item. */
+export function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const t = new Table({ head: [...head], chars: BLANK, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
+  for (const row of rows) t.push([...row]);
+  return t.toString().split("\n").map((line) => line.trimEnd()).join("\n");
+}
+
+/** Two aligned columns: field names and values. */
+export function fields(entries: ReadonlyArray<readonly [string, string]>): string {
+  const t = new Table({ chars: BLANK, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
+  for (const [name, value] of entries) t.push([`${name}:`, value]);
+  return t.toString().split("\n").map((line) => line.trimEnd()).join("\n");
+}
+
+const show = (value: string | null | undefined): string => (value === null || value === undefined || value === "" ? "-" : value);
+
+export function accountFields(account: ServiceAccount): Array<[string, string]> {
+  return [
+    ["Name", account.name],
+    ["ID", account.id],
+    ["Description", show(account.description)],
+    ["Active", String(account.active)],
+    ["Roles", show(account.roles.join(", "))],
+    ["Created", account.createdAt],
+    ["Updated", account.updatedAt],
+  ];
+}
+
+export function accountTable(accounts: readonly ServiceAccount[]): string {
+  return table(
+    ["NAME", "ID", "ACTIVE", "ROLES", "CREATED"],
+    accounts.map((a) => [a.name, a.id, String(a.active), show(a.roles.join(",")), a.createdAt]),
+  );
+}
+
+export function keyFields(key: ApiKey): Array<[string, string]> {
+  return [
+    ["Name", key.name],
+    ["ID", key.id],
+    ["Service account", key.serviceAccountId],
+    ["Description", show(key.description)],
+    ["Active", String(key.active)],
+    ["Hint", key.hint],
+    ["Created", key.createdAt],
+    ["Last rotated", show(key.lastRotatedAt)],
+    ["Last used", show(key.lastUsedAt)],
+    ["Expires", show(key.expiresAt)],
+    ["Old secret valid until", show(key.retainedUntil)],
+  ];
+}
+
+export function keyTable(keys: readonly ApiKey[]): string {
+  return table(
+    ["NAME", "ID", "ACTIVE", "HINT", "EXPIRES", "LAST USED", "RETAINED UNTIL"],
+    keys.map((k) => [k.name, k.id, String(k.active), k.hint, show(k.expiresAt), show(k.lastUsedAt), show(k.retainedUntil)]),
+  );
+}
+
+export const SHOWN_ONCE = "Store this key now: it cannot be shown again.";
+
+/** A new secret, printed once, with the line that says so. */
+export function secretLines(key: ApiKeyWithSecret): string {
+  return `API key ${key.name}: ${key.key}\n${SHOWN_ONCE}`;
+}

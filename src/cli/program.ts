@@ -1,0 +1,85 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError } from "commander";
+import { KeyledgerApiError, KeyledgerConnectionError } from "../client/index.js";
+import { NatsServerNotFoundError } from "../nats/index.js";
+import { addApiKeyCommands, API_KEY_VERBS } from "./commands/api-key.js";
+import { addAuthCommands } from "./commands/auth.js";
+import { addServiceAccountCommands } from "./commands/service-account.js";
+import type { Io } from "./io.js";
+import { addServeCommand } from "./serve.js";
+import { CommandFailed, UsageError } from "./usage-error.js";
+
+export interface RunResult {
+  /** 0 success, 1 a failed request, 2 a usage error. */
+  readonly exitCode: number;
+  /** True when `serve` started a daemon: the process must stay up. */
+  readonly serving: boolean;
+}
+
+export function buildProgram(io: Io, onServing: () => void): Command {
+  const program = new Command("keyledger")
+    .description("service accounts and API keys for machine-to-machine authentication")
+    .version(packageVersion(), "-V, --version")
+    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
+    .exitOverride()
+    .showSuggestionAfterError();
+  addServeCommand(program, onServing);
+  addAuthCommands(program, io);
+  addApiKeyCommands(addServiceAccountCommands(program, io), io);
+  return program;
+}
+
+/**
+ * The contract reads `service-account api-key ACCOUNT <verb> …`; commander wants the verb first,
+ * so the account moves behind the verb.
+ */
+export function normalizeArgs(args: readonly string[]): string[] {
+  const out = [...args];
+  const at = out.findIndex((arg, i) => (arg === "service-account" || arg === "sa") && out[i + 1] === "api-key");
+  if (at === -1) return out;
+  const account = out[at + 2];
+  const verb = out[at + 3];
+  const isVerb = (value: string | undefined) => (API_KEY_VERBS as readonly string[]).includes(value ?? "");
+  if (account !== undefined && !account.startsWith("-") && !isVerb(account) && isVerb(verb)) {
+    out[at + 2] = verb!;
+    out[at + 3] = account;
+  }
+  return out;
+}
+
+/** Runs the program on `args` (without node and the script) and answers the exit code; never throws. */
+export async function run(args: readonly string[], io: Io): Promise<RunResult> {
+  let serving = false;
+  const program = buildProgram(io, () => {
+    serving = true;
+  });
+  try {
+    await program.parseAsync(normalizeArgs(args), { from: "user" });
+    return { exitCode: 0, serving };
+  } catch (error) {
+    return { exitCode: report(error, io), serving: false };
+  }
+}
+
+function report(error: unknown, io: Io): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // commander already printed why
+  if (error instanceof UsageError) {
+    io.err(`keyledger: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof KeyledgerApiError) {
+    io.err(`keyledger: ${error.message} (${error.code}, HTTP ${error.status}${error.requestId === null ? "" : `, request ${error.requestId}`})`);
+    return 1;
+  }
+  if (error instanceof KeyledgerConnectionError || error instanceof CommandFailed || error instanceof NatsServerNotFoundError) {
+    io.err(`keyledger: ${error.message}`);
+    return 1;
+  }
+  io.err(`keyledger: ${error instanceof Error ? error.message : String(error)}`);
+  return 1;
+}
+
+function packageVersion(): string {
+  // src/cli and dist/cli both sit two levels below package.json.
+  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+}
