@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import { symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CLI, runCli } from "../../helpers/cli.js";
+import { waitUntil } from "../../helpers/http.js";
+import { tempDir } from "../../helpers/nats.js";
+import { freePort } from "../../helpers/ports.js";
+
+const groups: number[] = [];
+afterAll(() => {
+  for (const pid of groups) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("keyledger serve", () => {
+  it("with no NATS configuration starts an embedded nats-server, answers /readyz, and leaves no child after SIGTERM", async () => {
+    const port = await freePort();
+    const dataDir = await tempDir();
+    const child = spawn(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", dataDir], {
+      env: { PATH: process.env.PATH, HOME: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    groups.push(child.pid!);
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    await waitUntil(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, 30_000, 100);
+    const natsPid = Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]);
+    expect(alive(natsPid)).toBe(true);
+    expect(output).toContain(join(dataDir, "admin.key"));
+
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(alive(natsPid)).toBe(false);
+    expect(output).toContain('"msg":"stopped"');
+  });
+
+  it("without nats-server on PATH exits non-zero with the command that installs it", async () => {
+    const bin = await tempDir("keyledger-path-");
+    await symlink(process.execPath, join(bin, "node"));
+    const result = await runCli(["serve", "--port", "0", "--data-dir", await tempDir()], { env: { PATH: bin } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("apt-get install -y nats-server");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [["--port", "eighty"], {}, "--port"],
+    [["--replicas", "0"], {}, "--replicas"],
+    [[], { KEYLEDGER_NATS_URL: "http://nats" }, "KEYLEDGER_NATS_URL"],
+    [[], { KEYLEDGER_AUTH_FAILURES_PER_MINUTE: "-5" }, "KEYLEDGER_AUTH_FAILURES_PER_MINUTE"],
+  ])("stops at start on a bad setting %j %j, naming it", async (args, env, name) => {
+    const result = await runCli(["serve", "--data-dir", await tempDir(), ...args], { env: { PATH: process.env.PATH, ...env } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(name);
+  });
+});
