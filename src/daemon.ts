@@ -49,6 +49,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   const stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
   const stopAll = async (): Promise<void> => {
     for (const { name, stop } of stops.splice(0).reverse()) {
+      logger.debug({ component: name }, "stopping");
       try {
         await stop();
       } catch (error) {

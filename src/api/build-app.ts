@@ -33,8 +33,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request) => {
     throw new HttpError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`);
   });
+  // While closing, answers to requests still in flight close their connection, so that a
+  // keep-alive client does not hold the shutdown open.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onSend", async (request, reply) => {
     void reply.header("x-request-id", String(request.id));
+    if (closing) void reply.header("connection", "close");
   });
 
   const requireRoles = authenticate(app, deps);

@@ -92,19 +92,20 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
     emit(io, options.output, updated, () => fields(keyFields(updated)));
   });
 
-  group
-    .command("delete")
-    .usage("ACCOUNT delete KEY [-y]")
-    .description("delete an API key; it stops working at once")
-    .argument("<account>")
-    .argument("<key>")
-    .option("-y, --yes", "do not ask for confirmation")
-    .action(async (account: string, key: string, options: { yes?: boolean }) => {
+  withOutput(
+    group
+      .command("delete")
+      .usage("ACCOUNT delete KEY [-y] [options]")
+      .description("delete an API key; it stops working at once")
+      .argument("<account>")
+      .argument("<key>")
+      .option("-y, --yes", "do not ask for confirmation"),
+  ).action(async (account: string, key: string, options: { yes?: boolean; output: Format }) => {
       if (!(await confirmed(io, `Delete API key "${key}" of "${account}"?`, options.yes))) {
         throw new CommandFailed("aborted: nothing was deleted");
       }
       await (await connectedClient(io)).deleteApiKey(account, key);
-      io.out(`Deleted API key ${key} of ${account}.`);
+      emit(io, options.output, { deleted: true, serviceAccount: account, apiKey: key }, () => `Deleted API key ${key} of ${account}.`);
     });
 }
 

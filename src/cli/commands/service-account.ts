@@ -78,17 +78,18 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
     emit(io, options.output, updated, () => fields(accountFields(updated)));
   });
 
-  group
-    .command("delete")
-    .description("delete a service account; its keys stop working at once")
-    .argument("<name>")
-    .option("-y, --yes", "do not ask for confirmation")
-    .action(async (name: string, options: { yes?: boolean }) => {
+  withOutput(
+    group
+      .command("delete")
+      .description("delete a service account; its keys stop working at once")
+      .argument("<name>")
+      .option("-y, --yes", "do not ask for confirmation"),
+  ).action(async (name: string, options: { yes?: boolean; output: Format }) => {
       if (!(await confirmed(io, `Delete service account "${name}" and all its API keys?`, options.yes))) {
         throw new CommandFailed("aborted: nothing was deleted");
       }
       await (await connectedClient(io)).deleteServiceAccount(name);
-      io.out(`Deleted service account ${name}.`);
+      emit(io, options.output, { deleted: true, serviceAccount: name }, () => `Deleted service account ${name}.`);
     });
 
   return group;

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { symlink } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, runCli } from "../../helpers/cli.js";
@@ -27,7 +27,59 @@ function alive(pid: number): boolean {
   }
 }
 
+function serve(port: number, dataDir: string) {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", dataDir], {
+    env: { PATH: process.env.PATH, HOME: dataDir },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  groups.push(child.pid!);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ready = waitUntil(async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 30_000, 100);
+  return { child, exited, ready };
+}
+
 describe("keyledger serve", () => {
+  it("loses no acknowledged write when SIGTERM comes in the middle of a burst of writes", async () => {
+    const port = await freePort();
+    const dataDir = await tempDir();
+    const first = serve(port, dataDir);
+    await first.ready;
+    const adminKey = (await readFile(join(dataDir, "admin.key"), "utf8")).trim();
+    const create = (name: string) =>
+      fetch(`http://127.0.0.1:${port}/v1/service-accounts`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      }).then(
+        (response) => ({ name, status: response.status }),
+        () => ({ name, status: 0 }),
+      );
+    const burst = Array.from({ length: 40 }, (_, i) => create(`burst-${i}`));
+    await Promise.race(burst);
+    first.child.kill("SIGTERM");
+    const answers = await Promise.all(burst);
+    expect(await first.exited).toBe(0);
+    const acknowledged = answers.filter((answer) => answer.status === 201).map((answer) => answer.name);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(answers.every((answer) => [201, 0, 503].includes(answer.status))).toBe(true);
+
+    const second = serve(port, dataDir);
+    await second.ready;
+    for (const name of acknowledged) {
+      const found = await fetch(`http://127.0.0.1:${port}/v1/service-accounts/${name}`, { headers: { authorization: `Bearer ${adminKey}` } });
+      expect(found.status, name).toBe(200);
+    }
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+
   it("with no NATS configuration starts an embedded nats-server, answers /readyz, and leaves no child after SIGTERM", async () => {
     const port = await freePort();
     const dataDir = await tempDir();
