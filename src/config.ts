@@ -11,8 +11,10 @@ export interface Config {
   readonly schedulerIntervalMs: number;
   readonly authFailuresPerMinute: number;
   readonly tokenTtlSeconds: number;
+  /** A base64 Ed25519 seed, from KEYLEDGER_SIGNING_KEY only (never a flag, which `ps` would show). */
   readonly signingKey: string | undefined;
-  readonly trustProxy: boolean;
+  /** Which proxies may set X-Forwarded-For: none (false), a hop count, or addresses and CIDRs. */
+  readonly trustProxy: false | number | string[];
   readonly readYourWritesTimeoutMs: number;
   readonly nameClaimGraceMs: number;
   readonly duplicateWindowMs: number;
@@ -40,11 +42,6 @@ const integer =
     }
     return number;
   };
-const boolean: Parser<boolean> = (value, name) => {
-  if (["true", "1", "yes"].includes(value)) return true;
-  if (["false", "0", "no"].includes(value)) return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
-};
 const oneOf =
   (choices: readonly string[]): Parser<string> =>
   (value, name) => {
@@ -55,7 +52,8 @@ const natsUrl: Parser<string> = (value, name) => {
   const urls = value.split(",").map((url) => url.trim());
   for (const url of urls) {
     if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(url) && !/^[A-Za-z0-9.-]+:\d+$/.test(url)) {
-      throw new ConfigError(`${name} must be a NATS URL such as nats://127.0.0.1:4222, got ${JSON.stringify(value)}`);
+      // The value is not echoed: a URL may carry a password.
+      throw new ConfigError(`${name} must be NATS URLs such as nats://127.0.0.1:4222, separated by commas`);
     }
   }
   return value;
@@ -63,6 +61,15 @@ const natsUrl: Parser<string> = (value, name) => {
 const streamName: Parser<string> = (value, name) => {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ConfigError(`${name} must be 1–64 characters of A–Z a–z 0–9 _ -`);
   return value;
+};
+
+const trustedProxies: Parser<false | number | string[]> = (value, name) => {
+  const trimmed = value.trim();
+  if (trimmed === "false" || trimmed === "0") return false;
+  if (/^\d{1,2}$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(",").map((entry) => entry.trim());
+  if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) return entries;
+  throw new ConfigError(`${name} must be false, a number of proxy hops, or addresses/CIDRs separated by commas`);
 };
 
 interface Setting<K extends keyof Config> {
@@ -89,8 +96,7 @@ export const SETTINGS = [
   setting({ key: "schedulerIntervalMs", flag: "scheduler-interval-ms", parse: integer(100, 3_600_000), fallback: 5000, description: "how often retained secrets are checked for expiry" }),
   setting({ key: "authFailuresPerMinute", flag: "auth-failures-per-minute", parse: integer(1, 1_000_000), fallback: 60, description: "failed authentications allowed per client address and minute" }),
   setting({ key: "tokenTtlSeconds", flag: "token-ttl-seconds", parse: integer(30, 86_400), fallback: 900, description: "lifetime of access tokens" }),
-  setting({ key: "signingKey", flag: "signing-key", parse: text, fallback: undefined, description: "base64 Ed25519 seed (default: <data-dir>/signing.key)" }),
-  setting({ key: "trustProxy", flag: "trust-proxy", parse: boolean, fallback: false, description: "take the client address from X-Forwarded-For" }),
+  setting({ key: "trustProxy", flag: "trust-proxy", parse: trustedProxies, fallback: false, description: "proxies trusted for X-Forwarded-For: false, a hop count, or addresses/CIDRs" }),
   setting({ key: "readYourWritesTimeoutMs", flag: "read-your-writes-timeout-ms", parse: integer(100, 600_000), fallback: 10_000, description: "how long a write waits for the read model" }),
   setting({ key: "nameClaimGraceMs", flag: "name-claim-grace-ms", parse: integer(1000, 3_600_000), fallback: 60_000, description: "how long an unfinished name claim holds" }),
   setting({ key: "duplicateWindowMs", flag: "duplicate-window-ms", parse: integer(1000, 86_400_000), fallback: 120_000, description: "JetStream message-id deduplication window" }),
@@ -114,5 +120,7 @@ export function loadConfig(flags: Readonly<Record<string, string | undefined>>, 
     else if (fromEnv !== undefined && fromEnv !== "") config[s.key] = s.parse(fromEnv, variable);
     else config[s.key] = s.fallback;
   }
+  const signingKey = env.KEYLEDGER_SIGNING_KEY;
+  config.signingKey = signingKey === undefined || signingKey === "" ? undefined : signingKey;
   return config as unknown as Config;
 }

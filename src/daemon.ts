@@ -1,21 +1,18 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buildApp } from "./api/index.js";
-import { claimHeldByStream, CommandHandler, ServiceAccounts } from "./application/index.js";
+import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts } from "./application/index.js";
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
-import { ConflictError, SYSTEM_BOOTSTRAP } from "./domain/index.js";
 import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Projector, Queries, ReadModel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, SigningKeyRegistry } from "./signing/index.js";
-
-export const ADMIN_ACCOUNT = "admin";
-export const ADMIN_KEY_FILE = "admin.key";
 
 export interface Daemon {
   /** The address the HTTP API listens on, such as http://127.0.0.1:8080. */
@@ -62,14 +59,17 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
     let natsUrl = config.natsUrl;
+    let natsToken: string | undefined;
     if (natsUrl === undefined) {
-      const embedded: EmbeddedNats = await startNatsServer({ storeDir: join(dataDir, "nats") });
+      // The embedded server admits only this daemon: a fresh token each start, in a 0600 file.
+      natsToken = randomBytes(24).toString("base64url");
+      const embedded: EmbeddedNats = await startNatsServer({ storeDir: join(dataDir, "nats"), token: natsToken });
       stops.push({ name: "embedded nats-server", stop: () => embedded.stop() });
       natsUrl = embedded.url;
       logger.info({ natsUrl, pid: embedded.pid }, "embedded nats-server started");
     }
 
-    const nc: NatsConnection = await connectNats(natsUrl, "keyledger");
+    const nc: NatsConnection = await connectNats(natsUrl, "keyledger", natsToken);
     stops.push({ name: "nats connection", stop: () => nc.drain() });
     const connection = new ConnectionState(nc);
 
@@ -87,12 +87,13 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     relay.start();
     stops.push({ name: "revocation relay", stop: () => relay.stop() });
     const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
+    stops.push({ name: "signing key registry", stop: () => registry.stop() });
     const usage = await UsageTracker.open(nc, logger, config.replicas);
     stops.push({ name: "usage tracker", stop: () => usage.stop() });
 
     const readModel = await ReadModel.open(join(dataDir, "readmodel"));
     stops.push({ name: "read model", stop: () => readModel.close() });
-    const projector = new Projector(store, readModel, logger.child({ component: "projector" }));
+    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), 1000, registry);
     await projector.start();
     stops.push({ name: "projector", stop: () => projector.stop() });
 
@@ -103,7 +104,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const accounts = new ServiceAccounts(handler, new NameRegistry(store), claimHeldByStream(store, clock, config.nameClaimGraceMs), clock);
     const queries = new Queries(readModel);
 
-    await bootstrap(store, accounts, dataDir, logger);
+    await bootstrapAdmin({ queries, accounts, dataDir, logger, clock });
 
     const scheduler = new RetentionScheduler(queries, accounts, clock, logger.child({ component: "scheduler" }), {
       intervalMs: config.schedulerIntervalMs,
@@ -138,26 +139,5 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   } catch (error) {
     await stopAll();
     throw error;
-  }
-}
-
-/**
- * On a stream with no account yet, creates the `admin` account and writes its key to
- * `<data-dir>/admin.key` (mode 0600). The name claim makes exactly one of several daemons win.
- */
-async function bootstrap(store: JetStreamEventStore, accounts: ServiceAccounts, dataDir: string, logger: Logger): Promise<void> {
-  if ((await store.lastEventSequence()) !== 0) return;
-  try {
-    const { account, apiKey } = await accounts.create(
-      { name: ADMIN_ACCOUNT, description: "created at bootstrap", roles: ["admin"] },
-      { actor: SYSTEM_BOOTSTRAP, requestId: null },
-    );
-    const path = join(dataDir, ADMIN_KEY_FILE);
-    await writeFile(path, `${apiKey!.secret}\n`, { mode: 0o600 });
-    await chmod(path, 0o600);
-    logger.info({ path, serviceAccountId: account.id }, "bootstrap: admin account created; its API key is in this file");
-  } catch (error) {
-    if (!(error instanceof ConflictError)) throw error;
-    logger.info("bootstrap: another daemon created the admin account");
   }
 }

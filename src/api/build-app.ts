@@ -17,7 +17,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // pino's Logger and fastify's base logger type differ only in optional members.
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    trustProxy: deps.trustProxy,
+    // A hop count trusts that many proxies nearest to us; never the whole (client-written) chain.
+    trustProxy: typeof deps.trustProxy === "number" ? hops(deps.trustProxy) : deps.trustProxy,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
     genReqId: (request) => {
@@ -50,4 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
+}
+
+function hops(count: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < count;
 }

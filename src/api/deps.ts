@@ -22,5 +22,5 @@ export interface AppDeps {
   readonly clock: () => Date;
   readonly tokenTtlSeconds: number;
   readonly readiness: () => Readiness;
-  readonly trustProxy: boolean;
+  readonly trustProxy: false | number | string[];
 }

@@ -36,7 +36,10 @@ function classify(error: FastifyError | Error): { code: ErrorCode; message: stri
   if (error instanceof HttpError) return { code: error.code, message: error.message, retryAfter: error.retryAfterSeconds };
   if (error instanceof DomainError) return { code: error.code, message: error.message };
   if (error instanceof StoreUnavailableError) {
-    return { code: "unavailable", message: "the event store cannot be reached; nothing was written" };
+    const message = error.mayHaveWritten
+      ? "the event store stopped answering during the change, which may be partly recorded: read it back before retrying"
+      : "the event store cannot be reached; nothing was written";
+    return { code: "unavailable", message };
   }
   if (error instanceof ReadModelTimeoutError) {
     return { code: "unavailable", message: "the change was recorded but this daemon has not caught up yet; read it again shortly" };

@@ -1,6 +1,6 @@
 import { ConflictError, decide, type AccountState, type Actor, type DomainEvent, type ServiceAccountCommand } from "../domain/index.js";
 import { ConcurrencyError, type Appended, type JetStreamEventStore } from "../events/index.js";
-import type { Projector, ReadModel } from "../projections/index.js";
+import { ReadModelTimeoutError, type Projector, type ReadModel } from "../projections/index.js";
 import { newEventId } from "./ids.js";
 
 export interface CommandContext {
@@ -66,7 +66,11 @@ export class CommandHandler {
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         const head = await this.store.lastSequenceOfAccount(accountId);
-        await this.projector.waitFor(head, this.options.readYourWritesTimeoutMs);
+        // Nothing of this attempt was written: a read model that cannot catch up is a conflict to retry.
+        await this.projector.waitFor(head, this.options.readYourWritesTimeoutMs).catch((timeout: unknown) => {
+          if (timeout instanceof ReadModelTimeoutError) throw new ConflictError("the service account is being modified elsewhere; try again");
+          throw timeout;
+        });
       }
     }
     throw new ConflictError("the service account was modified concurrently; try again");

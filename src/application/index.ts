@@ -1,3 +1,4 @@
+export { ADMIN_ACCOUNT, ADMIN_KEY_FILE, bootstrapAdmin } from "./bootstrap.js";
 export { CommandHandler } from "./command-handler.js";
 export type { CommandContext, CommandHandlerOptions, CommandResult } from "./command-handler.js";
 export { newAccountId, newEventId, newKeyId, newRequestId, newTokenId, ulid } from "./ids.js";

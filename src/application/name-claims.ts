@@ -1,5 +1,5 @@
-import { fold } from "../domain/index.js";
-import { toDomainEvent, type ClaimHeld, type JetStreamEventStore } from "../events/index.js";
+import { ACCOUNT_ID_PATTERN, fold } from "../domain/index.js";
+import { StoreUnavailableError, toDomainEvent, type ClaimHeld, type JetStreamEventStore } from "../events/index.js";
 
 /**
  * Whether the account behind a name claim still holds the name, judged from the stream itself
@@ -8,7 +8,14 @@ import { toDomainEvent, type ClaimHeld, type JetStreamEventStore } from "../even
  */
 export function claimHeldByStream(store: JetStreamEventStore, clock: () => Date, graceMs: number): ClaimHeld {
   return async (claim) => {
-    const state = fold((await store.readAccount(claim.accountId)).map(toDomainEvent));
+    if (!ACCOUNT_ID_PATTERN.test(claim.accountId)) return false;
+    let state;
+    try {
+      state = fold((await store.readAccount(claim.accountId)).map(toDomainEvent));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      return true; // a history that does not fold: keep the name rather than risk two owners
+    }
     if (state?.deleted) return false;
     if (state?.name === claim.name) return true;
     return clock().getTime() - Date.parse(claim.claimedAt) < graceMs;

@@ -1,4 +1,5 @@
 import {
+  ConflictError,
   decide,
   type AccountState,
   type CommandMetadata,
@@ -9,7 +10,7 @@ import {
 import type { ClaimHeld, NameRegistry } from "../events/index.js";
 import type { CommandContext, CommandHandler } from "./command-handler.js";
 import { newAccountId, newKeyId } from "./ids.js";
-import { newSecret } from "./secrets.js";
+import { newSecret, type NewSecret } from "./secrets.js";
 
 export interface CreateAccountInput {
   readonly name: string;
@@ -56,22 +57,44 @@ export class ServiceAccounts {
     private readonly clock: () => Date,
   ) {}
 
-  async create(input: CreateAccountInput, context: CommandContext): Promise<{ account: AccountState; apiKey?: KeyWithSecret }> {
+  /**
+   * Creates an account, with its `default` key unless `createApiKey` is false, in one decision.
+   * `secret` lets the bootstrap generate (and save) the key before anything is appended.
+   */
+  async create(
+    input: CreateAccountInput,
+    context: CommandContext,
+    secret?: (keyId: string) => NewSecret,
+  ): Promise<{ account: AccountState; apiKey?: KeyWithSecret }> {
     const accountId = newAccountId();
+    const keyId = newKeyId();
+    const initial = input.createApiKey === false ? undefined : (secret ?? newSecret)(keyId);
     const data = {
       name: input.name,
       description: input.description ?? "",
       roles: input.roles ?? [],
       active: input.active ?? true,
+      initialKey:
+        initial === undefined ? undefined : { keyId, name: DEFAULT_KEY_NAME, secretHash: initial.secretHash, hint: initial.hint },
     };
     const command = (metadata: CommandMetadata): ServiceAccountCommand => ({ type: "CreateServiceAccount", accountId, data, metadata });
     // Decide once on the empty state first, so that an invalid request claims no name.
     decide(command(this.metadata(context)), null);
     await this.names.claim(input.name, accountId, this.now(), this.claimHeld);
-    const created = await this.run(accountId, command, context);
-    if (input.createApiKey === false) return { account: created };
-    const { state, apiKey } = await this.addKey(accountId, { name: DEFAULT_KEY_NAME }, context);
-    return { account: state, apiKey };
+    const account = await this.run(accountId, command, context);
+    await this.confirmClaim(input.name, accountId, context);
+    return initial === undefined ? { account } : { account, apiKey: { key: keyOf(account, keyId), secret: initial.key } };
+  }
+
+  /**
+   * A creation that landed long after its name claim (a paused process) may have lost the name to
+   * another account in between; then it is undone, and the caller learns that the name is taken.
+   */
+  private async confirmClaim(name: string, accountId: string, context: CommandContext): Promise<void> {
+    const current = await this.names.current(name);
+    if (current === null || current.claim.accountId === accountId) return;
+    await this.run(accountId, (metadata) => ({ type: "DeleteServiceAccount", accountId, data: {}, metadata }), context);
+    throw new ConflictError(`a service account named "${name}" already exists`);
   }
 
   async update(accountId: string, changes: AccountChanges, context: CommandContext): Promise<AccountState> {
@@ -89,31 +112,29 @@ export class ServiceAccounts {
     await this.run(accountId, (metadata) => ({ type: "DeleteServiceAccount", accountId, data: {}, metadata }), context);
   }
 
-  async createKey(accountId: string, input: CreateKeyInput, context: CommandContext): Promise<KeyWithSecret> {
-    return (await this.addKey(accountId, input, context)).apiKey;
-  }
-
-  private async addKey(
+  async createKey(
     accountId: string,
     input: CreateKeyInput,
     context: CommandContext,
-  ): Promise<{ state: AccountState; apiKey: KeyWithSecret }> {
+    generate: (keyId: string) => NewSecret = newSecret,
+  ): Promise<KeyWithSecret> {
     const keyId = newKeyId();
-    const secret = newSecret(keyId);
+    const secret = generate(keyId);
     const data = {
       keyId,
       name: input.name,
       description: input.description ?? "",
-      expiresAt: input.expiresAt ?? null,
+      expiresAt: utc(input.expiresAt ?? null),
       secretHash: secret.secretHash,
       hint: secret.hint,
     };
     const state = await this.run(accountId, (metadata) => ({ type: "CreateApiKey", accountId, data, metadata }), context);
-    return { state, apiKey: { key: keyOf(state, keyId), secret: secret.key } };
+    return { key: keyOf(state, keyId), secret: secret.key };
   }
 
   async updateKey(accountId: string, keyId: string, changes: KeyChanges, context: CommandContext): Promise<KeyState> {
-    const state = await this.run(accountId, (metadata) => ({ type: "UpdateApiKey", accountId, data: { keyId, ...changes }, metadata }), context);
+    const data = { keyId, ...changes, ...(changes.expiresAt === undefined ? {} : { expiresAt: utc(changes.expiresAt) }) };
+    const state = await this.run(accountId, (metadata) => ({ type: "UpdateApiKey", accountId, data, metadata }), context);
     return keyOf(state, keyId);
   }
 
@@ -169,4 +190,11 @@ function keyOf(state: AccountState, keyId: string): KeyState {
   const key = state.keys[keyId];
   if (key === undefined) throw new Error(`key ${keyId} missing after a command`);
   return key;
+}
+
+/** Timestamps are stored and answered in UTC, whatever offset the caller wrote. */
+function utc(instant: string | null): string | null {
+  if (instant === null) return null;
+  const at = Date.parse(instant);
+  return Number.isNaN(at) ? instant : new Date(at).toISOString();
 }

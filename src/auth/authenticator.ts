@@ -1,12 +1,13 @@
 import {
   checkCredential,
-  generationAccepted,
   hashApiKey,
+  tokenAccepted,
   keyIdOf,
   type CredentialCheck,
   type CredentialKind,
   type Role,
 } from "../domain/index.js";
+import { StoreUnavailableError } from "../events/index.js";
 import type { AccountFields, KeyRecord, Queries } from "../projections/index.js";
 import type { SigningKeyRegistry } from "../signing/index.js";
 import type { VerifiedTokenCache } from "./token-cache.js";
@@ -37,8 +38,7 @@ export class Authenticator {
   /** Verifies a presented API key: the same work for an unknown key id as for a wrong secret. */
   async verifyKey(presented: string): Promise<KeyVerification> {
     const now = this.clock();
-    const keyId = keyIdOf(presented);
-    const found = keyId === null ? null : await this.queries.credential(keyId);
+    const found = await this.queries.credential(keyIdOf(presented));
     const check = checkCredential(hashApiKey(presented), found?.key, found?.account, now.toISOString());
     if (!check.valid || found === null) return { valid: false, code: check.valid ? "not_found" : check.code };
     this.usage.record(found.key.id, now);
@@ -59,7 +59,9 @@ export class Authenticator {
     let claims = this.tokens.get(token);
     if (claims === undefined) {
       const keyId = tokenKeyId(token);
-      const publicKey = keyId === null ? null : await this.registry.publicKey(keyId);
+      const publicKey = keyId === null ? null : await this.registry.publicKey(keyId).catch((error: unknown) => {
+        throw new StoreUnavailableError("the signing key registry cannot be read", { cause: error });
+      });
       const verified = publicKey === null ? null : verifyToken(token, publicKey);
       if (verified === null) return null;
       this.tokens.set(token, verified);
@@ -70,9 +72,8 @@ export class Authenticator {
     const found = await this.queries.credential(claims.key);
     if (found === null || found.account.id !== claims.sub) return null;
     const { key, account } = found;
-    if (key.deleted || account.deleted || !key.active || !account.active) return null;
-    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now.getTime()) return null;
-    if (generationAccepted(key, claims.gen, now.toISOString()) === null) return null;
+    const issuedAt = new Date(claims.iat_ms).toISOString();
+    if (tokenAccepted({ generation: claims.gen, issuedAt }, key, account, now.toISOString()) === null) return null;
     return { account, key, credential: "token" };
   }
 }

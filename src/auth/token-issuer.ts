@@ -12,9 +12,12 @@ export interface IssuedToken {
 /** Issues short-lived access tokens for a principal authenticated by an API key. */
 export function issueToken(principal: Principal, signer: Signer, ttlSeconds: number, now: Date, jti: string): IssuedToken {
   const iat = Math.floor(now.getTime() / 1000);
-  const keyExpiry = principal.key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(principal.key.expiresAt) / 1000);
-  const exp = Math.min(iat + ttlSeconds, keyExpiry);
-  const generation = principal.credential === "retained" ? principal.key.previous!.generation : principal.key.generation;
+  const seconds = (instant: string | null | undefined): number =>
+    instant === null || instant === undefined ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(instant) / 1000);
+  const retained = principal.credential === "retained";
+  // A token lives no longer than its key, nor than the retained secret it was issued from.
+  const exp = Math.min(iat + ttlSeconds, seconds(principal.key.expiresAt), retained ? seconds(principal.key.previous?.retainedUntil) : Number.POSITIVE_INFINITY);
+  const generation = retained ? principal.key.previous!.generation : principal.key.generation;
   const accessToken = signToken(
     {
       iss: ISSUER,
@@ -24,6 +27,7 @@ export function issueToken(principal: Principal, signer: Signer, ttlSeconds: num
       name: principal.account.name,
       roles: principal.account.roles,
       iat,
+      iat_ms: now.getTime(),
       exp,
       jti,
     },

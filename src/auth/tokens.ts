@@ -11,6 +11,8 @@ export interface TokenClaims {
   readonly name: string;
   readonly roles: readonly string[];
   readonly iat: number;
+  /** `iat` in milliseconds: a token issued before a deactivation stays dead after a reactivation. */
+  readonly iat_ms: number;
   readonly exp: number;
   readonly jti: string;
 }
@@ -51,6 +53,7 @@ export function verifyToken(token: string, publicKey: Uint8Array): TokenClaims |
       typeof claims.sub === "string" &&
       typeof claims.key === "string" &&
       Number.isInteger(claims.gen) &&
+      Number.isInteger(claims.iat_ms) &&
       Number.isInteger(claims.exp);
     return valid ? claims : null;
   } catch {

@@ -14,9 +14,23 @@ interface Command<T extends string, D> {
   readonly metadata: CommandMetadata;
 }
 
+/** The first key of a new account, created with it in one decision. */
+export interface InitialKey {
+  readonly keyId: string;
+  readonly name: string;
+  readonly secretHash: string;
+  readonly hint: string;
+}
+
 export type CreateServiceAccount = Command<
   "CreateServiceAccount",
-  { readonly name: string; readonly description: string; readonly roles: readonly Role[]; readonly active: boolean }
+  {
+    readonly name: string;
+    readonly description: string;
+    readonly roles: readonly Role[];
+    readonly active: boolean;
+    readonly initialKey?: InitialKey;
+  }
 >;
 export type UpdateServiceAccount = Command<
   "UpdateServiceAccount",

@@ -19,6 +19,7 @@ export type CredentialCheck =
 export interface AccountStatus {
   readonly active: boolean;
   readonly deleted: boolean;
+  readonly tokensNotBefore: string | null;
 }
 
 /**
@@ -65,4 +66,24 @@ export function generationAccepted(key: KeyState, generation: number, now: strin
     return "retained";
   }
   return null;
+}
+
+/**
+ * Whether an access token is accepted at `now`: its key and account live, active and unexpired,
+ * neither deactivated since the token was issued (a reactivation does not revive old tokens), and
+ * the secret it was issued from still accepted (a rotation out ends it).
+ */
+export function tokenAccepted(
+  token: { readonly generation: number; readonly issuedAt: string },
+  key: KeyState,
+  account: AccountStatus,
+  now: string,
+): CredentialKind | null {
+  if (key.deleted || account.deleted || !key.active || !account.active) return null;
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.parse(now)) return null;
+  const issued = Date.parse(token.issuedAt);
+  for (const notBefore of [key.tokensNotBefore, account.tokensNotBefore]) {
+    if (notBefore !== null && issued < Date.parse(notBefore)) return null;
+  }
+  return generationAccepted(key, token.generation, now);
 }

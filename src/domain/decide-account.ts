@@ -17,10 +17,10 @@ export function existingAccount(state: State): AccountState {
 
 export function createServiceAccount(command: CreateServiceAccount, state: State): DomainEvent[] {
   if (state !== null) throw new ConflictError("service account already exists");
-  const { name, description, roles, active } = command.data;
+  const { name, description, roles, active, initialKey } = command.data;
   checkName("name", name);
   checkDescription("description", description);
-  return [
+  const events: DomainEvent[] = [
     {
       type: "ServiceAccountCreated",
       accountId: command.accountId,
@@ -28,6 +28,16 @@ export function createServiceAccount(command: CreateServiceAccount, state: State
       data: { name, description, roles: normalizeRoles("roles", roles), active },
     },
   ];
+  if (initialKey !== undefined) {
+    checkName("apiKey.name", initialKey.name);
+    events.push({
+      type: "ApiKeyCreated",
+      accountId: command.accountId,
+      occurredAt: command.metadata.now,
+      data: { ...initialKey, description: "", expiresAt: null },
+    });
+  }
+  return events;
 }
 
 /** Refuses changes that would lock the caller out: its own account deactivated, deleted or demoted. */

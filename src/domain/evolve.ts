@@ -12,6 +12,7 @@ export function evolve(state: State, event: DomainEvent): State {
       createdAt: at,
       updatedAt: at,
       version: 1,
+      tokensNotBefore: null,
       keys: {},
     };
   }
@@ -32,11 +33,11 @@ export function evolve(state: State, event: DomainEvent): State {
     case "ServiceAccountUpdated":
       return next(event.data);
     case "ServiceAccountDeactivated":
-      return next({ active: false });
+      return next({ active: false, tokensNotBefore: at });
     case "ServiceAccountActivated":
       return next({ active: true });
     case "ServiceAccountDeleted":
-      return next({ deleted: true, active: false });
+      return next({ deleted: true, active: false, tokensNotBefore: at });
     case "ApiKeyCreated": {
       const { keyId, ...data } = event.data;
       const key: KeyState = {
@@ -49,6 +50,7 @@ export function evolve(state: State, event: DomainEvent): State {
         createdAt: at,
         updatedAt: at,
         lastRotatedAt: null,
+        tokensNotBefore: null,
       };
       return next({ keys: { ...state.keys, [keyId]: key } });
     }
@@ -75,11 +77,11 @@ export function evolve(state: State, event: DomainEvent): State {
           key.previous === null || key.previous.generation !== event.data.generation ? key.previous : { ...key.previous, expired: true },
       }));
     case "ApiKeyDeactivated":
-      return withKey(event.data.keyId, () => ({ active: false }));
+      return withKey(event.data.keyId, () => ({ active: false, tokensNotBefore: at }));
     case "ApiKeyActivated":
       return withKey(event.data.keyId, () => ({ active: true }));
     case "ApiKeyDeleted":
-      return withKey(event.data.keyId, () => ({ deleted: true, active: false }));
+      return withKey(event.data.keyId, () => ({ deleted: true, active: false, tokensNotBefore: at }));
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);

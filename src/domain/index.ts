@@ -2,7 +2,7 @@ export type { Actor } from "./actor.js";
 export { SYSTEM_BOOTSTRAP, SYSTEM_SCHEDULER } from "./actor.js";
 export { DUMMY_HASH, formatApiKey, hashApiKey, hintOf, keyIdOf, SECRET_BYTES } from "./api-key-format.js";
 export type * from "./commands.js";
-export { checkCredential, generationAccepted } from "./credential.js";
+export { checkCredential, generationAccepted, tokenAccepted } from "./credential.js";
 export type { AccountStatus, CredentialCheck, CredentialKind, VerifyFailureCode } from "./credential.js";
 export { decide } from "./decide.js";
 export { ConflictError, DomainError, InvalidValueError, NotFoundError } from "./errors.js";

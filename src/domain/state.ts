@@ -24,6 +24,8 @@ export interface KeyState {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly lastRotatedAt: string | null;
+  /** Access tokens issued before this instant stay dead (set when the key is deactivated or deleted). */
+  readonly tokensNotBefore: string | null;
 }
 
 export interface AccountState {
@@ -37,6 +39,8 @@ export interface AccountState {
   readonly updatedAt: string;
   /** Number of events applied to this account. */
   readonly version: number;
+  /** Access tokens issued before this instant stay dead (set when the account is deactivated or deleted). */
+  readonly tokensNotBefore: string | null;
   readonly keys: Readonly<Record<string, KeyState>>;
 }
 

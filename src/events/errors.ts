@@ -6,12 +6,21 @@ export class ConcurrencyError extends Error {
   }
 }
 
-/** The event store cannot be reached or did not confirm the write. */
+/**
+ * The event store cannot be reached or did not confirm the write. `mayHaveWritten` is true when
+ * part of the change was appended, or a write timed out with an unknown outcome.
+ */
 export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown; mayHaveWritten?: boolean },
+  ) {
     super(message, options);
     this.name = "StoreUnavailableError";
+    this.mayHaveWritten = options?.mayHaveWritten ?? false;
   }
+
+  readonly mayHaveWritten: boolean;
 }
 
 /** The event store refused an operation for a reason other than concurrency or reachability. */

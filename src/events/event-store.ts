@@ -1,19 +1,18 @@
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import {
   DeliverPolicy,
-  JetStreamApiError,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
   type JetStreamManager,
-  type StreamConfig,
 } from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
-import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
+import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
 import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
+import { ensureStream } from "./streams.js";
 
 const PUBLISH_ATTEMPTS = 3;
 
@@ -64,49 +63,10 @@ export class JetStreamEventStore {
       const jsm = await jetstreamManager(nc);
       const connected = options.connected ?? (() => !nc.isClosed());
       const store = new JetStreamEventStore(nc, connected, jetstream(nc), jsm, signer, options);
-      await store.ensureStream();
+      await ensureStream(jsm, { name: options.stream, subjects: STREAM_SUBJECTS, replicas: options.replicas, duplicateWindowMs: options.duplicateWindowMs });
       return store;
     } catch (error) {
       throw translate(error, "opening the event stream");
-    }
-  }
-
-  private async ensureStream(): Promise<void> {
-    const config: Partial<StreamConfig> & { name: string } = {
-      name: this.options.stream,
-      subjects: STREAM_SUBJECTS,
-      num_replicas: this.options.replicas,
-      duplicate_window: this.options.duplicateWindowMs * 1_000_000,
-      deny_delete: true,
-      deny_purge: true,
-      allow_rollup_hdrs: false,
-    };
-    try {
-      const info = await this.jsm.streams.info(this.options.stream);
-      const current = info.config;
-      if (
-        current.num_replicas !== config.num_replicas ||
-        current.duplicate_window !== config.duplicate_window ||
-        !current.deny_delete ||
-        !current.deny_purge
-      ) {
-        await this.jsm.streams.update(this.options.stream, { ...current, ...config });
-      }
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.status === 404) {
-        try {
-          await this.jsm.streams.add(config);
-        } catch (addError) {
-          if (addError instanceof JetStreamApiError && /overlap/i.test(addError.message)) {
-            throw new EventStoreError(
-              `stream ${config.name} cannot be created: another stream on this NATS account already holds the subjects ${STREAM_SUBJECTS.join(", ")} (one keyledger stream per NATS account)`,
-            );
-          }
-          throw addError;
-        }
-        return;
-      }
-      throw error;
     }
   }
 
@@ -132,7 +92,15 @@ export class JetStreamEventStore {
         this.signer,
       );
       const msgId = context.msgIdOf?.(event) ?? envelope.id;
-      const ack = await this.publish(subject, envelope, msgId, expectedSeq, accountId);
+      let ack: { seq: number; duplicate: boolean };
+      try {
+        ack = await this.publish(subject, envelope, msgId, expectedSeq, accountId);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError && appended.length > 0 && !error.mayHaveWritten) {
+          throw new StoreUnavailableError("the event store failed in the middle of a change", { cause: error, mayHaveWritten: true });
+        }
+        throw error;
+      }
       // A duplicate was stored earlier, by another daemon or attempt: the chain goes on from that one.
       const stored = ack.duplicate ? await this.envelopeAt(ack.seq) : envelope;
       appended.push({ seq: ack.seq, envelope: stored, duplicate: ack.duplicate });
@@ -171,7 +139,7 @@ export class JetStreamEventStore {
         lastError = error;
       }
     }
-    throw new StoreUnavailableError("the event store did not confirm the write", { cause: lastError });
+    throw new StoreUnavailableError("the event store did not confirm the write", { cause: lastError, mayHaveWritten: true });
   }
 
   private async envelopeAt(seq: number): Promise<EventEnvelope> {
@@ -224,7 +192,8 @@ export class JetStreamEventStore {
       try {
         for await (const message of messages) {
           if (message.seq > toSeq) break;
-          events.push({ ...decodeEnvelope(message.data), seq: message.seq });
+          const event = tryDecode(message.data);
+          if (event !== null) events.push({ ...event, seq: message.seq });
           if (message.seq === toSeq || message.info.pending === 0) break;
         }
       } finally {
@@ -246,5 +215,14 @@ export class JetStreamEventStore {
 
   get manager(): JetStreamManager {
     return this.jsm;
+  }
+}
+
+/** A message that is not a readable event is not returned as one. */
+function tryDecode(data: Uint8Array): EventEnvelope | null {
+  try {
+    return decodeEnvelope(data);
+  } catch {
+    return null;
   }
 }

@@ -54,9 +54,20 @@ export class NameRegistry {
         last_by_subj: nameSubject(name),
       });
       if (message === null) return null;
-      return { seq: message.seq, claim: message.json<NameClaim>() };
+      return { seq: message.seq, claim: parseClaim(message.data, name) };
     } catch (error) {
       throw translate(error, "reading a name claim");
     }
   }
+}
+
+/** A claim that cannot be read holds no name (its account id matches none), so it can be taken over. */
+function parseClaim(data: Uint8Array, name: string): NameClaim {
+  try {
+    const claim = JSON.parse(Buffer.from(data).toString("utf8")) as Partial<NameClaim>;
+    if (typeof claim.accountId === "string" && typeof claim.claimedAt === "string") return { name, accountId: claim.accountId, claimedAt: claim.claimedAt };
+  } catch {
+    // fall through
+  }
+  return { name, accountId: "", claimedAt: new Date(0).toISOString() };
 }

@@ -1,11 +1,12 @@
 import { headers } from "@nats-io/transport-node";
-import { JetStreamApiError, type JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { REVOCATION_EVENT_TYPES, type EventType } from "../domain/index.js";
 import { decodeEnvelope } from "./envelope.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
+import { ensureStream } from "./streams.js";
 import { accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "./subjects.js";
 
 export const SOURCE_SEQ_HEADER = "Kl-Source-Seq";
@@ -41,22 +42,14 @@ export class RevocationRelay {
   static async open(store: JetStreamEventStore, logger: Logger, retryDelayMs = 1000): Promise<RevocationRelay> {
     const stream = revocationStreamName(store.options.stream);
     try {
-      await store.manager.streams.info(stream);
+      await ensureStream(store.manager, {
+        name: stream,
+        subjects: REVOCATION_SUBJECTS,
+        replicas: store.options.replicas,
+        duplicateWindowMs: store.options.duplicateWindowMs,
+      });
     } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.status === 404)) throw translate(error, "opening the revocation feed");
-      await store.manager.streams
-        .add({
-          name: stream,
-          subjects: REVOCATION_SUBJECTS,
-          num_replicas: store.options.replicas,
-          duplicate_window: store.options.duplicateWindowMs * 1_000_000,
-          deny_delete: true,
-          deny_purge: true,
-        })
-        .catch((addError: unknown) => {
-          // Another daemon created it first.
-          if (!(addError instanceof JetStreamApiError && addError.code === 10058)) throw translate(addError, "creating the revocation feed");
-        });
+      throw translate(error, "opening the revocation feed");
     }
     return new RevocationRelay(store, logger, stream, retryDelayMs);
   }

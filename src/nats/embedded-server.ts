@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 
 export const INSTALL_HINT = "sudo apt-get install -y nats-server";
@@ -37,6 +37,8 @@ export interface EmbeddedNatsOptions {
   readonly startTimeoutMs?: number;
   /** A fixed port (to restart a server where it was); by default the server picks a free one. */
   readonly port?: number;
+  /** Clients must present this token (kept in a 0600 config file, not on the command line). */
+  readonly token?: string;
 }
 
 /**
@@ -50,7 +52,14 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
   await mkdir(options.storeDir, { recursive: true, mode: 0o700 });
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
-  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", String(options.port ?? -1), "-sd", options.storeDir, "--ports_file_dir", portsDir], {
+  const args = ["-js", "-a", "127.0.0.1", "-p", String(options.port ?? -1), "-sd", options.storeDir, "--ports_file_dir", portsDir];
+  if (options.token !== undefined) {
+    const configFile = join(options.storeDir, "nats-server.conf");
+    await writeFile(configFile, `authorization {\n  token: ${JSON.stringify(options.token)}\n}\n`, { mode: 0o600 });
+    await chmod(configFile, 0o600);
+    args.push("-c", configFile);
+  }
+  const child = spawn(binary, args, {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

@@ -2,11 +2,14 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { evolve } from "../domain/index.js";
 import {
+  accountIdOfSubject,
   decodeEnvelope,
+  eventProblem,
   StreamFollower,
   toDomainEvent,
   type FollowStep,
   type JetStreamEventStore,
+  type PublicKeys,
   type StoredEvent,
 } from "../events/index.js";
 import type { ReadModel } from "./read-model.js";
@@ -39,6 +42,8 @@ export class Projector {
     private readonly readModel: ReadModel,
     private readonly logger: Logger,
     retryDelayMs = 1000,
+    /** The daemons' public keys; without them (tests of projection alone) signatures are not checked. */
+    private readonly keys?: PublicKeys,
   ) {
     this.follower = new StreamFollower(
       store,
@@ -104,10 +109,10 @@ export class Projector {
     try {
       event = { ...decodeEnvelope(message.data), seq: message.seq };
     } catch (error) {
-      await this.skip(message.seq, error);
+      await this.skip(message.seq, message.subject, error);
       return "next";
     }
-    await this.apply(event);
+    await this.apply(event, message.subject);
     return "next";
   }
 
@@ -115,21 +120,29 @@ export class Projector {
    * A message that is not a readable event (or that the account's state cannot take) would stop
    * every projector for good, since history cannot be deleted: it is recorded, logged and passed.
    */
-  private async skip(seq: number, error: unknown): Promise<void> {
+  private async skip(seq: number, subject: string, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error);
-    this.logger.error({ seq, reason }, "skipping a stream message that is not an applicable event");
-    await this.readModel.skip(seq, reason);
+    this.logger.error({ seq, subject, reason }, "skipping a stream message that is not an applicable event");
+    await this.readModel.skip(seq, reason, accountIdOfSubject(subject));
     this.advance(seq);
   }
 
-  private async apply(event: StoredEvent): Promise<void> {
+  /**
+   * Applies an event that verifies: on its account's subject, hashing right, following the chain,
+   * signed by a registered daemon. Anything else (a forged or tampered message) is skipped.
+   */
+  private async apply(event: StoredEvent, subject: string): Promise<void> {
     const before = await this.readModel.aggregate(event.accountId);
+    const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
+    const publicKey = this.keys === undefined ? undefined : await this.keys.publicKey(event.signingKeyId);
     let after;
     try {
+      const problem = eventProblem(event, subject, head, publicKey);
+      if (problem !== null) throw new Error(problem);
       after = evolve(before?.state ?? null, toDomainEvent(event));
       if (after === null) throw new Error(`event left account ${event.accountId} without state`);
     } catch (error) {
-      await this.skip(event.seq, error);
+      await this.skip(event.seq, subject, error);
       return;
     }
     await this.readModel.apply(before?.state ?? null, after, event.seq, event.hash);

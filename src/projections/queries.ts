@@ -64,12 +64,26 @@ export class Queries {
     return keys.filter((key) => !key.deleted && (active === undefined || key.active === active));
   }
 
-  /** What verification needs: the key record (deleted ones included) and its account's status. */
-  async credential(keyId: string): Promise<{ key: KeyRecord; account: AccountFields } | null> {
-    const key = await this.readModel.keyRecord(keyId);
-    if (key === undefined) return null;
-    const record = await this.readModel.accountRecord(key.accountId);
-    return record === undefined ? null : { key, account: record.account };
+  /**
+   * What verification needs: the key record (deleted ones included) and its account's status.
+   * Always two reads, with stand-in ids when there is no key, so that an unknown key id costs what
+   * a known one costs.
+   */
+  async credential(keyId: string | null): Promise<{ key: KeyRecord; account: AccountFields } | null> {
+    const key = await this.readModel.keyRecord(keyId ?? STAND_IN_KEY_ID);
+    const record = await this.readModel.accountRecord(key?.accountId ?? STAND_IN_ACCOUNT_ID);
+    return key === undefined || record === undefined ? null : { key, account: record.account };
+  }
+
+  /** Whether some active admin account has a key that works now (the bootstrap's question). */
+  async hasUsableAdmin(now: Date): Promise<boolean> {
+    for await (const value of this.readModel.db.values(ACCOUNTS_RANGE)) {
+      const { account } = value as AccountRecord;
+      if (account.deleted || !account.active || !account.roles.includes("admin")) continue;
+      const keys = await this.readModel.keysOf(account.id);
+      if (keys.some((key) => !key.deleted && key.active && (key.expiresAt === null || Date.parse(key.expiresAt) > now.getTime()))) return true;
+    }
+    return false;
   }
 
   /** Retentions whose deadline is at or before `now`, oldest first. */
@@ -83,6 +97,9 @@ export class Queries {
     return due;
   }
 }
+
+const STAND_IN_KEY_ID = "key_00000000000000000000000000";
+const STAND_IN_ACCOUNT_ID = "sa_00000000000000000000000000";
 
 function encodeCursor(accountId: string): string {
   return Buffer.from(accountId, "utf8").toString("base64url");

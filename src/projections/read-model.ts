@@ -84,12 +84,19 @@ export class ReadModel {
     await this.db.batch(ops);
   }
 
-  /** Moves the checkpoint past a message that cannot be applied, and keeps why. */
-  async skip(streamSeq: number, reason: string): Promise<void> {
-    await this.db.batch([
+  /**
+   * Moves the checkpoint past a message that cannot be applied, and keeps why. The account's
+   * expected sequence moves past it too (its state and chain do not), so that the account's next
+   * append expects the message that is now last on its subject.
+   */
+  async skip(streamSeq: number, reason: string, accountId: string | null): Promise<void> {
+    const ops: Operation[] = [
       { type: "put", key: skippedKey(streamSeq), value: reason },
       { type: "put", key: CHECKPOINT, value: streamSeq },
-    ]);
+    ];
+    const record = accountId === null ? undefined : await this.accountRecord(accountId);
+    if (record !== undefined) ops.push({ type: "put", key: accountKey(record.account.id), value: { ...record, streamSeq } });
+    await this.db.batch(ops);
   }
 
   /** Stream sequences the projector passed without applying, with the reason. */

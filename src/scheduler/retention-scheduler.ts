@@ -46,16 +46,30 @@ export class RetentionScheduler {
     await this.tick;
   }
 
-  /** Closes every retention due now; answers how many were looked at. */
+  /**
+   * Closes every retention due now, batch after batch; answers how many were closed. One that
+   * fails is logged and left for the next tick, and does not hold up the others.
+   */
   async runOnce(): Promise<number> {
-    const due = await this.queries.dueRetentions(this.clock().toISOString(), this.options.batchSize);
-    for (const entry of due) {
-      await this.accounts.expireRetention(entry.accountId, entry.keyId, entry.generation, {
-        actor: SYSTEM_SCHEDULER,
-        requestId: null,
-      });
-      this.logger.info({ accountId: entry.accountId, keyId: entry.keyId, generation: entry.generation }, "retention expired");
+    let closed = 0;
+    const failed = new Set<string>();
+    for (;;) {
+      const due = (await this.queries.dueRetentions(this.clock().toISOString(), this.options.batchSize + failed.size)).filter(
+        (entry) => !failed.has(entry.keyId),
+      );
+      if (due.length === 0) return closed;
+      const before = closed;
+      for (const entry of due) {
+        try {
+          await this.accounts.expireRetention(entry.accountId, entry.keyId, entry.generation, { actor: SYSTEM_SCHEDULER, requestId: null });
+          closed += 1;
+        } catch (error) {
+          failed.add(entry.keyId);
+          this.logger.warn({ err: error, accountId: entry.accountId, keyId: entry.keyId }, "could not close a retention; next tick tries again");
+        }
+      }
+      // Go on while batches close something, unless the scheduler is being stopped.
+      if (closed === before || this.timer === null) return closed;
     }
-    return due.length;
   }
 }

@@ -3,6 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Signer } from "./ed25519.js";
 
 export const SIGNING_KEYS_BUCKET = "keyledger_signing_keys";
+const UNKNOWN_TTL_MS = 5000;
 
 export interface PublicKeyEntry {
   readonly keyId: string;
@@ -11,43 +12,73 @@ export interface PublicKeyEntry {
 
 /**
  * The public keys of every daemon on one stream, in a NATS KV bucket: each daemon registers its own
- * on start, so that any daemon checks access tokens (and audits event signatures) of the others,
- * and the JWKS lists them all.
+ * on start, so that any daemon checks the access tokens and event signatures of the others, and the
+ * JWKS lists them all. The bucket is followed into memory; a key id not seen yet is looked up once
+ * (a daemon that just started), and an unknown one is remembered as unknown for a few seconds, so a
+ * flood of made-up key ids does not reach NATS.
  */
 export class SigningKeyRegistry {
-  private readonly cache = new Map<string, Uint8Array | null>();
+  private readonly known = new Map<string, Uint8Array>();
+  private readonly unknownUntil = new Map<string, number>();
+  private watcher: { stop(): void } | null = null;
 
   private constructor(
     private readonly kv: KV,
-    private readonly own: Signer,
+    own: Signer,
   ) {
-    this.cache.set(own.keyId, own.publicKey);
+    this.known.set(own.keyId, own.publicKey);
   }
 
   static async open(nc: NatsConnection, own: Signer, replicas: number): Promise<SigningKeyRegistry> {
     const kv = await new Kvm(nc).create(SIGNING_KEYS_BUCKET, { history: 1, replicas });
     await kv.put(own.keyId, Buffer.from(own.publicKey).toString("base64url"));
-    return new SigningKeyRegistry(kv, own);
+    const registry = new SigningKeyRegistry(kv, own);
+    await registry.follow();
+    return registry;
+  }
+
+  private async follow(): Promise<void> {
+    const entries = await this.kv.watch();
+    this.watcher = entries;
+    void (async () => {
+      for await (const entry of entries) {
+        const key = entry.operation === "PUT" ? decode(entry.string()) : null;
+        if (key !== null && isKeyId(entry.key)) this.known.set(entry.key, key);
+      }
+    })().catch(() => undefined);
   }
 
   /** The public key behind a key id, or null when no daemon registered it. */
   async publicKey(keyId: string): Promise<Uint8Array | null> {
-    const cached = this.cache.get(keyId);
-    if (cached !== undefined && cached !== null) return cached;
-    if (!/^[A-Za-z0-9_-]{16}$/.test(keyId)) return null;
+    const known = this.known.get(keyId);
+    if (known !== undefined) return known;
+    if (!isKeyId(keyId) || (this.unknownUntil.get(keyId) ?? 0) > Date.now()) return null;
     const entry = await this.kv.get(keyId);
-    const key = entry === null || entry.operation !== "PUT" ? null : new Uint8Array(Buffer.from(entry.string(), "base64url"));
-    if (key !== null) this.cache.set(keyId, key);
+    const key = entry === null || entry.operation !== "PUT" ? null : decode(entry.string());
+    if (key === null) {
+      if (this.unknownUntil.size > 10_000) this.unknownUntil.clear();
+      this.unknownUntil.set(keyId, Date.now() + UNKNOWN_TTL_MS);
+      return null;
+    }
+    this.known.set(keyId, key);
     return key;
   }
 
-  async all(): Promise<PublicKeyEntry[]> {
-    const entries: PublicKeyEntry[] = [];
-    for await (const keyId of await this.kv.keys()) {
-      const publicKey = await this.publicKey(keyId);
-      if (publicKey !== null) entries.push({ keyId, publicKey });
-    }
-    if (!entries.some((entry) => entry.keyId === this.own.keyId)) entries.push({ keyId: this.own.keyId, publicKey: this.own.publicKey });
-    return entries;
+  /** Every registered key, from memory. */
+  all(): PublicKeyEntry[] {
+    return [...this.known].map(([keyId, publicKey]) => ({ keyId, publicKey }));
   }
+
+  stop(): void {
+    this.watcher?.stop();
+  }
+}
+
+function isKeyId(keyId: string): boolean {
+  return /^[A-Za-z0-9_-]{16}$/.test(keyId);
+}
+
+function decode(text: string): Uint8Array | null {
+  const key = Buffer.from(text, "base64url");
+  return key.length === 32 ? new Uint8Array(key) : null;
 }

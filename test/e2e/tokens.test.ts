@@ -82,15 +82,33 @@ describe("access tokens", () => {
     expect((await bearer.get("/v1/auth/whoami")).status).toBe(401);
   });
 
-  it("stop working when their account is deactivated or deleted", async () => {
+  it("stop working when their account is deactivated, and stay dead after a reactivation", async () => {
     const { key } = (await admin.post("/v1/service-accounts", { name: "short-lived" })).body.apiKey;
     const { accessToken } = (await client(a.url, key).post("/v1/auth/token")).body;
     const bearer = client(a.url, accessToken);
     await admin.patch("/v1/service-accounts/short-lived", { active: false });
     expect((await bearer.get("/v1/auth/whoami")).status).toBe(401);
     await admin.patch("/v1/service-accounts/short-lived", { active: true });
-    expect((await bearer.get("/v1/auth/whoami")).status).toBe(200);
-    await admin.delete("/v1/service-accounts/short-lived");
     expect((await bearer.get("/v1/auth/whoami")).status).toBe(401);
+    const fresh = client(a.url, (await client(a.url, key).post("/v1/auth/token")).body.accessToken);
+    expect((await fresh.get("/v1/auth/whoami")).status).toBe(200);
+    await admin.delete("/v1/service-accounts/short-lived");
+    expect((await fresh.get("/v1/auth/whoami")).status).toBe(401);
+  });
+
+  it("stay dead after their key is deactivated and activated again", async () => {
+    const { key } = (await admin.post("/v1/service-accounts", { name: "key-flip" })).body.apiKey;
+    const bearer = client(a.url, (await client(a.url, key).post("/v1/auth/token")).body.accessToken);
+    await admin.patch("/v1/service-accounts/key-flip/api-keys/default", { active: false });
+    await admin.patch("/v1/service-accounts/key-flip/api-keys/default", { active: true });
+    expect((await bearer.get("/v1/auth/whoami")).status).toBe(401);
+  });
+
+  it("issued from a retained secret expire no later than the retention", async () => {
+    const { key } = (await admin.post("/v1/service-accounts", { name: "retained-token" })).body.apiKey;
+    const rotated = await admin.post("/v1/service-accounts/retained-token/api-keys/default/rotate", { retainSeconds: 60 });
+    const issued = (await client(a.url, key).post("/v1/auth/token")).body;
+    expect(Date.parse(issued.expiresAt)).toBeLessThanOrEqual(Date.parse(rotated.body.retainedUntil));
+    expect(issued.expiresIn).toBeLessThanOrEqual(60);
   });
 });

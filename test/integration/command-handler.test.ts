@@ -13,7 +13,7 @@ import type { JetStreamEventStore } from "../../src/events/event-store.js";
 import { NameRegistry } from "../../src/events/name-registry.js";
 import { createLogger } from "../../src/logger.js";
 import { connectNats } from "../../src/nats/index.js";
-import { Projector, ReadModelTimeoutError } from "../../src/projections/projector.js";
+import { Projector } from "../../src/projections/projector.js";
 import { ReadModel } from "../../src/projections/read-model.js";
 import type { Signer } from "../../src/signing/ed25519.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
@@ -310,14 +310,14 @@ describe("a daemon whose read model is stale", () => {
     expectWholeChain(events, [a.signer, b.signer]);
   });
 
-  it("answers ReadModelTimeoutError, and appends nothing, when its projector does not catch up in time", async () => {
+  it("answers a conflict to retry, and appends nothing, when its projector does not catch up in time", async () => {
     const account = await accountOnBoth("stale-too-long");
     const impatient = wire(b, 200);
     const held = holdProjector(b);
     try {
       await a.accounts.createKey(account.id, { name: "x" }, context);
       const before = await a.store.lastSequenceOfAccount(account.id);
-      await expect(impatient.accounts.createKey(account.id, { name: "y" }, context)).rejects.toBeInstanceOf(ReadModelTimeoutError);
+      await expect(impatient.accounts.createKey(account.id, { name: "y" }, context)).rejects.toBeInstanceOf(ConflictError);
       expect(await a.store.lastSequenceOfAccount(account.id)).toBe(before);
     } finally {
       held.release();

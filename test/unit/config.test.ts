@@ -10,8 +10,8 @@ describe("configuration", () => {
   });
 
   it("takes KEYLEDGER_* variables, and flags over them", () => {
-    const env = { KEYLEDGER_PORT: "9000", KEYLEDGER_NATS_URL: "nats://10.0.0.1:4222", KEYLEDGER_TRUST_PROXY: "true" };
-    expect(loadConfig({}, env)).toMatchObject({ port: 9000, natsUrl: "nats://10.0.0.1:4222", trustProxy: true });
+    const env = { KEYLEDGER_PORT: "9000", KEYLEDGER_NATS_URL: "nats://10.0.0.1:4222", KEYLEDGER_TRUST_PROXY: "10.0.0.0/8" };
+    expect(loadConfig({}, env)).toMatchObject({ port: 9000, natsUrl: "nats://10.0.0.1:4222", trustProxy: ["10.0.0.0/8"] });
     expect(loadConfig({ port: "9100" }, env).port).toBe(9100);
   });
 
@@ -28,6 +28,7 @@ describe("configuration", () => {
     [{}, { KEYLEDGER_REPLICAS: "0" }, /KEYLEDGER_REPLICAS/],
     [{ "log-level": "loud" }, {}, /--log-level/],
     [{ "trust-proxy": "maybe" }, {}, /--trust-proxy/],
+    [{ "trust-proxy": "true" }, {}, /--trust-proxy/],
     [{ stream: "a.b" }, {}, /--stream/],
     [{ "data-dir": " " }, {}, /--data-dir/],
   ])("refuses %j %j with a message naming the setting", (flags, env, name) => {

@@ -74,7 +74,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
     );
 
     app.get("/.well-known/jwks.json", { schema: { response: { 200: Jwks } } }, async (_request, reply) => {
-      const keys = await deps.registry.all();
+      const keys = deps.registry.all();
       void reply.header("cache-control", "public, max-age=300");
       return {
         keys: keys.map(({ keyId, publicKey }) => ({

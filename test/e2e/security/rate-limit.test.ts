@@ -98,7 +98,7 @@ describe("behind a trusted proxy, the limit is per client address", () => {
   const from = (address: string) => ({ "x-forwarded-for": address });
 
   beforeAll(async () => {
-    stack = await startStack({ "auth-failures-per-minute": "2", "trust-proxy": "true" });
+    stack = await startStack({ "auth-failures-per-minute": "2", "trust-proxy": "1" });
   });
 
   afterAll(async () => {
@@ -111,5 +111,13 @@ describe("behind a trusted proxy, the limit is per client address", () => {
     expectError(await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.7")), 429, "rate_limited");
     expect((await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.8"))).status).toBe(200);
     expect((await stack.admin.get("/v1/auth/whoami")).status).toBe(200);
+  });
+
+  it("counts by the address the trusted proxy saw, whatever a client writes before it", async () => {
+    const stranger = stack.as(UNKNOWN_KEY);
+    for (let i = 0; i < 2; i++) {
+      expectError(await stranger.call("GET", "/v1/auth/whoami", undefined, from(`198.51.100.${i}, 203.0.113.9`)), 401, "unauthenticated");
+    }
+    expectError(await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("198.51.100.99, 203.0.113.9")), 429, "rate_limited");
   });
 });

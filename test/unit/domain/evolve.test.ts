@@ -48,6 +48,7 @@ describe("evolve: service accounts", () => {
       createdAt: T0,
       updatedAt: T0,
       version: 1,
+      tokensNotBefore: null,
       keys: {},
     });
   });
@@ -116,7 +117,16 @@ describe("evolve: API keys", () => {
       createdAt: T1,
       updatedAt: T1,
       lastRotatedAt: null,
+      tokensNotBefore: null,
     });
+  });
+
+  it("marks when tokens of a key or account stop being accepted: at deactivation and deletion", () => {
+    const deactivated = [accountCreated, keyCreated(), fact("ApiKeyDeactivated", T2, { keyId: KEY_ID })];
+    expect(key(deactivated).tokensNotBefore).toBe(T2);
+    expect(key([...deactivated, fact("ApiKeyActivated", T3, { keyId: KEY_ID })]).tokensNotBefore).toBe(T2);
+    expect(key([accountCreated, keyCreated(), fact("ApiKeyDeleted", T3, { keyId: KEY_ID })]).tokensNotBefore).toBe(T3);
+    expect(account([accountCreated, fact("ServiceAccountDeactivated", T2, {})]).tokensNotBefore).toBe(T2);
   });
 
   it("applies key updates, deactivation, activation and deletion, and dates them", () => {

@@ -1,0 +1,50 @@
+import { JetStreamApiError, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
+import { EventStoreError } from "./errors.js";
+
+export interface StreamSettings {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly replicas: number;
+  readonly duplicateWindowMs: number;
+}
+
+/**
+ * Creates a stream of keyledger's (history is never rewritten: deletes and purges denied), or
+ * brings an existing one to the configured replicas and deduplication window.
+ */
+export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: settings.name,
+    subjects: [...settings.subjects],
+    num_replicas: settings.replicas,
+    duplicate_window: settings.duplicateWindowMs * 1_000_000,
+    deny_delete: true,
+    deny_purge: true,
+    allow_rollup_hdrs: false,
+  };
+  let current: StreamConfig;
+  try {
+    current = (await jsm.streams.info(settings.name)).config;
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      if (addError instanceof JetStreamApiError && /overlap/i.test(addError.message)) {
+        throw new EventStoreError(
+          `stream ${settings.name} cannot be created: another stream on this NATS account already holds the subjects ${settings.subjects.join(", ")} (one keyledger stream per NATS account)`,
+        );
+      }
+      throw addError;
+    }
+    return;
+  }
+  if (
+    current.num_replicas !== config.num_replicas ||
+    current.duplicate_window !== config.duplicate_window ||
+    !current.deny_delete ||
+    !current.deny_purge
+  ) {
+    await jsm.streams.update(settings.name, { ...current, ...config });
+  }
+}
