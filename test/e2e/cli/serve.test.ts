@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile, symlink } from "node:fs/promises";
+import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, runCli } from "../../helpers/cli.js";
@@ -103,6 +104,9 @@ describe("keyledger serve", () => {
     const natsPid = Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]);
     expect(alive(natsPid)).toBe(true);
     expect(output).toContain(join(dataDir, "admin.key"));
+    // the embedded server admits the daemon only
+    const natsUrl = /"natsUrl":"([^"]+)"/.exec(output)![1]!;
+    await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/Authorization/i);
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConflictError, InvalidValueError, NotFoundError } from "../../../src/domain/errors.js";
 import type { CreateServiceAccount, UpdateServiceAccount } from "../../../src/domain/commands.js";
 import type { Role } from "../../../src/domain/rules.js";
-import { accountCreated, command, fact, T0, T1 } from "./fixtures.js";
+import { accountCreated, command, fact, HASH_0, KEY_ID, T0, T1 } from "./fixtures.js";
 import { given } from "./given.js";
 
 const defaults: CreateServiceAccount["data"] = {
@@ -28,6 +28,23 @@ describe("CreateServiceAccount", () => {
           data: { name: "billing-worker", description: "Bills customers", roles: ["verifier"], active: true },
         },
       ]);
+  });
+
+  it("creates the account and its first key in one decision", () => {
+    const initialKey = { keyId: KEY_ID, name: "default", secretHash: HASH_0, hint: "kl_…" };
+    given([])
+      .when(create({ initialKey }))
+      .then([
+        created(),
+        fact("ApiKeyCreated", T0, { keyId: KEY_ID, name: "default", description: "", expiresAt: null, secretHash: HASH_0, hint: "kl_…" }),
+      ]);
+  });
+
+  it("refuses a first key whose name breaks the naming rule", () => {
+    const error = given([])
+      .when(create({ initialKey: { keyId: KEY_ID, name: "bad name", secretHash: HASH_0, hint: "kl_…" } }))
+      .thenThrows(InvalidValueError);
+    expect(error.field).toBe("apiKey.name");
   });
 
   it("can create an inactive account", () => {
