@@ -48,7 +48,9 @@ async function follow(filter: string, fromSeq = 1): Promise<Array<{ seq: number;
 
 describe("the revocation feed", () => {
   it("holds every revocation exactly once, in order, on subjects a filter can select, with two daemons relaying", async () => {
-    const adminA = client(a.url, await a.adminKey());
+    // Either daemon may have won the bootstrap; its key works on both.
+    const adminA = client(a.url, await a.adminKey().catch(() => b.adminKey()));
+    await waitUntil(async () => (await adminA.get("/v1/auth/whoami")).status === 200);
     const created = await adminA.post("/v1/service-accounts", { name: "feed" });
     const accountId: string = created.body.serviceAccount.id;
     await adminA.post("/v1/service-accounts/feed/api-keys", { name: "second" });
