@@ -32,7 +32,12 @@ it("Ed25519: node:crypto (hot paths) against tweetnacl (portable)", async () => 
   const naclSign = await opsPerSecond(() => nacl.sign.detached(message, pair.secretKey), 500);
   const naclVerify = await opsPerSecond(() => nacl.sign.detached.verify(message, signature, pair.publicKey), 500);
   printTable("Ed25519 (ratios against tweetnacl in this run)", [
-    { name: "node:crypto sign", opsPerSecond: await opsPerSecond(() => fast.sign(message), 500), baseline: "tweetnacl sign", baselineOpsPerSecond: naclSign },
+    {
+      name: "node:crypto sign",
+      opsPerSecond: await opsPerSecond(() => fast.sign(message), 500),
+      baseline: "tweetnacl sign",
+      baselineOpsPerSecond: naclSign,
+    },
     {
       name: "node:crypto verify",
       opsPerSecond: await opsPerSecond(() => verifySignature(fast.publicKey, message, signature), 500),
@@ -69,8 +74,18 @@ it("verification and writes: ratios against raw LevelDB, raw JetStream and raw E
 
   let k = 0;
   printTable("Hot paths (ratio < 1: slower than the raw baseline)", [
-    { name: "POST /v1/auth/verify over HTTP", opsPerSecond: await opsPerSecond(() => verifier.post("/v1/auth/verify", { key })), baseline: "GET /healthz", baselineOpsPerSecond: rawHttp },
-    { name: "GET /v1/auth/whoami with an access token", opsPerSecond: await opsPerSecond(() => viaToken.get("/v1/auth/whoami")), baseline: "GET /healthz", baselineOpsPerSecond: rawHttp },
+    {
+      name: "POST /v1/auth/verify over HTTP",
+      opsPerSecond: await opsPerSecond(() => verifier.post("/v1/auth/verify", { key })),
+      baseline: "GET /healthz",
+      baselineOpsPerSecond: rawHttp,
+    },
+    {
+      name: "GET /v1/auth/whoami with an access token",
+      opsPerSecond: await opsPerSecond(() => viaToken.get("/v1/auth/whoami")),
+      baseline: "GET /healthz",
+      baselineOpsPerSecond: rawHttp,
+    },
     {
       name: "access token check (cached) in process",
       opsPerSecond: await opsPerSecond(() => daemon.authenticator.authenticate(token)),
@@ -83,10 +98,18 @@ it("verification and writes: ratios against raw LevelDB, raw JetStream and raw E
       baseline: "raw LevelDB get",
       baselineOpsPerSecond: rawGet,
     },
-    { name: "key lookup for verification (LevelDB)", opsPerSecond: await opsPerSecond(() => daemon.readModel.keyRecord(created.body.apiKey.id)), baseline: "raw LevelDB get", baselineOpsPerSecond: rawGet },
+    {
+      name: "key lookup for verification (LevelDB)",
+      opsPerSecond: await opsPerSecond(() => daemon.readModel.keyRecord(created.body.apiKey.id)),
+      baseline: "raw LevelDB get",
+      baselineOpsPerSecond: rawGet,
+    },
     {
       name: "PATCH key (append + read-your-writes)",
-      opsPerSecond: await opsPerSecond(() => admin.patch("/v1/service-accounts/bench/api-keys/default", { description: `d${k++}` }), 1500),
+      opsPerSecond: await opsPerSecond(
+        () => admin.patch("/v1/service-accounts/bench/api-keys/default", { description: `d${k++}` }),
+        1500,
+      ),
       baseline: "raw JetStream publish",
       baselineOpsPerSecond: rawPublish,
     },

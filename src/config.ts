@@ -45,7 +45,8 @@ const integer =
 const oneOf =
   (choices: readonly string[]): Parser<string> =>
   (value, name) => {
-    if (!choices.includes(value)) throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+    if (!choices.includes(value))
+      throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
     return value;
   };
 const natsUrl: Parser<string> = (value, name) => {
@@ -87,19 +88,97 @@ function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
 
 export const SETTINGS = [
   setting({ key: "host", flag: "host", parse: text, fallback: "127.0.0.1", description: "address to listen on" }),
-  setting({ key: "port", flag: "port", parse: integer(0, 65535), fallback: 8080, description: "port to listen on (0: any free port)" }),
-  setting({ key: "dataDir", flag: "data-dir", parse: text, fallback: "./.keyledger", description: "directory of the read model, keys and embedded NATS" }),
-  setting({ key: "natsUrl", flag: "nats-url", parse: natsUrl, fallback: undefined, description: "NATS server(s); none: start an embedded nats-server" }),
-  setting({ key: "stream", flag: "stream", parse: streamName, fallback: "KEYLEDGER", description: "name of the JetStream event stream" }),
-  setting({ key: "replicas", flag: "replicas", parse: integer(1, 5), fallback: 1, description: "replicas of the stream and KV buckets" }),
-  setting({ key: "logLevel", flag: "log-level", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), fallback: "info", description: "log level" }),
-  setting({ key: "schedulerIntervalMs", flag: "scheduler-interval-ms", parse: integer(100, 3_600_000), fallback: 5000, description: "how often retained secrets are checked for expiry" }),
-  setting({ key: "authFailuresPerMinute", flag: "auth-failures-per-minute", parse: integer(1, 1_000_000), fallback: 60, description: "failed authentications allowed per client address and minute" }),
-  setting({ key: "tokenTtlSeconds", flag: "token-ttl-seconds", parse: integer(30, 86_400), fallback: 900, description: "lifetime of access tokens" }),
-  setting({ key: "trustProxy", flag: "trust-proxy", parse: trustedProxies, fallback: false, description: "proxies trusted for X-Forwarded-For: false, a hop count, or addresses/CIDRs" }),
-  setting({ key: "readYourWritesTimeoutMs", flag: "read-your-writes-timeout-ms", parse: integer(100, 600_000), fallback: 10_000, description: "how long a write waits for the read model" }),
-  setting({ key: "nameClaimGraceMs", flag: "name-claim-grace-ms", parse: integer(1000, 3_600_000), fallback: 60_000, description: "how long an unfinished name claim holds" }),
-  setting({ key: "duplicateWindowMs", flag: "duplicate-window-ms", parse: integer(1000, 86_400_000), fallback: 120_000, description: "JetStream message-id deduplication window" }),
+  setting({
+    key: "port",
+    flag: "port",
+    parse: integer(0, 65535),
+    fallback: 8080,
+    description: "port to listen on (0: any free port)",
+  }),
+  setting({
+    key: "dataDir",
+    flag: "data-dir",
+    parse: text,
+    fallback: "./.keyledger",
+    description: "directory of the read model, keys and embedded NATS",
+  }),
+  setting({
+    key: "natsUrl",
+    flag: "nats-url",
+    parse: natsUrl,
+    fallback: undefined,
+    description: "NATS server(s); none: start an embedded nats-server",
+  }),
+  setting({
+    key: "stream",
+    flag: "stream",
+    parse: streamName,
+    fallback: "KEYLEDGER",
+    description: "name of the JetStream event stream",
+  }),
+  setting({
+    key: "replicas",
+    flag: "replicas",
+    parse: integer(1, 5),
+    fallback: 1,
+    description: "replicas of the stream and KV buckets",
+  }),
+  setting({
+    key: "logLevel",
+    flag: "log-level",
+    parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    fallback: "info",
+    description: "log level",
+  }),
+  setting({
+    key: "schedulerIntervalMs",
+    flag: "scheduler-interval-ms",
+    parse: integer(100, 3_600_000),
+    fallback: 5000,
+    description: "how often retained secrets are checked for expiry",
+  }),
+  setting({
+    key: "authFailuresPerMinute",
+    flag: "auth-failures-per-minute",
+    parse: integer(1, 1_000_000),
+    fallback: 60,
+    description: "failed authentications allowed per client address and minute",
+  }),
+  setting({
+    key: "tokenTtlSeconds",
+    flag: "token-ttl-seconds",
+    parse: integer(30, 86_400),
+    fallback: 900,
+    description: "lifetime of access tokens",
+  }),
+  setting({
+    key: "trustProxy",
+    flag: "trust-proxy",
+    parse: trustedProxies,
+    fallback: false,
+    description: "proxies trusted for X-Forwarded-For: false, a hop count, or addresses/CIDRs",
+  }),
+  setting({
+    key: "readYourWritesTimeoutMs",
+    flag: "read-your-writes-timeout-ms",
+    parse: integer(100, 600_000),
+    fallback: 10_000,
+    description: "how long a write waits for the read model",
+  }),
+  setting({
+    key: "nameClaimGraceMs",
+    flag: "name-claim-grace-ms",
+    parse: integer(1000, 3_600_000),
+    fallback: 60_000,
+    description: "how long an unfinished name claim holds",
+  }),
+  setting({
+    key: "duplicateWindowMs",
+    flag: "duplicate-window-ms",
+    parse: integer(1000, 86_400_000),
+    fallback: 120_000,
+    description: "JetStream message-id deduplication window",
+  }),
 ] as const;
 
 export function envName(flag: string): string {

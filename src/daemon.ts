@@ -101,7 +101,12 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       maxAttempts: 5,
       readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
     });
-    const accounts = new ServiceAccounts(handler, new NameRegistry(store), claimHeldByStream(store, clock, config.nameClaimGraceMs), clock);
+    const accounts = new ServiceAccounts(
+      handler,
+      new NameRegistry(store),
+      claimHeldByStream(store, clock, config.nameClaimGraceMs),
+      clock,
+    );
     const queries = new Queries(readModel);
 
     await bootstrapAdmin({ queries, accounts, dataDir, logger, clock });

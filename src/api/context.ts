@@ -19,7 +19,11 @@ export async function findAccount(queries: Queries, idOrName: string): Promise<A
   return account;
 }
 
-export async function findKey(queries: Queries, idOrName: string, keyIdOrName: string): Promise<{ account: AccountFields; key: KeyRecord }> {
+export async function findKey(
+  queries: Queries,
+  idOrName: string,
+  keyIdOrName: string,
+): Promise<{ account: AccountFields; key: KeyRecord }> {
   const account = await findAccount(queries, idOrName);
   const key = await queries.resolveKey(account.id, keyIdOrName);
   if (key === null) throw notFound("API key");

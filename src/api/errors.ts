@@ -42,7 +42,10 @@ function classify(error: FastifyError | Error): { code: ErrorCode; message: stri
     return { code: "unavailable", message };
   }
   if (error instanceof ReadModelTimeoutError) {
-    return { code: "unavailable", message: "the change was recorded but this daemon has not caught up yet; read it again shortly" };
+    return {
+      code: "unavailable",
+      message: "the change was recorded but this daemon has not caught up yet; read it again shortly",
+    };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {

@@ -26,12 +26,15 @@ export function describeValidation(errors: readonly Partial<ErrorObject>[], cont
   const params = (error.params ?? {}) as Record<string, unknown>;
   const path = (error.instancePath ?? "").split("/").filter(Boolean).join(".");
   if (typeof params.missingProperty === "string") return `${join(path, params.missingProperty)} is required`;
-  if (typeof params.additionalProperty === "string") return `${join(path, params.additionalProperty)} is not a known ${where} field`;
+  if (typeof params.additionalProperty === "string")
+    return `${join(path, params.additionalProperty)} is not a known ${where} field`;
   const field = path === "" ? where : path;
   const leaf = field.split(".").at(-1) ?? field;
-  if (error.keyword === "pattern" && (leaf === "name" || leaf === "account" || leaf === "key")) return `${field} must be ${NAME_RULE}`;
+  if (error.keyword === "pattern" && (leaf === "name" || leaf === "account" || leaf === "key"))
+    return `${field} must be ${NAME_RULE}`;
   if (error.keyword === "format" && params.format === "date-time") return `${field} must be an ISO-8601 date-time`;
-  if (error.keyword === "enum" && Array.isArray(params.allowedValues)) return `${field} must be one of ${params.allowedValues.join(", ")}`;
+  if (error.keyword === "enum" && Array.isArray(params.allowedValues))
+    return `${field} must be one of ${params.allowedValues.join(", ")}`;
   if (error.keyword === "type" && path === "") return `${where} must be a JSON object`;
   return `${field} ${error.message ?? "is invalid"}`;
 }

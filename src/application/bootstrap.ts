@@ -18,9 +18,13 @@ export const ADMIN_KEY_FILE = "admin.key";
  * crash never leaves a key nobody holds; the log names the file, never the key. Of several daemons
  * starting at once, the name claim (or the key name) lets exactly one win; the others remove their file.
  */
-export async function bootstrapAdmin(
-  deps: { queries: Queries; accounts: ServiceAccounts; dataDir: string; logger: Logger; clock: () => Date },
-): Promise<void> {
+export async function bootstrapAdmin(deps: {
+  queries: Queries;
+  accounts: ServiceAccounts;
+  dataDir: string;
+  logger: Logger;
+  clock: () => Date;
+}): Promise<void> {
   const { queries, accounts, dataDir, logger } = deps;
   if (await queries.hasUsableAdmin(deps.clock())) return;
   const path = join(dataDir, ADMIN_KEY_FILE);
@@ -34,12 +38,19 @@ export async function bootstrapAdmin(
   const existing = await queries.resolveAccount(ADMIN_ACCOUNT);
   try {
     if (existing === null) {
-      const { account } = await accounts.create({ name: ADMIN_ACCOUNT, description: "created at bootstrap", roles: ["admin"] }, context, saved);
+      const { account } = await accounts.create(
+        { name: ADMIN_ACCOUNT, description: "created at bootstrap", roles: ["admin"] },
+        context,
+        saved,
+      );
       logger.info({ path, serviceAccountId: account.id }, "bootstrap: admin account created; its API key is in this file");
     } else if (existing.active && existing.roles.includes("admin")) {
       const name = `bootstrap-${deps.clock().toISOString().replace(/[:.]/g, "-")}`;
       await accounts.createKey(existing.id, { name }, context, saved);
-      logger.warn({ path, serviceAccountId: existing.id }, "bootstrap: no usable admin key existed; a new key of the admin account is in this file");
+      logger.warn(
+        { path, serviceAccountId: existing.id },
+        "bootstrap: no usable admin key existed; a new key of the admin account is in this file",
+      );
     } else {
       logger.error(
         { serviceAccountId: existing.id },

@@ -1,4 +1,11 @@
-import { ConflictError, decide, type AccountState, type Actor, type DomainEvent, type ServiceAccountCommand } from "../domain/index.js";
+import {
+  ConflictError,
+  decide,
+  type AccountState,
+  type Actor,
+  type DomainEvent,
+  type ServiceAccountCommand,
+} from "../domain/index.js";
 import { ConcurrencyError, type Appended, type JetStreamEventStore } from "../events/index.js";
 import { ReadModelTimeoutError, type Projector, type ReadModel } from "../projections/index.js";
 import { newEventId } from "./ids.js";
@@ -68,7 +75,8 @@ export class CommandHandler {
         const head = await this.store.lastSequenceOfAccount(accountId);
         // Nothing of this attempt was written: a read model that cannot catch up is a conflict to retry.
         await this.projector.waitFor(head, this.options.readYourWritesTimeoutMs).catch((timeout: unknown) => {
-          if (timeout instanceof ReadModelTimeoutError) throw new ConflictError("the service account is being modified elsewhere; try again");
+          if (timeout instanceof ReadModelTimeoutError)
+            throw new ConflictError("the service account is being modified elsewhere; try again");
           throw timeout;
         });
       }

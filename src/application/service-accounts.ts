@@ -77,7 +77,12 @@ export class ServiceAccounts {
       initialKey:
         initial === undefined ? undefined : { keyId, name: DEFAULT_KEY_NAME, secretHash: initial.secretHash, hint: initial.hint },
     };
-    const command = (metadata: CommandMetadata): ServiceAccountCommand => ({ type: "CreateServiceAccount", accountId, data, metadata });
+    const command = (metadata: CommandMetadata): ServiceAccountCommand => ({
+      type: "CreateServiceAccount",
+      accountId,
+      data,
+      metadata,
+    });
     // Decide once on the empty state first, so that an invalid request claims no name.
     decide(command(this.metadata(context)), null);
     await this.names.claim(input.name, accountId, this.now(), this.claimHeld);
@@ -98,7 +103,12 @@ export class ServiceAccounts {
   }
 
   async update(accountId: string, changes: AccountChanges, context: CommandContext): Promise<AccountState> {
-    const command = (metadata: CommandMetadata): ServiceAccountCommand => ({ type: "UpdateServiceAccount", accountId, data: changes, metadata });
+    const command = (metadata: CommandMetadata): ServiceAccountCommand => ({
+      type: "UpdateServiceAccount",
+      accountId,
+      data: changes,
+      metadata,
+    });
     if (changes.name !== undefined) {
       const events = await this.dryRun(accountId, command, context);
       if (events.some((event) => event.type === "ServiceAccountUpdated" && event.data.name !== undefined)) {
@@ -172,10 +182,13 @@ export class ServiceAccounts {
     return result.state;
   }
 
-  private async dryRun(accountId: string, command: (metadata: CommandMetadata) => ServiceAccountCommand, context: CommandContext) {
+  private async dryRun(
+    accountId: string,
+    command: (metadata: CommandMetadata) => ServiceAccountCommand,
+    context: CommandContext,
+  ) {
     return this.handler.decideOnly(accountId, command(this.metadata(context)));
   }
-
 
   private metadata(context: CommandContext): CommandMetadata {
     return { now: this.now(), actor: context.actor };

@@ -59,9 +59,12 @@ export class Authenticator {
     let claims = this.tokens.get(token);
     if (claims === undefined) {
       const keyId = tokenKeyId(token);
-      const publicKey = keyId === null ? null : await this.registry.publicKey(keyId).catch((error: unknown) => {
-        throw new StoreUnavailableError("the signing key registry cannot be read", { cause: error });
-      });
+      const publicKey =
+        keyId === null
+          ? null
+          : await this.registry.publicKey(keyId).catch((error: unknown) => {
+              throw new StoreUnavailableError("the signing key registry cannot be read", { cause: error });
+            });
       const verified = publicKey === null ? null : verifyToken(token, publicKey);
       if (verified === null) return null;
       this.tokens.set(token, verified);

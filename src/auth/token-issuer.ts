@@ -16,7 +16,11 @@ export function issueToken(principal: Principal, signer: Signer, ttlSeconds: num
     instant === null || instant === undefined ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(instant) / 1000);
   const retained = principal.credential === "retained";
   // A token lives no longer than its key, nor than the retained secret it was issued from.
-  const exp = Math.min(iat + ttlSeconds, seconds(principal.key.expiresAt), retained ? seconds(principal.key.previous?.retainedUntil) : Number.POSITIVE_INFINITY);
+  const exp = Math.min(
+    iat + ttlSeconds,
+    seconds(principal.key.expiresAt),
+    retained ? seconds(principal.key.previous?.retainedUntil) : Number.POSITIVE_INFINITY,
+  );
   const generation = retained ? principal.key.previous!.generation : principal.key.generation;
   const accessToken = signToken(
     {

@@ -2,23 +2,43 @@ import Table from "cli-table3";
 import type { ApiKey, ApiKeyWithSecret, ServiceAccount } from "../client/index.js";
 
 const BLANK = {
-  top: "", "top-mid": "", "top-left": "", "top-right": "",
-  bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-  left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: "  ",
+  top: "",
+  "top-mid": "",
+  "top-left": "",
+  "top-right": "",
+  bottom: "",
+  "bottom-mid": "",
+  "bottom-left": "",
+  "bottom-right": "",
+  left: "",
+  "left-mid": "",
+  mid: "",
+  "mid-mid": "",
+  right: "",
+  "right-mid": "",
+  middle: "  ",
 };
 
 /** An aligned table without borders or colours: a header row, then one row per item. */
 export function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const t = new Table({ head: [...head], chars: BLANK, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
   for (const row of rows) t.push([...row]);
-  return t.toString().split("\n").map((line) => line.trimEnd()).join("\n");
+  return t
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
 }
 
 /** Two aligned columns: field names and values. */
 export function fields(entries: ReadonlyArray<readonly [string, string]>): string {
   const t = new Table({ chars: BLANK, style: { head: [], border: [], "padding-left": 0, "padding-right": 0 } });
   for (const [name, value] of entries) t.push([`${name}:`, value]);
-  return t.toString().split("\n").map((line) => line.trimEnd()).join("\n");
+  return t
+    .toString()
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n");
 }
 
 const show = (value: string | null | undefined): string => (value === null || value === undefined || value === "" ? "-" : value);

@@ -17,7 +17,8 @@ export function processIo(): Io {
     stdinIsTTY: process.stdin.isTTY === true,
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
-    ask: async (prompt, silent) => String(await read({ prompt, silent, replace: silent ? "" : undefined, output: process.stderr })),
+    ask: async (prompt, silent) =>
+      String(await read({ prompt, silent, replace: silent ? "" : undefined, output: process.stderr })),
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

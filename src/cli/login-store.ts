@@ -9,7 +9,10 @@ export interface StoredLogin {
 
 /** `$XDG_CONFIG_HOME/keyledger/config.json`, else `~/.config/keyledger/config.json`. */
 export function configPath(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : join(env.HOME ?? homedir(), ".config");
+  const base =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== ""
+      ? env.XDG_CONFIG_HOME
+      : join(env.HOME ?? homedir(), ".config");
   return join(base, "keyledger", "config.json");
 }
 
@@ -23,7 +26,9 @@ export async function readLogin(path: string): Promise<StoredLogin | null> {
   }
   try {
     const parsed = JSON.parse(text) as Partial<StoredLogin>;
-    return typeof parsed.url === "string" && typeof parsed.apiKey === "string" ? { url: parsed.url, apiKey: parsed.apiKey } : null;
+    return typeof parsed.url === "string" && typeof parsed.apiKey === "string"
+      ? { url: parsed.url, apiKey: parsed.apiKey }
+      : null;
   } catch {
     return null;
   }

@@ -68,7 +68,9 @@ function report(error: unknown, io: Io): number {
     return 2;
   }
   if (error instanceof KeyledgerApiError) {
-    io.err(`keyledger: ${error.message} (${error.code}, HTTP ${error.status}${error.requestId === null ? "" : `, request ${error.requestId}`})`);
+    io.err(
+      `keyledger: ${error.message} (${error.code}, HTTP ${error.status}${error.requestId === null ? "" : `, request ${error.requestId}`})`,
+    );
     return 1;
   }
   if (error instanceof KeyledgerConnectionError || error instanceof CommandFailed || error instanceof NatsServerNotFoundError) {

@@ -139,7 +139,13 @@ export class KeyledgerClient {
       throw new KeyledgerConnectionError(`${this.base} answered ${response.status} without a keyledger error body`);
     }
     const retryAfter = response.headers.get("retry-after");
-    throw new KeyledgerApiError(response.status, error.code, error.message, error.requestId ?? null, retryAfter === null ? null : Number(retryAfter));
+    throw new KeyledgerApiError(
+      response.status,
+      error.code,
+      error.message,
+      error.requestId ?? null,
+      retryAfter === null ? null : Number(retryAfter),
+    );
   }
 }
 

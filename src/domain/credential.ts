@@ -1,19 +1,12 @@
 import { DUMMY_HASH, sameHash } from "./api-key-format.js";
 import type { KeyState } from "./state.js";
 
-export type VerifyFailureCode =
-  | "not_found"
-  | "inactive_key"
-  | "inactive_account"
-  | "expired"
-  | "retention_expired"
-  | "deleted";
+export type VerifyFailureCode = "not_found" | "inactive_key" | "inactive_account" | "expired" | "retention_expired" | "deleted";
 
 export type CredentialKind = "current" | "retained";
 
 export type CredentialCheck =
-  | { readonly valid: true; readonly credential: CredentialKind }
-  | { readonly valid: false; readonly code: VerifyFailureCode };
+  { readonly valid: true; readonly credential: CredentialKind } | { readonly valid: false; readonly code: VerifyFailureCode };
 
 /** What verification needs to know of the account that owns a key. */
 export interface AccountStatus {

@@ -1,13 +1,6 @@
 /** The closed set of error codes of the HTTP contract; `internal` never carries a message out. */
 export type ErrorCode =
-  | "invalid_request"
-  | "unauthenticated"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "rate_limited"
-  | "unavailable"
-  | "internal";
+  "invalid_request" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "rate_limited" | "unavailable" | "internal";
 
 /** A rule of the domain was broken; the message is safe to show to the caller. */
 export class DomainError extends Error {

@@ -61,20 +61,10 @@ export type ApiKeyActivated = Fact<"ApiKeyActivated", { readonly keyId: string }
 export type ApiKeyDeleted = Fact<"ApiKeyDeleted", { readonly keyId: string }>;
 
 export type ServiceAccountEvent =
-  | ServiceAccountCreated
-  | ServiceAccountUpdated
-  | ServiceAccountDeactivated
-  | ServiceAccountActivated
-  | ServiceAccountDeleted;
+  ServiceAccountCreated | ServiceAccountUpdated | ServiceAccountDeactivated | ServiceAccountActivated | ServiceAccountDeleted;
 
 export type ApiKeyEvent =
-  | ApiKeyCreated
-  | ApiKeyUpdated
-  | ApiKeyRotated
-  | ApiKeyRetentionExpired
-  | ApiKeyDeactivated
-  | ApiKeyActivated
-  | ApiKeyDeleted;
+  ApiKeyCreated | ApiKeyUpdated | ApiKeyRotated | ApiKeyRetentionExpired | ApiKeyDeactivated | ApiKeyActivated | ApiKeyDeleted;
 
 export type DomainEvent = ServiceAccountEvent | ApiKeyEvent;
 export type EventType = DomainEvent["type"];

@@ -74,7 +74,9 @@ export function evolve(state: State, event: DomainEvent): State {
     case "ApiKeyRetentionExpired":
       return withKey(event.data.keyId, (key) => ({
         previous:
-          key.previous === null || key.previous.generation !== event.data.generation ? key.previous : { ...key.previous, expired: true },
+          key.previous === null || key.previous.generation !== event.data.generation
+            ? key.previous
+            : { ...key.previous, expired: true },
       }));
     case "ApiKeyDeactivated":
       return withKey(event.data.keyId, () => ({ active: false, tokensNotBefore: at }));

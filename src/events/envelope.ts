@@ -48,7 +48,19 @@ export function signedBytes(envelope: UnsignedEnvelope): Buffer {
   const { id, type, schemaVersion, accountId, occurredAt, actor, requestId, data, accountVersion, prevHash, signingKeyId } =
     envelope;
   return Buffer.from(
-    canonicalJson({ id, type, schemaVersion, accountId, occurredAt, actor, requestId, data, accountVersion, prevHash, signingKeyId }),
+    canonicalJson({
+      id,
+      type,
+      schemaVersion,
+      accountId,
+      occurredAt,
+      actor,
+      requestId,
+      data,
+      accountVersion,
+      prevHash,
+      signingKeyId,
+    }),
     "utf8",
   );
 }
@@ -77,7 +89,12 @@ export function sealEvent(event: DomainEvent, context: SealContext, signer: Sign
 
 /** The domain fact inside an envelope. */
 export function toDomainEvent(envelope: EventEnvelope): DomainEvent {
-  return { type: envelope.type, accountId: envelope.accountId, occurredAt: envelope.occurredAt, data: envelope.data } as DomainEvent;
+  return {
+    type: envelope.type,
+    accountId: envelope.accountId,
+    occurredAt: envelope.occurredAt,
+    data: envelope.data,
+  } as DomainEvent;
 }
 
 /**

@@ -11,10 +11,7 @@ export class ConcurrencyError extends Error {
  * part of the change was appended, or a write timed out with an unknown outcome.
  */
 export class StoreUnavailableError extends Error {
-  constructor(
-    message: string,
-    options?: { cause?: unknown; mayHaveWritten?: boolean },
-  ) {
+  constructor(message: string, options?: { cause?: unknown; mayHaveWritten?: boolean }) {
     super(message, options);
     this.name = "StoreUnavailableError";
     this.mayHaveWritten = options?.mayHaveWritten ?? false;

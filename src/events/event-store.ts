@@ -1,11 +1,5 @@
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import {
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
 import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
@@ -63,7 +57,12 @@ export class JetStreamEventStore {
       const jsm = await jetstreamManager(nc);
       const connected = options.connected ?? (() => !nc.isClosed());
       const store = new JetStreamEventStore(nc, connected, jetstream(nc), jsm, signer, options);
-      await ensureStream(jsm, { name: options.stream, subjects: STREAM_SUBJECTS, replicas: options.replicas, duplicateWindowMs: options.duplicateWindowMs });
+      await ensureStream(jsm, {
+        name: options.stream,
+        subjects: STREAM_SUBJECTS,
+        replicas: options.replicas,
+        duplicateWindowMs: options.duplicateWindowMs,
+      });
       return store;
     } catch (error) {
       throw translate(error, "opening the event stream");
@@ -97,7 +96,10 @@ export class JetStreamEventStore {
         ack = await this.publish(subject, envelope, msgId, expectedSeq, accountId);
       } catch (error) {
         if (error instanceof StoreUnavailableError && appended.length > 0 && !error.mayHaveWritten) {
-          throw new StoreUnavailableError("the event store failed in the middle of a change", { cause: error, mayHaveWritten: true });
+          throw new StoreUnavailableError("the event store failed in the middle of a change", {
+            cause: error,
+            mayHaveWritten: true,
+          });
         }
         throw error;
       }

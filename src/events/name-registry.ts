@@ -65,7 +65,8 @@ export class NameRegistry {
 function parseClaim(data: Uint8Array, name: string): NameClaim {
   try {
     const claim = JSON.parse(Buffer.from(data).toString("utf8")) as Partial<NameClaim>;
-    if (typeof claim.accountId === "string" && typeof claim.claimedAt === "string") return { name, accountId: claim.accountId, claimedAt: claim.claimedAt };
+    if (typeof claim.accountId === "string" && typeof claim.claimedAt === "string")
+      return { name, accountId: claim.accountId, claimedAt: claim.claimedAt };
   } catch {
     // fall through
   }

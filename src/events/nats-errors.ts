@@ -32,8 +32,10 @@ export function isUnavailable(error: unknown): boolean {
 
 /** Turns a NATS error into the store's own errors, so that nothing above the store sees NATS. */
 export function translate(error: unknown, doing: string): Error {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError || error instanceof EventStoreError) return error;
+  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError || error instanceof EventStoreError)
+    return error;
   if (isUnavailable(error)) return new StoreUnavailableError(`the event store is unavailable while ${doing}`, { cause: error });
-  if (error instanceof JetStreamApiError) return new EventStoreError(`the event store refused ${doing}: ${error.message}`, { cause: error });
+  if (error instanceof JetStreamApiError)
+    return new EventStoreError(`the event store refused ${doing}: ${error.message}`, { cause: error });
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -66,7 +66,9 @@ export class StreamFollower {
     const after = await this.handlers.resumeAfter();
     const consumer = await this.store.jetstream.consumers.get(this.store.options.stream, {
       filter_subjects: ALL_EVENTS_FILTER,
-      ...(after === 0 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
+      ...(after === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     });
     this.messages = await consumer.consume({ max_messages: 256 });
     if (this.stopping) await this.messages.close();

@@ -52,7 +52,17 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
   await mkdir(options.storeDir, { recursive: true, mode: 0o700 });
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
-  const args = ["-js", "-a", "127.0.0.1", "-p", String(options.port ?? -1), "-sd", options.storeDir, "--ports_file_dir", portsDir];
+  const args = [
+    "-js",
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(options.port ?? -1),
+    "-sd",
+    options.storeDir,
+    "--ports_file_dir",
+    portsDir,
+  ];
   if (options.token !== undefined) {
     const configFile = join(options.storeDir, "nats-server.conf");
     await writeFile(configFile, `authorization {\n  token: ${JSON.stringify(options.token)}\n}\n`, { mode: 0o600 });

@@ -88,10 +88,12 @@ export class Projector {
   waitFor(seq: number, timeoutMs: number): Promise<void> {
     if (this.applied >= seq) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter !== entry);
-        reject(new ReadModelTimeoutError(seq));
-      }, timeoutMs) : undefined;
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            this.waiters = this.waiters.filter((waiter) => waiter !== entry);
+            reject(new ReadModelTimeoutError(seq));
+          }, timeoutMs)
+        : undefined;
       const entry: Waiter = {
         seq,
         resolve: () => {

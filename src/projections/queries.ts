@@ -1,5 +1,12 @@
 import { ACCOUNT_ID_PATTERN, InvalidValueError, KEY_ID_PATTERN } from "../domain/index.js";
-import { ACCOUNTS_RANGE, RETENTIONS_RANGE, type AccountFields, type AccountRecord, type KeyRecord, type RetentionEntry } from "./layout.js";
+import {
+  ACCOUNTS_RANGE,
+  RETENTIONS_RANGE,
+  type AccountFields,
+  type AccountRecord,
+  type KeyRecord,
+  type RetentionEntry,
+} from "./layout.js";
 import type { ReadModel } from "./read-model.js";
 
 export interface AccountFilter {
@@ -81,7 +88,8 @@ export class Queries {
       const { account } = value as AccountRecord;
       if (account.deleted || !account.active || !account.roles.includes("admin")) continue;
       const keys = await this.readModel.keysOf(account.id);
-      if (keys.some((key) => !key.deleted && key.active && (key.expiresAt === null || Date.parse(key.expiresAt) > now.getTime()))) return true;
+      if (keys.some((key) => !key.deleted && key.active && (key.expiresAt === null || Date.parse(key.expiresAt) > now.getTime())))
+        return true;
     }
     return false;
   }

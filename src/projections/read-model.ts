@@ -102,7 +102,8 @@ export class ReadModel {
   /** Stream sequences the projector passed without applying, with the reason. */
   async skipped(): Promise<Array<{ seq: number; reason: string }>> {
     const entries: Array<{ seq: number; reason: string }> = [];
-    for await (const [key, value] of this.db.iterator(SKIPPED_RANGE)) entries.push({ seq: Number(key.slice(8)), reason: String(value) });
+    for await (const [key, value] of this.db.iterator(SKIPPED_RANGE))
+      entries.push({ seq: Number(key.slice(8)), reason: String(value) });
     return entries;
   }
 

@@ -61,11 +61,17 @@ export class RetentionScheduler {
       const before = closed;
       for (const entry of due) {
         try {
-          await this.accounts.expireRetention(entry.accountId, entry.keyId, entry.generation, { actor: SYSTEM_SCHEDULER, requestId: null });
+          await this.accounts.expireRetention(entry.accountId, entry.keyId, entry.generation, {
+            actor: SYSTEM_SCHEDULER,
+            requestId: null,
+          });
           closed += 1;
         } catch (error) {
           failed.add(entry.keyId);
-          this.logger.warn({ err: error, accountId: entry.accountId, keyId: entry.keyId }, "could not close a retention; next tick tries again");
+          this.logger.warn(
+            { err: error, accountId: entry.accountId, keyId: entry.keyId },
+            "could not close a retention; next tick tries again",
+          );
         }
       }
       // Go on while batches close something, unless the scheduler is being stopped.

@@ -41,7 +41,9 @@ describe("the admin bootstrap", () => {
     let daemon = current!;
     const lost = await adminKeyFile();
     // the only admin key is switched off: nobody could manage keyledger again
-    expect((await client(daemon.url, lost).patch("/v1/service-accounts/admin/api-keys/default", { active: false })).status).toBe(200);
+    expect((await client(daemon.url, lost).patch("/v1/service-accounts/admin/api-keys/default", { active: false })).status).toBe(
+      200,
+    );
     daemon = await restart();
     const recovered = await adminKeyFile();
     expect(recovered).not.toBe(lost);

@@ -31,7 +31,10 @@ afterAll(async () => {
 });
 
 /** An attacker's own key for the admin account, as an ApiKeyCreated that follows the admin's chain. */
-function forgedKeyEvent(last: EventEnvelope, signWith = signerFromSeed(randomBytes(32))): { envelope: EventEnvelope; key: string } {
+function forgedKeyEvent(
+  last: EventEnvelope,
+  signWith = signerFromSeed(randomBytes(32)),
+): { envelope: EventEnvelope; key: string } {
   const keyId = "key_01ATTACKER0000000000000000";
   const key = formatApiKey(keyId, randomBytes(32));
   const envelope = sealEvent(
@@ -39,9 +42,22 @@ function forgedKeyEvent(last: EventEnvelope, signWith = signerFromSeed(randomByt
       type: "ApiKeyCreated",
       accountId: adminId,
       occurredAt: new Date().toISOString(),
-      data: { keyId, name: `intruder-${randomBytes(3).toString("hex")}`, description: "", expiresAt: null, secretHash: hashApiKey(key), hint: "x" },
+      data: {
+        keyId,
+        name: `intruder-${randomBytes(3).toString("hex")}`,
+        description: "",
+        expiresAt: null,
+        secretHash: hashApiKey(key),
+        hint: "x",
+      },
     },
-    { id: `evt_${randomBytes(8).toString("hex")}`, actor: { kind: "system", reason: "bootstrap" }, requestId: null, accountVersion: last.accountVersion + 1, prevHash: last.hash },
+    {
+      id: `evt_${randomBytes(8).toString("hex")}`,
+      actor: { kind: "system", reason: "bootstrap" },
+      requestId: null,
+      accountVersion: last.accountVersion + 1,
+      prevHash: last.hash,
+    },
     signWith,
   );
   return { envelope, key };
@@ -77,9 +93,13 @@ describe("messages that did not come from a keyledger daemon", () => {
   it("do not wedge the account: the next real change appends after them and keeps the chain", async () => {
     const updated = await admin.patch("/v1/service-accounts/admin", { description: "still works" });
     expect(updated.status).toBe(200);
-    const events = (await allEvents(daemon.store)).filter((event) => event.accountId === adminId && event.type === "ServiceAccountUpdated");
+    const events = (await allEvents(daemon.store)).filter(
+      (event) => event.accountId === adminId && event.type === "ServiceAccountUpdated",
+    );
     const real = events.at(-1)!;
     expect(real.accountVersion).toBe(updated.body.version);
-    expect((await admin.get("/v1/service-accounts/admin")).body.apiKeys.map((key: { name: string }) => key.name)).toEqual(["default"]);
+    expect((await admin.get("/v1/service-accounts/admin")).body.apiKeys.map((key: { name: string }) => key.name)).toEqual([
+      "default",
+    ]);
   });
 });

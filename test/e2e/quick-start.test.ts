@@ -47,18 +47,26 @@ describe("the README's quick start", () => {
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-    await waitUntil(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 90_000, 200);
+    await waitUntil(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      90_000,
+      200,
+    );
     const adminKey = (await readFile(join(dataDir, "admin.key"), "utf8")).trim();
     const whoami = await fetch(`http://127.0.0.1:${port}/v1/auth/whoami`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(whoami.status).toBe(200);
 
-    const natsPid = Number(/"msg":"embedded nats-server started"/.test(output) ? /"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1] : NaN);
+    const natsPid = Number(
+      /"msg":"embedded nats-server started"/.test(output)
+        ? /"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]
+        : NaN,
+    );
     expect(natsPid).toBeGreaterThan(0);
     expect(alive(natsPid)).toBe(true);
 

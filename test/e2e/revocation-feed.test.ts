@@ -28,18 +28,31 @@ afterAll(async () => {
 });
 
 /** What a subscriber sees with a subject filter alone, from a feed sequence on. */
-async function follow(filter: string, fromSeq = 1): Promise<Array<{ seq: number; subject: string; id: string; type: string; sourceSeq: number }>> {
+async function follow(
+  filter: string,
+  fromSeq = 1,
+): Promise<Array<{ seq: number; subject: string; id: string; type: string; sourceSeq: number }>> {
   const js = jetstream(nc);
   const stream = "KEYLEDGER_REVOCATIONS";
   const last = await (await jetstreamManager(nc)).streams.getMessage(stream, { last_by_subj: filter });
   const lastSeq = last?.seq ?? 0;
   const seen: Array<{ seq: number; subject: string; id: string; type: string; sourceSeq: number }> = [];
   if (lastSeq < fromSeq) return seen;
-  const consumer = await js.consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq });
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
+  });
   const messages = await consumer.consume();
   for await (const message of messages) {
     const envelope = decodeEnvelope(message.data);
-    seen.push({ seq: message.seq, subject: message.subject, id: envelope.id, type: envelope.type, sourceSeq: Number(message.headers?.get(SOURCE_SEQ_HEADER)) });
+    seen.push({
+      seq: message.seq,
+      subject: message.subject,
+      id: envelope.id,
+      type: envelope.type,
+      sourceSeq: Number(message.headers?.get(SOURCE_SEQ_HEADER)),
+    });
     if (message.seq >= lastSeq) break;
   }
   await messages.close();
@@ -62,7 +75,9 @@ describe("the revocation feed", () => {
     await adminA.patch("/v1/service-accounts/feed", { active: true });
     await adminA.delete("/v1/service-accounts/feed");
 
-    const revocations = (await allEvents(a.store)).filter((event) => event.accountId === accountId && REVOCATION_EVENT_TYPES.has(event.type));
+    const revocations = (await allEvents(a.store)).filter(
+      (event) => event.accountId === accountId && REVOCATION_EVENT_TYPES.has(event.type),
+    );
     expect(revocations.map((event) => event.type)).toEqual([
       "ApiKeyRotated",
       "ApiKeyDeactivated",

@@ -10,7 +10,10 @@ export interface CliResult {
 }
 
 /** Runs the built `keyledger` program as a subprocess, as a user or a CI job would. */
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? {}, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

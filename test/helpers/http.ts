@@ -6,7 +6,12 @@ export interface Answer<T = any> {
 }
 
 export function client(baseUrl: string, credential?: string) {
-  async function call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {

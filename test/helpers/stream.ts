@@ -14,7 +14,8 @@ export async function allMessages(store: JetStreamEventStore): Promise<{ subject
   for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
     const message = await store.manager.streams.getMessage(store.options.stream, { seq });
     if (message === null) continue;
-    const headers = message.header === undefined ? "" : [...message.header].map(([key, values]) => `${key}: ${values.join(",")}`).join("\n");
+    const headers =
+      message.header === undefined ? "" : [...message.header].map(([key, values]) => `${key}: ${values.join(",")}`).join("\n");
     messages.push({ subject: message.subject, data: message.string(), headers });
   }
   return messages;

@@ -43,8 +43,16 @@ let a: Node;
 let b: Node;
 
 function wire(node: Pick<Node, "store" | "readModel" | "projector">, readYourWritesTimeoutMs = 5000) {
-  const handler = new CommandHandler(node.store, node.readModel, node.projector, clock, { maxAttempts: 5, readYourWritesTimeoutMs });
-  const accounts = new ServiceAccounts(handler, new NameRegistry(node.store), claimHeldByStream(node.store, clock, 60_000), clock);
+  const handler = new CommandHandler(node.store, node.readModel, node.projector, clock, {
+    maxAttempts: 5,
+    readYourWritesTimeoutMs,
+  });
+  const accounts = new ServiceAccounts(
+    handler,
+    new NameRegistry(node.store),
+    claimHeldByStream(node.store, clock, 60_000),
+    clock,
+  );
   return { handler, accounts };
 }
 
@@ -132,7 +140,9 @@ function expectWholeChain(events: readonly StoredEvent[], signers: readonly Sign
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(hash);
     const publicKey = keys.get(event.signingKeyId);
     expect(publicKey).toBeDefined();
-    expect(nacl.sign.detached.verify(new Uint8Array(bytes), new Uint8Array(Buffer.from(signature, "base64url")), publicKey!)).toBe(true);
+    expect(
+      nacl.sign.detached.verify(new Uint8Array(bytes), new Uint8Array(Buffer.from(signature, "base64url")), publicKey!),
+    ).toBe(true);
   });
 }
 
@@ -214,7 +224,11 @@ describe("two daemons on one stream", () => {
 
     const events = await history(account.id);
     const state = foldStored(events);
-    expect(liveKeys(state!).map((key) => key.name).sort()).toEqual(["from-a", "k1-renamed"]);
+    expect(
+      liveKeys(state!)
+        .map((key) => key.name)
+        .sort(),
+    ).toEqual(["from-a", "k1-renamed"]);
     expectWholeChain(events, [a.signer, b.signer]);
   });
 
@@ -227,7 +241,11 @@ describe("two daemons on one stream", () => {
     const events = await history(account.id);
     expect(events).toHaveLength(1 + names.length);
     expectWholeChain(events, [a.signer, b.signer]);
-    expect(liveKeys(foldStored(events)!).map((key) => key.name).sort()).toEqual(names);
+    expect(
+      liveKeys(foldStored(events)!)
+        .map((key) => key.name)
+        .sort(),
+    ).toEqual(names);
   });
 
   it("lets only one daemon create an account of a given name", async () => {
@@ -262,7 +280,11 @@ describe("two daemons on one stream", () => {
         a.accounts.expireRetention(account.id, keyId, 0, { actor: TEST_ACTOR, requestId: null }),
         b.accounts.expireRetention(account.id, keyId, 0, { actor: TEST_ACTOR, requestId: null }),
       ]);
-      answers = (await Promise.all(appends.flatMap((spy) => spy.mock.results.map((result) => result.value as ReturnType<JetStreamEventStore["append"]>))))
+      answers = (
+        await Promise.all(
+          appends.flatMap((spy) => spy.mock.results.map((result) => result.value as ReturnType<JetStreamEventStore["append"]>)),
+        )
+      )
         .flat()
         .map(({ seq, duplicate }) => ({ seq, duplicate }));
     } finally {
@@ -294,7 +316,11 @@ describe("a daemon whose read model is stale", () => {
       // B decides on its stale state, is refused, waits for its projector, then decides again.
       await expect(b.accounts.createKey(account.id, { name: "x" }, context)).rejects.toBeInstanceOf(ConflictError);
       const created = await b.accounts.createKey(account.id, { name: "y" }, context);
-      expect(liveKeys((await b.readModel.aggregate(account.id))!.state).map((key) => key.name).sort()).toEqual(["x", "y", "z"]);
+      expect(
+        liveKeys((await b.readModel.aggregate(account.id))!.state)
+          .map((key) => key.name)
+          .sort(),
+      ).toEqual(["x", "y", "z"]);
       expect(created.key.name).toBe("y");
 
       const attempts = appendB.mock.settledResults;

@@ -11,15 +11,7 @@ import { accountSubject, STREAM_SUBJECTS } from "../../src/events/subjects.js";
 import { connectNats } from "../../src/nats/index.js";
 import type { Signer } from "../../src/signing/ed25519.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
-import {
-  command,
-  createAccount,
-  createKey,
-  newSigner,
-  openStore,
-  runOnStream,
-  TEST_ACTOR,
-} from "./support.js";
+import { command, createAccount, createKey, newSigner, openStore, runOnStream, TEST_ACTOR } from "./support.js";
 
 // The stream's subjects are fixed, so one server holds one keyledger stream: the tests of this file
 // share it and keep apart by using accounts of their own.
@@ -47,7 +39,11 @@ function verifyIndependently(envelope: EventEnvelope, publicKey: Uint8Array): { 
   const { hash: _hash, signature, ...unsigned } = envelope;
   const bytes = signedBytes(unsigned);
   return {
-    signatureValid: nacl.sign.detached.verify(new Uint8Array(bytes), new Uint8Array(Buffer.from(signature, "base64url")), publicKey),
+    signatureValid: nacl.sign.detached.verify(
+      new Uint8Array(bytes),
+      new Uint8Array(Buffer.from(signature, "base64url")),
+      publicKey,
+    ),
     hash: createHash("sha256").update(bytes).digest("hex"),
   };
 }
@@ -95,7 +91,12 @@ describe("appending events", () => {
   it("chains each event to the previous one of its account and signs it with standard Ed25519", async () => {
     const accountId = newAccountId();
     const create = createAccount(accountId, "chained");
-    const first = await store.append(accountId, { expectedSeq: 0, prevHash: null, version: 0 }, decide(create, null), appendContext);
+    const first = await store.append(
+      accountId,
+      { expectedSeq: 0, prevHash: null, version: 0 },
+      decide(create, null),
+      appendContext,
+    );
     expect(first).toHaveLength(1);
     expect(first[0]!.duplicate).toBe(false);
     expect(first[0]!.envelope.prevHash).toBeNull();
@@ -103,7 +104,9 @@ describe("appending events", () => {
 
     // Several events of one decision chain among themselves, and onto what came before.
     const afterCreate = fold(decide(create, null));
-    const more = [createKey(accountId, "a"), createKey(accountId, "b"), createKey(accountId, "c")].flatMap((cmd) => decide(cmd, afterCreate));
+    const more = [createKey(accountId, "a"), createKey(accountId, "b"), createKey(accountId, "c")].flatMap((cmd) =>
+      decide(cmd, afterCreate),
+    );
     const rest = await store.append(
       accountId,
       { expectedSeq: first[0]!.seq, prevHash: first[0]!.envelope.hash, version: 1 },
@@ -161,7 +164,12 @@ describe("appending events", () => {
 
     // A brand-new account expected to be empty, which is not.
     await expect(
-      store.append(accountId, { expectedSeq: 0, prevHash: null, version: 0 }, decide(createAccount(accountId, "again"), null), appendContext),
+      store.append(
+        accountId,
+        { expectedSeq: 0, prevHash: null, version: 0 },
+        decide(createAccount(accountId, "again"), null),
+        appendContext,
+      ),
     ).rejects.toBeInstanceOf(ConcurrencyError);
 
     expect(await store.lastEventSequence()).toBe(head);

@@ -53,7 +53,9 @@ async function claimsOn(name: string): Promise<number> {
 
 /** Claims one name for several accounts at once; answers who won and what the others got. */
 async function race(name: string, contenders: Array<{ registry: NameRegistry; held: ClaimHeld; accountId: string }>) {
-  const results = await Promise.allSettled(contenders.map(({ registry, held, accountId }) => registry.claim(name, accountId, iso(), held)));
+  const results = await Promise.allSettled(
+    contenders.map(({ registry, held, accountId }) => registry.claim(name, accountId, iso(), held)),
+  );
   const winners = contenders.filter((_, i) => results[i]!.status === "fulfilled").map(({ accountId }) => accountId);
   const errors = results.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
   return { winners, errors };

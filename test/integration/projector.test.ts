@@ -177,7 +177,10 @@ describe("waiting for the read model", () => {
     const next = (await streamHead()) + 1;
     let seenAtResolution: { checkpoint: number; hasRecord: boolean } | null = null;
     const waiting = projector.waitFor(next, 5000).then(async () => {
-      seenAtResolution = { checkpoint: await readModel.checkpoint(), hasRecord: (await readModel.accountRecord(accountId)) !== undefined };
+      seenAtResolution = {
+        checkpoint: await readModel.checkpoint(),
+        hasRecord: (await readModel.accountRecord(accountId)) !== undefined,
+      };
     });
     await sleep(150);
     expect(seenAtResolution).toBeNull();
@@ -237,12 +240,22 @@ describe("the checkpoint", () => {
       // A decision of two events (a rotation ending a retention): one batch per event, each with its checkpoint.
       batch.mockClear();
       const secret = () => newSecret(keyCommand.data.keyId);
-      await runOnStream(store, command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }));
-      const two = await runOnStream(store, command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }));
+      await runOnStream(
+        store,
+        command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }),
+      );
+      const two = await runOnStream(
+        store,
+        command("RotateApiKey", accountId, { keyId: keyCommand.data.keyId, ...pick(secret()), retainSeconds: 60 }),
+      );
       expect(two.map(({ envelope }) => envelope.type)).toEqual(["ApiKeyRetentionExpired", "ApiKeyRotated"]);
       await projector.waitFor(two.at(-1)!.seq, 5000);
       expect(batch).toHaveBeenCalledTimes(3);
-      const checkpoints = batch.mock.calls.map((call) => operationsOf(call).filter((op) => op.key === CHECKPOINT).map((op) => op.value));
+      const checkpoints = batch.mock.calls.map((call) =>
+        operationsOf(call)
+          .filter((op) => op.key === CHECKPOINT)
+          .map((op) => op.value),
+      );
       expect(checkpoints.slice(1)).toEqual([[two[0]!.seq], [two[1]!.seq]]);
     } finally {
       batch.mockRestore();

@@ -95,11 +95,19 @@ export async function seedAccount(store: JetStreamEventStore, name: string): Pro
     keyIds.push(cmd.data.keyId);
     await runOnStream(store, cmd);
   }
-  await runOnStream(store, command("UpdateApiKey", accountId, { keyId: keyIds[1]!, name: "renamed", description: "now described" }));
+  await runOnStream(
+    store,
+    command("UpdateApiKey", accountId, { keyId: keyIds[1]!, name: "renamed", description: "now described" }),
+  );
   const secret = newSecret(keyIds[0]!);
   await runOnStream(
     store,
-    command("RotateApiKey", accountId, { keyId: keyIds[0]!, secretHash: secret.secretHash, hint: secret.hint, retainSeconds: 3600 }),
+    command("RotateApiKey", accountId, {
+      keyId: keyIds[0]!,
+      secretHash: secret.secretHash,
+      hint: secret.hint,
+      retainSeconds: 3600,
+    }),
   );
   return { accountId, keyIds };
 }

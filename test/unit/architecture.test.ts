@@ -48,9 +48,12 @@ describe("the source tree", () => {
     const graph = await importGraph();
     for (const [file, targets] of graph) {
       if (!file.startsWith(join(SRC, "domain"))) continue;
-      for (const target of targets) expect(target.startsWith(join(SRC, "domain")), `${relative(SRC, file)} imports ${relative(SRC, target)}`).toBe(true);
+      for (const target of targets)
+        expect(target.startsWith(join(SRC, "domain")), `${relative(SRC, file)} imports ${relative(SRC, target)}`).toBe(true);
       const text = await readFile(file, "utf8");
-      expect(text, relative(SRC, file)).not.toMatch(/new Date\(\)|Date\.now\(\)|randomBytes|from "node:(fs|net|http)|from "(level|fastify|@nats-io)/);
+      expect(text, relative(SRC, file)).not.toMatch(
+        /new Date\(\)|Date\.now\(\)|randomBytes|from "node:(fs|net|http)|from "(level|fastify|@nats-io)/,
+      );
     }
   });
 

@@ -7,16 +7,19 @@ import { envName, loadConfig, SETTINGS } from "../../src/config.js";
 const root = process.cwd();
 
 interface Compose {
-  services: Record<string, {
-    image?: string;
-    build?: string;
-    command?: string[];
-    environment?: Record<string, string>;
-    ports?: string[];
-    volumes?: string[];
-    depends_on?: Record<string, { condition: string }>;
-    healthcheck?: { test: string[] };
-  }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      ports?: string[];
+      volumes?: string[];
+      depends_on?: Record<string, { condition: string }>;
+      healthcheck?: { test: string[] };
+    }
+  >;
   volumes: Record<string, unknown>;
 }
 

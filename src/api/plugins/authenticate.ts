@@ -35,7 +35,8 @@ export function authenticate(app: FastifyInstance, deps: AuthDeps) {
       const retryAfter = deps.limiter.retryAfter(request.ip, now);
       if (retryAfter > 0) throw new HttpError("rate_limited", "too many failed authentications; try again later", retryAfter);
       const credential = bearer(request);
-      const principal = credential === null || credential.length > 2048 ? null : await deps.authenticator.authenticate(credential);
+      const principal =
+        credential === null || credential.length > 2048 ? null : await deps.authenticator.authenticate(credential);
       if (principal === null) {
         deps.limiter.recordFailure(request.ip, now);
         throw unauthenticated();

@@ -42,7 +42,10 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
   return async (app) => {
     app.post(
       base,
-      { onRequest: write, schema: { params: AccountParams, body: CreateBody, response: { 201: ApiKeyWithSecret, ...errorResponses } } },
+      {
+        onRequest: write,
+        schema: { params: AccountParams, body: CreateBody, response: { 201: ApiKeyWithSecret, ...errorResponses } },
+      },
       async (request, reply) => {
         const account = await findAccount(deps.queries, request.params.account);
         const created = await deps.accounts.createKey(account.id, request.body, commandContext(request));
@@ -54,7 +57,11 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
       base,
       {
         onRequest: read,
-        schema: { params: AccountParams, querystring: ListQuery, response: { 200: Type.Object({ items: Type.Array(ApiKey) }), ...errorResponses } },
+        schema: {
+          params: AccountParams,
+          querystring: ListQuery,
+          response: { 200: Type.Object({ items: Type.Array(ApiKey) }), ...errorResponses },
+        },
       },
       async (request) => {
         const account = await findAccount(deps.queries, request.params.account);
@@ -85,7 +92,10 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.post(
       `${base}/:key/rotate`,
-      { onRequest: write, schema: { params: KeyParams, body: RotateBody, response: { 200: ApiKeyWithSecret, ...errorResponses } } },
+      {
+        onRequest: write,
+        schema: { params: KeyParams, body: RotateBody, response: { 200: ApiKeyWithSecret, ...errorResponses } },
+      },
       async (request) => {
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         const retainSeconds = request.body?.retainSeconds ?? 0;

@@ -28,7 +28,14 @@ const TokenAnswer = Type.Object({
 const WhoamiAnswer = Type.Object({ serviceAccount: ServiceAccount, apiKey: ApiKey, credential: Type.String() });
 const Jwks = Type.Object({
   keys: Type.Array(
-    Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }),
+    Type.Object({
+      kty: Type.String(),
+      crv: Type.String(),
+      x: Type.String(),
+      kid: Type.String(),
+      alg: Type.String(),
+      use: Type.String(),
+    }),
   ),
 });
 
@@ -36,7 +43,10 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
   return async (app) => {
     app.post(
       "/v1/auth/verify",
-      { onRequest: requireRoles(["verifier", "admin"]), schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } } },
+      {
+        onRequest: requireRoles(["verifier", "admin"]),
+        schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } },
+      },
       async (request) => {
         const result = await deps.authenticator.verifyKey(request.body.key);
         if (!result.valid) return { valid: false as const, code: result.code };

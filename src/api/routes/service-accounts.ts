@@ -56,7 +56,10 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
         onRequest: write,
         schema: {
           body: CreateBody,
-          response: { 201: Type.Object({ serviceAccount: ServiceAccount, apiKey: Type.Optional(ApiKeyWithSecret) }), ...errorResponses },
+          response: {
+            201: Type.Object({ serviceAccount: ServiceAccount, apiKey: Type.Optional(ApiKeyWithSecret) }),
+            ...errorResponses,
+          },
         },
       },
       async (request, reply) => {
@@ -75,7 +78,10 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
         onRequest: read,
         schema: {
           querystring: ListQuery,
-          response: { 200: Type.Object({ items: Type.Array(ServiceAccount), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+          response: {
+            200: Type.Object({ items: Type.Array(ServiceAccount), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -101,7 +107,10 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
 
     app.patch(
       "/v1/service-accounts/:account",
-      { onRequest: write, schema: { params: AccountParams, body: UpdateBody, response: { 200: ServiceAccount, ...errorResponses } } },
+      {
+        onRequest: write,
+        schema: { params: AccountParams, body: UpdateBody, response: { 200: ServiceAccount, ...errorResponses } },
+      },
       async (request) => {
         const account = await findAccount(deps.queries, request.params.account);
         return presentAccount(await deps.accounts.update(account.id, request.body, commandContext(request)));

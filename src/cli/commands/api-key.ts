@@ -30,29 +30,46 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .option("-d, --description <text>", "what the key is for")
       .option("--expires-in <duration>", "expire after this long: 30d, 12h, 90m, 60s, or a number of minutes")
       .option("--expires-at <iso>", "expire at this ISO-8601 time"),
-  ).action(async (account: string, name: string, options: { description?: string; expiresIn?: string; expiresAt?: string; output: Format }) => {
-    if (options.expiresIn !== undefined && options.expiresAt !== undefined) {
-      throw new UsageError("give --expires-in or --expires-at, not both");
-    }
-    const expiresAt =
-      options.expiresIn !== undefined
-        ? new Date(Date.now() + parseDuration("--expires-in", options.expiresIn) * 1000).toISOString()
-        : options.expiresAt !== undefined
-          ? isoInstant("--expires-at", options.expiresAt)
-          : undefined;
-    const created = await (await connectedClient(io)).createApiKey(account, { name, description: options.description, expiresAt });
-    printSecret(io, options.output, created, `Created API key ${created.name} (${created.id}) of ${account}.`);
-  });
+  ).action(
+    async (
+      account: string,
+      name: string,
+      options: { description?: string; expiresIn?: string; expiresAt?: string; output: Format },
+    ) => {
+      if (options.expiresIn !== undefined && options.expiresAt !== undefined) {
+        throw new UsageError("give --expires-in or --expires-at, not both");
+      }
+      const expiresAt =
+        options.expiresIn !== undefined
+          ? new Date(Date.now() + parseDuration("--expires-in", options.expiresIn) * 1000).toISOString()
+          : options.expiresAt !== undefined
+            ? isoInstant("--expires-at", options.expiresAt)
+            : undefined;
+      const created = await (
+        await connectedClient(io)
+      ).createApiKey(account, { name, description: options.description, expiresAt });
+      printSecret(io, options.output, created, `Created API key ${created.name} (${created.id}) of ${account}.`);
+    },
+  );
 
   withOutput(
-    group.command("list").usage("ACCOUNT list [options]").description("list the API keys of a service account").argument("<account>"),
+    group
+      .command("list")
+      .usage("ACCOUNT list [options]")
+      .description("list the API keys of a service account")
+      .argument("<account>"),
   ).action(async (account: string, options: { output: Format }) => {
     const items = await (await connectedClient(io)).listApiKeys(account);
     emit(io, options.output, { items }, () => (items.length === 0 ? "No API keys." : keyTable(items)));
   });
 
   withOutput(
-    group.command("describe").usage("ACCOUNT describe KEY [options]").description("show an API key").argument("<account>").argument("<key>"),
+    group
+      .command("describe")
+      .usage("ACCOUNT describe KEY [options]")
+      .description("show an API key")
+      .argument("<account>")
+      .argument("<key>"),
   ).action(async (account: string, key: string, options: { output: Format }) => {
     const found = await (await connectedClient(io)).getApiKey(account, key);
     emit(io, options.output, found, () => fields(keyFields(found)));
@@ -69,7 +86,8 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
   ).action(async (account: string, key: string, options: { retain?: string; output: Format }) => {
     const retainSeconds = options.retain === undefined ? 0 : parseDuration("--retain", options.retain);
     const rotated = await (await connectedClient(io)).rotateApiKey(account, key, retainSeconds);
-    const until = rotated.retainedUntil === null ? "The old secret no longer works." : `The old secret works until ${rotated.retainedUntil}.`;
+    const until =
+      rotated.retainedUntil === null ? "The old secret no longer works." : `The old secret works until ${rotated.retainedUntil}.`;
     printSecret(io, options.output, rotated, `Rotated API key ${rotated.name} of ${account}. ${until}`);
   });
 
@@ -83,14 +101,18 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .option("--active <bool>", "activate (true) or deactivate (false)")
       .option("--name <new>", "a new name")
       .option("-d, --description <text>", "a new description"),
-  ).action(async (account: string, key: string, options: { active?: string; name?: string; description?: string; output: Format }) => {
-    const updated = await (await connectedClient(io)).updateApiKey(account, key, {
-      active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
-      name: options.name,
-      description: options.description,
-    });
-    emit(io, options.output, updated, () => fields(keyFields(updated)));
-  });
+  ).action(
+    async (account: string, key: string, options: { active?: string; name?: string; description?: string; output: Format }) => {
+      const updated = await (
+        await connectedClient(io)
+      ).updateApiKey(account, key, {
+        active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+        name: options.name,
+        description: options.description,
+      });
+      emit(io, options.output, updated, () => fields(keyFields(updated)));
+    },
+  );
 
   withOutput(
     group
@@ -101,12 +123,17 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .argument("<key>")
       .option("-y, --yes", "do not ask for confirmation"),
   ).action(async (account: string, key: string, options: { yes?: boolean; output: Format }) => {
-      if (!(await confirmed(io, `Delete API key "${key}" of "${account}"?`, options.yes))) {
-        throw new CommandFailed("aborted: nothing was deleted");
-      }
-      await (await connectedClient(io)).deleteApiKey(account, key);
-      emit(io, options.output, { deleted: true, serviceAccount: account, apiKey: key }, () => `Deleted API key ${key} of ${account}.`);
-    });
+    if (!(await confirmed(io, `Delete API key "${key}" of "${account}"?`, options.yes))) {
+      throw new CommandFailed("aborted: nothing was deleted");
+    }
+    await (await connectedClient(io)).deleteApiKey(account, key);
+    emit(
+      io,
+      options.output,
+      { deleted: true, serviceAccount: account, apiKey: key },
+      () => `Deleted API key ${key} of ${account}.`,
+    );
+  });
 }
 
 function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, summary: string): void {
@@ -121,6 +148,7 @@ function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, summary: str
 
 function isoInstant(flag: string, value: string): string {
   const at = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at)) throw new UsageError(`${flag} must be an ISO-8601 date-time, got ${JSON.stringify(value)}`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at))
+    throw new UsageError(`${flag} must be an ISO-8601 date-time, got ${JSON.stringify(value)}`);
   return new Date(at).toISOString();
 }

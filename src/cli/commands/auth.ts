@@ -15,22 +15,28 @@ export function addAuthCommands(program: Command, io: Io): void {
       .argument("<url>", "the daemon's URL, such as http://127.0.0.1:8080")
       .option("--api-key", "read the API key from a hidden prompt (or from stdin when it is not a terminal)"),
   ).action(async (url: string, options: { apiKey?: boolean; output: Format }) => {
-      if (options.apiKey !== true) throw new UsageError("login needs --api-key: the key is then read from a hidden prompt or stdin");
-      checkUrl(url);
-      const key = (io.stdinIsTTY ? await io.ask("API key: ", true) : await io.readStdin()).trim();
-      if (key === "") throw new UsageError("no API key was given");
-      const who = await new KeyledgerClient({ url, credential: key }).whoami();
-      const path = configPath(io.env);
-      await writeLogin(path, { url, apiKey: key });
-      emit(io, options.output, { url, serviceAccount: who.serviceAccount, apiKey: who.apiKey, configFile: path }, () =>
-        `Logged in to ${url} as ${who.serviceAccount.name} (API key ${who.apiKey.name}); saved in ${path}.`,
-      );
-    });
-
-  withOutput(program.command("logout").description("forget the stored URL and API key")).action(async (options: { output: Format }) => {
-    const removed = await removeLogin(configPath(io.env));
-    emit(io, options.output, { loggedOut: removed }, () => (removed ? "Logged out." : "Not logged in."));
+    if (options.apiKey !== true)
+      throw new UsageError("login needs --api-key: the key is then read from a hidden prompt or stdin");
+    checkUrl(url);
+    const key = (io.stdinIsTTY ? await io.ask("API key: ", true) : await io.readStdin()).trim();
+    if (key === "") throw new UsageError("no API key was given");
+    const who = await new KeyledgerClient({ url, credential: key }).whoami();
+    const path = configPath(io.env);
+    await writeLogin(path, { url, apiKey: key });
+    emit(
+      io,
+      options.output,
+      { url, serviceAccount: who.serviceAccount, apiKey: who.apiKey, configFile: path },
+      () => `Logged in to ${url} as ${who.serviceAccount.name} (API key ${who.apiKey.name}); saved in ${path}.`,
+    );
   });
+
+  withOutput(program.command("logout").description("forget the stored URL and API key")).action(
+    async (options: { output: Format }) => {
+      const removed = await removeLogin(configPath(io.env));
+      emit(io, options.output, { loggedOut: removed }, () => (removed ? "Logged out." : "Not logged in."));
+    },
+  );
 
   withOutput(program.command("whoami").description("show the service account and API key in use")).action(
     async (options: { output: Format }) => {

@@ -54,7 +54,9 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
     async (name: string, options: { output: Format }) => {
       const account = await (await connectedClient(io)).getServiceAccount(name);
       emit(io, options.output, account, () =>
-        [fields(accountFields(account)), "", account.apiKeys.length === 0 ? "No API keys." : keyTable(account.apiKeys)].join("\n"),
+        [fields(accountFields(account)), "", account.apiKeys.length === 0 ? "No API keys." : keyTable(account.apiKeys)].join(
+          "\n",
+        ),
       );
     },
   );
@@ -68,15 +70,19 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .option("-d, --description <text>", "a new description")
       .option("--active <bool>", "activate (true) or deactivate (false)")
       .option("--role <role>", "the roles it should have; repeat for several", collect, []),
-  ).action(async (name: string, options: { name?: string; description?: string; active?: string; role: string[]; output: Format }) => {
-    const updated = await (await connectedClient(io)).updateServiceAccount(name, {
-      name: options.name,
-      description: options.description,
-      active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
-      roles: options.role.length === 0 ? undefined : (options.role as Role[]),
-    });
-    emit(io, options.output, updated, () => fields(accountFields(updated)));
-  });
+  ).action(
+    async (name: string, options: { name?: string; description?: string; active?: string; role: string[]; output: Format }) => {
+      const updated = await (
+        await connectedClient(io)
+      ).updateServiceAccount(name, {
+        name: options.name,
+        description: options.description,
+        active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+        roles: options.role.length === 0 ? undefined : (options.role as Role[]),
+      });
+      emit(io, options.output, updated, () => fields(accountFields(updated)));
+    },
+  );
 
   withOutput(
     group
@@ -85,12 +91,12 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .argument("<name>")
       .option("-y, --yes", "do not ask for confirmation"),
   ).action(async (name: string, options: { yes?: boolean; output: Format }) => {
-      if (!(await confirmed(io, `Delete service account "${name}" and all its API keys?`, options.yes))) {
-        throw new CommandFailed("aborted: nothing was deleted");
-      }
-      await (await connectedClient(io)).deleteServiceAccount(name);
-      emit(io, options.output, { deleted: true, serviceAccount: name }, () => `Deleted service account ${name}.`);
-    });
+    if (!(await confirmed(io, `Delete service account "${name}" and all its API keys?`, options.yes))) {
+      throw new CommandFailed("aborted: nothing was deleted");
+    }
+    await (await connectedClient(io)).deleteServiceAccount(name);
+    emit(io, options.output, { deleted: true, serviceAccount: name }, () => `Deleted service account ${name}.`);
+  });
 
   return group;
 }

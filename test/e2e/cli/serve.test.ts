@@ -36,13 +36,17 @@ function serve(port: number, dataDir: string) {
   });
   groups.push(child.pid!);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const ready = waitUntil(async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, 30_000, 100);
+  const ready = waitUntil(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    100,
+  );
   return { child, exited, ready };
 }
 
@@ -74,7 +78,9 @@ describe("keyledger serve", () => {
     const second = serve(port, dataDir);
     await second.ready;
     for (const name of acknowledged) {
-      const found = await fetch(`http://127.0.0.1:${port}/v1/service-accounts/${name}`, { headers: { authorization: `Bearer ${adminKey}` } });
+      const found = await fetch(`http://127.0.0.1:${port}/v1/service-accounts/${name}`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
       expect(found.status, name).toBe(200);
     }
     second.child.kill("SIGTERM");
@@ -94,13 +100,17 @@ describe("keyledger serve", () => {
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await waitUntil(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, 30_000, 100);
+    await waitUntil(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      100,
+    );
     const natsPid = Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]);
     expect(alive(natsPid)).toBe(true);
     expect(output).toContain(join(dataDir, "admin.key"));

@@ -24,10 +24,17 @@ afterAll(async () => {
  * Runs keyledger on a pseudo-terminal (util-linux `script`), typing `keystrokes` after a pause, and
  * answers everything the terminal showed.
  */
-function onTerminal(args: string[], keystrokes: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; screen: string }> {
+function onTerminal(
+  args: string[],
+  keystrokes: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve, reject) => {
     const command = [process.execPath, CLI, ...args].map((part) => `'${part.replaceAll("'", "'\\''")}'`).join(" ");
-    const child = spawn("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let screen = "";
     child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (screen += chunk.toString("utf8")));

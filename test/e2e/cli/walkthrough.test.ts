@@ -31,7 +31,9 @@ async function operator(...args: string[]): Promise<CliResult> {
 
 /** A CI job's shell: only the two variables. */
 async function job(apiKey: string, ...args: string[]): Promise<CliResult> {
-  return remember(await runCli(args, { env: { PATH: process.env.PATH, HOME: home, KEYLEDGER_URL: daemon.url, KEYLEDGER_API_KEY: apiKey } }));
+  return remember(
+    await runCli(args, { env: { PATH: process.env.PATH, HOME: home, KEYLEDGER_URL: daemon.url, KEYLEDGER_API_KEY: apiKey } }),
+  );
 }
 
 function remember(result: CliResult): CliResult {
@@ -43,7 +45,10 @@ const keyIn = (text: string): string => /kl_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}/.exec
 
 describe("the README walkthrough, run through the built keyledger program", () => {
   it("logs in with the admin key from stdin, checked with whoami, stored with mode 0600 and never printed", async () => {
-    const login = await runCli(["login", daemon.url, "--api-key"], { env: { PATH: process.env.PATH, HOME: home }, input: `${adminKey}\n` });
+    const login = await runCli(["login", daemon.url, "--api-key"], {
+      env: { PATH: process.env.PATH, HOME: home },
+      input: `${adminKey}\n`,
+    });
     outputs.push(login);
     expect(login.code).toBe(0);
     expect(login.stdout).toContain("Logged in");
@@ -59,7 +64,10 @@ describe("the README walkthrough, run through the built keyledger program", () =
 
   it("refuses a login whose key does not work, and stores nothing", async () => {
     const otherHome = await tempDir("keyledger-home-");
-    const login = await runCli(["login", daemon.url, "--api-key"], { env: { PATH: process.env.PATH, HOME: otherHome }, input: "kl_not-a-key\n" });
+    const login = await runCli(["login", daemon.url, "--api-key"], {
+      env: { PATH: process.env.PATH, HOME: otherHome },
+      input: "kl_not-a-key\n",
+    });
     expect(login.code).toBe(1);
     expect(login.stderr).toContain("a valid credential is required");
     await expect(stat(join(otherHome, ".config", "keyledger", "config.json"))).rejects.toThrow();
@@ -75,7 +83,17 @@ describe("the README walkthrough, run through the built keyledger program", () =
     expect(created.stdout).toContain("cannot be shown again");
     defaultKey = keyIn(created.stdout);
 
-    const key = await operator("service-account", "api-key", "ci-runner", "create", "deploy", "--expires-in", "30d", "-o", "json");
+    const key = await operator(
+      "service-account",
+      "api-key",
+      "ci-runner",
+      "create",
+      "deploy",
+      "--expires-in",
+      "30d",
+      "-o",
+      "json",
+    );
     expect(key.code).toBe(0);
     const json = JSON.parse(key.stdout);
     expect(json).toMatchObject({ name: "deploy", active: true });
@@ -108,7 +126,11 @@ describe("the README walkthrough, run through the built keyledger program", () =
   it("lets a job use a key through KEYLEDGER_URL and KEYLEDGER_API_KEY, which override the stored login", async () => {
     const whoami = await job(deployKey, "whoami", "-o", "json");
     expect(whoami.code).toBe(0);
-    expect(JSON.parse(whoami.stdout)).toMatchObject({ serviceAccount: { name: "ci-runner" }, apiKey: { name: "deploy" }, credential: "current" });
+    expect(JSON.parse(whoami.stdout)).toMatchObject({
+      serviceAccount: { name: "ci-runner" },
+      apiKey: { name: "deploy" },
+      credential: "current",
+    });
   });
 
   it("rotates with --retain 2s: the old secret works until then and is refused after", async () => {

@@ -79,10 +79,13 @@ describe("request ids", () => {
 
 describe("a malformed URL", () => {
   // Contract: "Every error has this body, and no stack trace or internal detail ever leaves the process."
-  it.each(["/v1/service-accounts/%", "/v1/service-accounts/%E0%A4%A"])("%s → 400 with the contract's error body", async (path) => {
-    expectError(await stack.admin.get(path), 400, "invalid_request");
-    expectError(await stack.as().get(path), 400, "invalid_request");
-  });
+  it.each(["/v1/service-accounts/%", "/v1/service-accounts/%E0%A4%A"])(
+    "%s → 400 with the contract's error body",
+    async (path) => {
+      expectError(await stack.admin.get(path), 400, "invalid_request");
+      expectError(await stack.as().get(path), 400, "invalid_request");
+    },
+  );
 });
 
 describe("404 not_found", () => {
@@ -120,10 +123,13 @@ describe("404 not_found", () => {
     { method: "DELETE" as Method, path: `/v1/service-accounts/holder/api-keys/${key}` },
   ];
 
-  it.each([...accountRoutes("no-such-account"), ...accountRoutes(UNKNOWN_ACCOUNT_ID)])("for an unknown account: $method $path", async ({ method, path, body }) => {
-    const error = expectError(await stack.admin.call(method, path, body), 404, "not_found");
-    expect(error.message).toMatch(/service account/);
-  });
+  it.each([...accountRoutes("no-such-account"), ...accountRoutes(UNKNOWN_ACCOUNT_ID)])(
+    "for an unknown account: $method $path",
+    async ({ method, path, body }) => {
+      const error = expectError(await stack.admin.call(method, path, body), 404, "not_found");
+      expect(error.message).toMatch(/service account/);
+    },
+  );
 
   it.each(accountRoutes("gone"))("for a deleted account, by name: $method $path", async ({ method, path, body }) => {
     expectError(await stack.admin.call(method, path, body), 404, "not_found");
@@ -135,16 +141,23 @@ describe("404 not_found", () => {
     expectError(await stack.admin.delete(`/v1/service-accounts/${deletedAccountId}`), 404, "not_found");
   });
 
-  it.each([...keyRoutes("no-such-key"), ...keyRoutes(UNKNOWN_KEY_ID)])("for an unknown key: $method $path", async ({ method, path, body }) => {
-    const error = expectError(await stack.admin.call(method, path, body), 404, "not_found");
-    expect(error.message).toMatch(/API key/);
-  });
+  it.each([...keyRoutes("no-such-key"), ...keyRoutes(UNKNOWN_KEY_ID)])(
+    "for an unknown key: $method $path",
+    async ({ method, path, body }) => {
+      const error = expectError(await stack.admin.call(method, path, body), 404, "not_found");
+      expect(error.message).toMatch(/API key/);
+    },
+  );
 
   it("for a deleted key, by name and by id", async () => {
     for (const key of ["removed", () => deletedKeyId]) {
       const name = typeof key === "string" ? key : key();
       expectError(await stack.admin.get(`/v1/service-accounts/holder/api-keys/${name}`), 404, "not_found");
-      expectError(await stack.admin.post(`/v1/service-accounts/holder/api-keys/${name}/rotate`, { retainSeconds: 0 }), 404, "not_found");
+      expectError(
+        await stack.admin.post(`/v1/service-accounts/holder/api-keys/${name}/rotate`, { retainSeconds: 0 }),
+        404,
+        "not_found",
+      );
       expectError(await stack.admin.delete(`/v1/service-accounts/holder/api-keys/${name}`), 404, "not_found");
     }
   });
@@ -201,7 +214,10 @@ describe("the admin cannot lock itself out", () => {
   const attempts = [
     { title: "delete its own account", call: (path: string) => stack.admin.delete(path) },
     { title: "deactivate its own account", call: (path: string) => stack.admin.patch(path, { active: false }) },
-    { title: "remove the admin role from its own account", call: (path: string) => stack.admin.patch(path, { roles: ["auditor"] }) },
+    {
+      title: "remove the admin role from its own account",
+      call: (path: string) => stack.admin.patch(path, { roles: ["auditor"] }),
+    },
   ];
 
   it.each(attempts)("may not $title (409), by name or by id", async ({ call }) => {

@@ -107,7 +107,8 @@ describe("behind a trusted proxy, the limit is per client address", () => {
 
   it("locks out the failing address only", async () => {
     const stranger = stack.as(UNKNOWN_KEY);
-    for (let i = 0; i < 2; i++) expectError(await stranger.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.7")), 401, "unauthenticated");
+    for (let i = 0; i < 2; i++)
+      expectError(await stranger.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.7")), 401, "unauthenticated");
     expectError(await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.7")), 429, "rate_limited");
     expect((await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("203.0.113.8"))).status).toBe(200);
     expect((await stack.admin.get("/v1/auth/whoami")).status).toBe(200);
@@ -116,8 +117,16 @@ describe("behind a trusted proxy, the limit is per client address", () => {
   it("counts by the address the trusted proxy saw, whatever a client writes before it", async () => {
     const stranger = stack.as(UNKNOWN_KEY);
     for (let i = 0; i < 2; i++) {
-      expectError(await stranger.call("GET", "/v1/auth/whoami", undefined, from(`198.51.100.${i}, 203.0.113.9`)), 401, "unauthenticated");
+      expectError(
+        await stranger.call("GET", "/v1/auth/whoami", undefined, from(`198.51.100.${i}, 203.0.113.9`)),
+        401,
+        "unauthenticated",
+      );
     }
-    expectError(await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("198.51.100.99, 203.0.113.9")), 429, "rate_limited");
+    expectError(
+      await stack.admin.call("GET", "/v1/auth/whoami", undefined, from("198.51.100.99, 203.0.113.9")),
+      429,
+      "rate_limited",
+    );
   });
 });

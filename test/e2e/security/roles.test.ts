@@ -91,7 +91,12 @@ describe("a verifier", () => {
   it("may verify a key, valid or not", async () => {
     const valid = await as(keys.verifier).post("/v1/auth/verify", { key: target.key });
     expect(valid.status).toBe(200);
-    expect(valid.body).toMatchObject({ valid: true, serviceAccount: { name: TARGET_ACCOUNT }, apiKey: { name: TARGET_KEY }, credential: "current" });
+    expect(valid.body).toMatchObject({
+      valid: true,
+      serviceAccount: { name: TARGET_ACCOUNT },
+      apiKey: { name: TARGET_KEY },
+      credential: "current",
+    });
     const invalid = await send(as(keys.verifier), VERIFY_ROUTE);
     expect(invalid.status).toBe(200);
     expect(invalid.body).toEqual({ valid: false, code: "not_found" });
@@ -120,7 +125,11 @@ describe("any active credential", () => {
   it.each(holders)("of $holder may GET /v1/auth/whoami", async ({ holder, which, roles }) => {
     const answer = await as(keys[which]).get("/v1/auth/whoami");
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ serviceAccount: { name: holder, roles }, apiKey: { name: "default" }, credential: "current" });
+    expect(answer.body).toMatchObject({
+      serviceAccount: { name: holder, roles },
+      apiKey: { name: "default" },
+      credential: "current",
+    });
   });
 
   it.each(holders)("of $holder may POST /v1/auth/token, and the token carries the same rights", async ({ holder, which }) => {

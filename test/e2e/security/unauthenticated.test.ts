@@ -137,16 +137,21 @@ function headersOf(name: string): Record<string, string> {
 }
 
 describe.each(CASES)("with $name", ({ name }) => {
-  it.each(PROTECTED_ROUTES.map((route) => ({ route, title: label(route) })))("$title → 401 unauthenticated", async ({ route }) => {
-    const answer = await send(stack.as(), route, headersOf(name));
-    const error = expectError(answer, 401, "unauthenticated");
-    expect(error.message).toBe(referenceMessage);
-  });
+  it.each(PROTECTED_ROUTES.map((route) => ({ route, title: label(route) })))(
+    "$title → 401 unauthenticated",
+    async ({ route }) => {
+      const answer = await send(stack.as(), route, headersOf(name));
+      const error = expectError(answer, 401, "unauthenticated");
+      expect(error.message).toBe(referenceMessage);
+    },
+  );
 });
 
 describe("the 401 answer", () => {
   it("does not say why the credential was refused", () => {
-    expect(referenceMessage).not.toMatch(/unknown|deactivat|inactive|deleted|expired|secret|rotat|malformed|signature|not found|scheme|missing|token/i);
+    expect(referenceMessage).not.toMatch(
+      /unknown|deactivat|inactive|deleted|expired|secret|rotat|malformed|signature|not found|scheme|missing|token/i,
+    );
   });
 
   it("is byte-for-byte the same for every case, apart from the request id", async () => {

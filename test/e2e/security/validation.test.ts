@@ -35,8 +35,19 @@ interface Bad {
   readonly field: RegExp;
 }
 
-const bad = (method: Method, path: string, title: string, body: unknown, field: RegExp): Bad => ({ title, method, path, body, field });
-const badQuery = (path: string, query: string, field: RegExp): Bad => ({ title: `?${query}`, method: "GET", path: `${path}?${query}`, field });
+const bad = (method: Method, path: string, title: string, body: unknown, field: RegExp): Bad => ({
+  title,
+  method,
+  path,
+  body,
+  field,
+});
+const badQuery = (path: string, query: string, field: RegExp): Bad => ({
+  title: `?${query}`,
+  method: "GET",
+  path: `${path}?${query}`,
+  field,
+});
 
 const CREATE_ACCOUNT: readonly Bad[] = [
   bad("POST", ACCOUNTS, "name missing", { description: "no name" }, /name/),
@@ -48,7 +59,13 @@ const CREATE_ACCOUNT: readonly Bad[] = [
   bad("POST", ACCOUNTS, "name with non-ASCII letters", { name: "señor" }, /name/),
   bad("POST", ACCOUNTS, "name that is a number", { name: 42 }, /name/),
   bad("POST", ACCOUNTS, "name in the form of an account id", { name: "sa_01ARZ3NDEKTSV4RRFFQ69G5FAV" }, /name/),
-  bad("POST", ACCOUNTS, "description of 1001 characters", { name: "long-description", description: "d".repeat(1001) }, /description/),
+  bad(
+    "POST",
+    ACCOUNTS,
+    "description of 1001 characters",
+    { name: "long-description", description: "d".repeat(1001) },
+    /description/,
+  ),
   bad("POST", ACCOUNTS, "description that is not a string", { name: "numeric-description", description: 5 }, /description/),
   bad("POST", ACCOUNTS, 'roles ["root"]', { name: "root-role", roles: ["root"] }, /roles/),
   bad("POST", ACCOUNTS, "roles duplicated", { name: "duplicate-roles", roles: ["auditor", "auditor"] }, /roles/),
@@ -56,7 +73,13 @@ const CREATE_ACCOUNT: readonly Bad[] = [
   bad("POST", ACCOUNTS, 'active "yes" (not coerced)', { name: "string-active", active: "yes" }, /active/),
   bad("POST", ACCOUNTS, 'active "true" (not coerced)', { name: "string-true-active", active: "true" }, /active/),
   bad("POST", ACCOUNTS, "active 1 (not coerced)", { name: "numeric-active", active: 1 }, /active/),
-  bad("POST", ACCOUNTS, 'createApiKey "false" (not coerced)', { name: "string-create-key", createApiKey: "false" }, /createApiKey/),
+  bad(
+    "POST",
+    ACCOUNTS,
+    'createApiKey "false" (not coerced)',
+    { name: "string-create-key", createApiKey: "false" },
+    /createApiKey/,
+  ),
   bad("POST", ACCOUNTS, "an unknown field foo", { name: "unknown-field", foo: "bar" }, /foo/),
   bad("POST", ACCOUNTS, "a JSON array body", "[]", /body/),
   bad("POST", ACCOUNTS, "a JSON string body", '"unknown-field"', /body/),
@@ -226,11 +249,32 @@ describe("values just inside the rules", () => {
 
 describe("odd requests", () => {
   const ODD: ReadonlyArray<{ title: string; method: Method; path: string; body?: unknown; headers?: Record<string, string> }> = [
-    { title: "a __proto__ member", method: "POST", path: ACCOUNTS, body: '{"name":"proto-pollution","__proto__":{"roles":["admin"]}}' },
-    { title: "a constructor.prototype member", method: "POST", path: ACCOUNTS, body: '{"name":"ctor-pollution","constructor":{"prototype":{"x":1}}}' },
+    {
+      title: "a __proto__ member",
+      method: "POST",
+      path: ACCOUNTS,
+      body: '{"name":"proto-pollution","__proto__":{"roles":["admin"]}}',
+    },
+    {
+      title: "a constructor.prototype member",
+      method: "POST",
+      path: ACCOUNTS,
+      body: '{"name":"ctor-pollution","constructor":{"prototype":{"x":1}}}',
+    },
     { title: "deeply nested JSON", method: "POST", path: ACCOUNTS, body: `${"[".repeat(5000)}${"]".repeat(5000)}` },
-    { title: "a body over the size limit", method: "POST", path: ACCOUNTS, body: { name: "big", description: "x".repeat(100_000) } },
-    { title: "a form-encoded body", method: "POST", path: ACCOUNTS, body: "name=form", headers: { "content-type": "application/x-www-form-urlencoded" } },
+    {
+      title: "a body over the size limit",
+      method: "POST",
+      path: ACCOUNTS,
+      body: { name: "big", description: "x".repeat(100_000) },
+    },
+    {
+      title: "a form-encoded body",
+      method: "POST",
+      path: ACCOUNTS,
+      body: "name=form",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    },
     { title: "a text body", method: "POST", path: ACCOUNTS, body: '{"name":"text"}', headers: { "content-type": "text/plain" } },
     { title: "an empty JSON body", method: "POST", path: ROTATE, headers: { "content-type": "application/json" } },
     { title: "a huge limit", method: "GET", path: `${ACCOUNTS}?limit=1e309` },

@@ -18,6 +18,12 @@ describe("the api-key verbs' argument order", () => {
   it("leaves everything else alone, including an account named like a verb's argument", () => {
     expect(normalizeArgs(["service-account", "list"])).toEqual(["service-account", "list"]);
     expect(normalizeArgs(["service-account", "api-key", "--help"])).toEqual(["service-account", "api-key", "--help"]);
-    expect(normalizeArgs(["service-account", "api-key", "create", "ci", "k"])).toEqual(["service-account", "api-key", "create", "ci", "k"]);
+    expect(normalizeArgs(["service-account", "api-key", "create", "ci", "k"])).toEqual([
+      "service-account",
+      "api-key",
+      "create",
+      "ci",
+      "k",
+    ]);
   });
 });

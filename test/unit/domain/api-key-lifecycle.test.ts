@@ -12,14 +12,22 @@ describe("ActivateApiKey and DeactivateApiKey", () => {
   const deactivate = command("DeactivateApiKey", { keyId: KEY_ID }, { now: T2 });
 
   it("deactivates a key once; repeating appends nothing", () => {
-    const appended = given(withKey).when(deactivate).then([fact("ApiKeyDeactivated", T2, { keyId: KEY_ID })]);
-    given([...withKey, ...appended]).when(deactivate).thenNothing();
+    const appended = given(withKey)
+      .when(deactivate)
+      .then([fact("ApiKeyDeactivated", T2, { keyId: KEY_ID })]);
+    given([...withKey, ...appended])
+      .when(deactivate)
+      .thenNothing();
   });
 
   it("activates a key once; repeating appends nothing", () => {
     const history = [...withKey, keyDeactivated];
-    const appended = given(history).when(activate).then([fact("ApiKeyActivated", T2, { keyId: KEY_ID })]);
-    given([...history, ...appended]).when(activate).thenNothing();
+    const appended = given(history)
+      .when(activate)
+      .then([fact("ApiKeyActivated", T2, { keyId: KEY_ID })]);
+    given([...history, ...appended])
+      .when(activate)
+      .thenNothing();
   });
 
   it("appends nothing when activating an active key", () => {
@@ -27,9 +35,15 @@ describe("ActivateApiKey and DeactivateApiKey", () => {
   });
 
   it("refuses a deleted key or a deleted account", () => {
-    given([...withKey, keyDeleted]).when(activate).thenThrows(NotFoundError);
-    given([...withKey, keyDeleted]).when(deactivate).thenThrows(NotFoundError);
-    given([...withKey, accountDeleted]).when(deactivate).thenThrows(NotFoundError);
+    given([...withKey, keyDeleted])
+      .when(activate)
+      .thenThrows(NotFoundError);
+    given([...withKey, keyDeleted])
+      .when(deactivate)
+      .thenThrows(NotFoundError);
+    given([...withKey, accountDeleted])
+      .when(deactivate)
+      .thenThrows(NotFoundError);
   });
 });
 
@@ -37,13 +51,21 @@ describe("DeleteApiKey", () => {
   const remove = command("DeleteApiKey", { keyId: KEY_ID }, { now: T2 });
 
   it("deletes a live key, active or not", () => {
-    given(withKey).when(remove).then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
-    given([...withKey, keyDeactivated]).when(remove).then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
+    given(withKey)
+      .when(remove)
+      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
+    given([...withKey, keyDeactivated])
+      .when(remove)
+      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
   });
 
   it("refuses a key that is already deleted, unknown, or in a deleted account", () => {
-    given([...withKey, keyDeleted]).when(remove).thenThrows(NotFoundError, "API key not found");
+    given([...withKey, keyDeleted])
+      .when(remove)
+      .thenThrows(NotFoundError, "API key not found");
     given([accountCreated]).when(remove).thenThrows(NotFoundError, "API key not found");
-    given([...withKey, accountDeleted]).when(remove).thenThrows(NotFoundError, "service account not found");
+    given([...withKey, accountDeleted])
+      .when(remove)
+      .thenThrows(NotFoundError, "service account not found");
   });
 });

@@ -1,19 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CreateApiKey, UpdateApiKey } from "../../../src/domain/commands.js";
 import { ConflictError, InvalidValueError, NotFoundError } from "../../../src/domain/errors.js";
-import {
-  accountCreated,
-  command,
-  fact,
-  HASH_1,
-  KEY_ID,
-  keyCreated,
-  OTHER_KEY_ID,
-  T0,
-  T1,
-  T2,
-  withKey,
-} from "./fixtures.js";
+import { accountCreated, command, fact, HASH_1, KEY_ID, keyCreated, OTHER_KEY_ID, T0, T1, T2, withKey } from "./fixtures.js";
 import { given } from "./given.js";
 
 const NEW_KEY = "key_01JABCDEFGHJKMNPQRSTVWXYZ3";
@@ -25,22 +13,24 @@ const newKey: CreateApiKey["data"] = {
   secretHash: HASH_1,
   hint: "kl_01JABCDEFGHJKMNPQRSTVWXYZ3_abcd…",
 };
-const createKey = (data: Partial<CreateApiKey["data"]> = {}) =>
-  command("CreateApiKey", { ...newKey, ...data }, { now: T2 });
-const updateKey = (data: Omit<UpdateApiKey["data"], "keyId">) =>
-  command("UpdateApiKey", { keyId: KEY_ID, ...data }, { now: T2 });
+const createKey = (data: Partial<CreateApiKey["data"]> = {}) => command("CreateApiKey", { ...newKey, ...data }, { now: T2 });
+const updateKey = (data: Omit<UpdateApiKey["data"], "keyId">) => command("UpdateApiKey", { keyId: KEY_ID, ...data }, { now: T2 });
 const keyDeleted = fact("ApiKeyDeleted", T1, { keyId: KEY_ID });
 const keyDeactivated = fact("ApiKeyDeactivated", T1, { keyId: KEY_ID });
 const accountDeleted = fact("ServiceAccountDeleted", T1, {});
 
 describe("CreateApiKey", () => {
   it("creates a key with the given hash and hint", () => {
-    given(withKey).when(createKey()).then([fact("ApiKeyCreated", T2, newKey)]);
+    given(withKey)
+      .when(createKey())
+      .then([fact("ApiKeyCreated", T2, newKey)]);
   });
 
   it("accepts an expiry in the future", () => {
     const expiresAt = "2027-01-01T00:00:00.000Z";
-    given(withKey).when(createKey({ expiresAt })).then([fact("ApiKeyCreated", T2, { ...newKey, expiresAt })]);
+    given(withKey)
+      .when(createKey({ expiresAt }))
+      .then([fact("ApiKeyCreated", T2, { ...newKey, expiresAt })]);
   });
 
   it.each([
@@ -52,24 +42,38 @@ describe("CreateApiKey", () => {
   });
 
   it("refuses an expiry that is not a date", () => {
-    const error = given(withKey).when(createKey({ expiresAt: "tomorrow" })).thenThrows(InvalidValueError, "ISO-8601");
+    const error = given(withKey)
+      .when(createKey({ expiresAt: "tomorrow" }))
+      .thenThrows(InvalidValueError, "ISO-8601");
     expect(error.field).toBe("expiresAt");
   });
 
   it("refuses an invalid name or a too long description", () => {
-    expect(given(withKey).when(createKey({ name: "my key" })).thenThrows(InvalidValueError).field).toBe("name");
-    expect(given(withKey).when(createKey({ name: NEW_KEY })).thenThrows(InvalidValueError).field).toBe("name");
+    expect(
+      given(withKey)
+        .when(createKey({ name: "my key" }))
+        .thenThrows(InvalidValueError).field,
+    ).toBe("name");
+    expect(
+      given(withKey)
+        .when(createKey({ name: NEW_KEY }))
+        .thenThrows(InvalidValueError).field,
+    ).toBe("name");
     const long = createKey({ description: "d".repeat(1001) });
     expect(given(withKey).when(long).thenThrows(InvalidValueError).field).toBe("description");
   });
 
   it("refuses a deleted or missing account", () => {
-    given([...withKey, accountDeleted]).when(createKey()).thenThrows(NotFoundError, "service account not found");
+    given([...withKey, accountDeleted])
+      .when(createKey())
+      .thenThrows(NotFoundError, "service account not found");
     given([]).when(createKey()).thenThrows(NotFoundError);
   });
 
   it("refuses a name already used by a live key of the account", () => {
-    given(withKey).when(createKey({ name: "primary" })).thenThrows(ConflictError, 'named "primary" already exists');
+    given(withKey)
+      .when(createKey({ name: "primary" }))
+      .thenThrows(ConflictError, 'named "primary" already exists');
   });
 
   it("accepts the name of a deleted key", () => {
@@ -79,8 +83,12 @@ describe("CreateApiKey", () => {
   });
 
   it("refuses a key id that is already taken, even by a deleted key", () => {
-    given(withKey).when(createKey({ keyId: KEY_ID })).thenThrows(ConflictError, "API key already exists");
-    given([...withKey, keyDeleted]).when(createKey({ keyId: KEY_ID })).thenThrows(ConflictError);
+    given(withKey)
+      .when(createKey({ keyId: KEY_ID }))
+      .thenThrows(ConflictError, "API key already exists");
+    given([...withKey, keyDeleted])
+      .when(createKey({ keyId: KEY_ID }))
+      .thenThrows(ConflictError);
   });
 });
 
@@ -111,17 +119,27 @@ describe("UpdateApiKey", () => {
 
   it("refuses the name of another live key, but not of a deleted one", () => {
     const other = keyCreated(OTHER_KEY_ID, "secondary");
-    given([...withKey, other]).when(updateKey({ name: "secondary" })).thenThrows(ConflictError, "already exists");
+    given([...withKey, other])
+      .when(updateKey({ name: "secondary" }))
+      .thenThrows(ConflictError, "already exists");
     given([...withKey, other, fact("ApiKeyDeleted", T1, { keyId: OTHER_KEY_ID })])
       .when(updateKey({ name: "secondary" }))
       .then([fact("ApiKeyUpdated", T2, { keyId: KEY_ID, name: "secondary" })]);
   });
 
   it("validates changed values", () => {
-    expect(given(withKey).when(updateKey({ name: "" })).thenThrows(InvalidValueError).field).toBe("name");
+    expect(
+      given(withKey)
+        .when(updateKey({ name: "" }))
+        .thenThrows(InvalidValueError).field,
+    ).toBe("name");
     const long = updateKey({ description: "d".repeat(1001) });
     expect(given(withKey).when(long).thenThrows(InvalidValueError).field).toBe("description");
-    expect(given(withKey).when(updateKey({ expiresAt: T1 })).thenThrows(InvalidValueError).field).toBe("expiresAt");
+    expect(
+      given(withKey)
+        .when(updateKey({ expiresAt: T1 }))
+        .thenThrows(InvalidValueError).field,
+    ).toBe("expiresAt");
   });
 
   it("emits ApiKeyDeactivated before ApiKeyUpdated for active: false", () => {
@@ -136,16 +154,17 @@ describe("UpdateApiKey", () => {
   it("emits ApiKeyActivated after ApiKeyUpdated for active: true", () => {
     given([...withKey, keyDeactivated])
       .when(updateKey({ description: "Back", active: true }))
-      .then([
-        fact("ApiKeyUpdated", T2, { keyId: KEY_ID, description: "Back" }),
-        fact("ApiKeyActivated", T2, { keyId: KEY_ID }),
-      ]);
+      .then([fact("ApiKeyUpdated", T2, { keyId: KEY_ID, description: "Back" }), fact("ApiKeyActivated", T2, { keyId: KEY_ID })]);
   });
 
   it("refuses a deleted or unknown key, and a deleted account", () => {
     const update = updateKey({ description: "x" });
-    given([...withKey, keyDeleted]).when(update).thenThrows(NotFoundError, "API key not found");
+    given([...withKey, keyDeleted])
+      .when(update)
+      .thenThrows(NotFoundError, "API key not found");
     given([accountCreated]).when(update).thenThrows(NotFoundError, "API key not found");
-    given([...withKey, accountDeleted]).when(update).thenThrows(NotFoundError, "service account not found");
+    given([...withKey, accountDeleted])
+      .when(update)
+      .thenThrows(NotFoundError, "service account not found");
   });
 });

@@ -13,18 +13,28 @@ const rotatedKeeping: readonly DomainEvent[] = [...withKey, rotated(1, DEADLINE)
 
 describe("RotateApiKey", () => {
   it("with retainSeconds 0 retains nothing", () => {
-    given(withKey).when(rotate(0)).then([rotated(1, null)]);
+    given(withKey)
+      .when(rotate(0))
+      .then([rotated(1, null)]);
   });
 
   it("with retainSeconds N retains the old secret until now + N seconds", () => {
-    given(withKey).when(rotate(3600)).then([rotated(1, DEADLINE)]);
-    given(withKey).when(rotate(1)).then([rotated(1, "2026-01-03T00:00:01.000Z")]);
-    given(withKey).when(rotate(2_592_000)).then([rotated(1, "2026-02-02T00:00:00.000Z")]);
+    given(withKey)
+      .when(rotate(3600))
+      .then([rotated(1, DEADLINE)]);
+    given(withKey)
+      .when(rotate(1))
+      .then([rotated(1, "2026-01-03T00:00:01.000Z")]);
+    given(withKey)
+      .when(rotate(2_592_000))
+      .then([rotated(1, "2026-02-02T00:00:00.000Z")]);
   });
 
   it("increments the generation on every rotation", () => {
     const history = [...withKey, rotated(1, null)];
-    given(history).when(rotate(0, T3, HASH_2)).then([rotated(2, null, T3, HASH_2)]);
+    given(history)
+      .when(rotate(0, T3, HASH_2))
+      .then([rotated(2, null, T3, HASH_2)]);
   });
 
   it("ends a pending retention as superseded before rotating again", () => {
@@ -48,8 +58,12 @@ describe("RotateApiKey", () => {
 
   it("supersedes nothing once the retention is closed or when nothing was retained", () => {
     const closed = fact("ApiKeyRetentionExpired", DEADLINE, { keyId: KEY_ID, generation: 0, reason: "deadline" });
-    given([...rotatedKeeping, closed]).when(rotate(0, T3, HASH_2)).then([rotated(2, null, T3, HASH_2)]);
-    given([...withKey, rotated(1, null)]).when(rotate(0, T3, HASH_2)).then([rotated(2, null, T3, HASH_2)]);
+    given([...rotatedKeeping, closed])
+      .when(rotate(0, T3, HASH_2))
+      .then([rotated(2, null, T3, HASH_2)]);
+    given([...withKey, rotated(1, null)])
+      .when(rotate(0, T3, HASH_2))
+      .then([rotated(2, null, T3, HASH_2)]);
   });
 
   it("refuses a deleted or unknown key, and a deleted account", () => {
@@ -57,7 +71,9 @@ describe("RotateApiKey", () => {
       .when(rotate(0))
       .thenThrows(NotFoundError, "API key not found");
     given([accountCreated]).when(rotate(0)).thenThrows(NotFoundError, "API key not found");
-    given([...withKey, fact("ServiceAccountDeleted", T1, {})]).when(rotate(0)).thenThrows(NotFoundError);
+    given([...withKey, fact("ServiceAccountDeleted", T1, {})])
+      .when(rotate(0))
+      .thenThrows(NotFoundError);
   });
 
   it.each([-1, 2_592_001, 1.5, Number.NaN, Number.POSITIVE_INFINITY])("refuses retainSeconds %s", (retainSeconds) => {
@@ -67,19 +83,26 @@ describe("RotateApiKey", () => {
 });
 
 describe("ExpireRetention", () => {
-  const expire = (now: string, generation = 0) =>
-    command("ExpireRetention", { keyId: KEY_ID, generation }, { now });
+  const expire = (now: string, generation = 0) => command("ExpireRetention", { keyId: KEY_ID, generation }, { now });
   const expiredByDeadline = (at: string) =>
     fact("ApiKeyRetentionExpired", at, { keyId: KEY_ID, generation: 0, reason: "deadline" });
 
   it("closes a retention at its deadline exactly once", () => {
-    const appended = given(rotatedKeeping).when(expire(DEADLINE)).then([expiredByDeadline(DEADLINE)]);
-    given([...rotatedKeeping, ...appended]).when(expire(DEADLINE)).thenNothing();
+    const appended = given(rotatedKeeping)
+      .when(expire(DEADLINE))
+      .then([expiredByDeadline(DEADLINE)]);
+    given([...rotatedKeeping, ...appended])
+      .when(expire(DEADLINE))
+      .thenNothing();
   });
 
   it("closes a retention after its deadline exactly once", () => {
-    const appended = given(rotatedKeeping).when(expire(T3)).then([expiredByDeadline(T3)]);
-    given([...rotatedKeeping, ...appended]).when(expire(T3)).thenNothing();
+    const appended = given(rotatedKeeping)
+      .when(expire(T3))
+      .then([expiredByDeadline(T3)]);
+    given([...rotatedKeeping, ...appended])
+      .when(expire(T3))
+      .thenNothing();
   });
 
   it("appends nothing before the deadline", () => {
@@ -98,13 +121,19 @@ describe("ExpireRetention", () => {
   });
 
   it("appends nothing when nothing was retained", () => {
-    given([...withKey, rotated(1, null)]).when(expire(T3)).thenNothing();
+    given([...withKey, rotated(1, null)])
+      .when(expire(T3))
+      .thenNothing();
     given(withKey).when(expire(T3)).thenNothing();
   });
 
   it("appends nothing once the key or the account is deleted", () => {
-    given([...rotatedKeeping, fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]).when(expire(T3)).thenNothing();
-    given([...rotatedKeeping, fact("ServiceAccountDeleted", T2, {})]).when(expire(T3)).thenNothing();
+    given([...rotatedKeeping, fact("ApiKeyDeleted", T2, { keyId: KEY_ID })])
+      .when(expire(T3))
+      .thenNothing();
+    given([...rotatedKeeping, fact("ServiceAccountDeleted", T2, {})])
+      .when(expire(T3))
+      .thenNothing();
   });
 
   it("appends nothing for an unknown key or account, without throwing", () => {

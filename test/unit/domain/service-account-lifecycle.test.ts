@@ -16,7 +16,9 @@ describe("ActivateServiceAccount", () => {
     const appended = given([accountCreated, deactivated])
       .when(activate)
       .then([fact("ServiceAccountActivated", T1, {})]);
-    given([accountCreated, deactivated, ...appended]).when(activate).thenNothing();
+    given([accountCreated, deactivated, ...appended])
+      .when(activate)
+      .thenNothing();
   });
 
   it("appends nothing on an account that is already active", () => {
@@ -31,8 +33,12 @@ describe("ActivateServiceAccount", () => {
 
 describe("DeactivateServiceAccount", () => {
   it("deactivates an active account, and repeating it appends nothing", () => {
-    const appended = given([accountCreated]).when(deactivate).then([fact("ServiceAccountDeactivated", T1, {})]);
-    given([accountCreated, ...appended]).when(deactivate).thenNothing();
+    const appended = given([accountCreated])
+      .when(deactivate)
+      .then([fact("ServiceAccountDeactivated", T1, {})]);
+    given([accountCreated, ...appended])
+      .when(deactivate)
+      .thenNothing();
   });
 
   it("refuses a deleted or missing account", () => {
@@ -43,8 +49,12 @@ describe("DeactivateServiceAccount", () => {
 
 describe("DeleteServiceAccount", () => {
   it("deletes an active or inactive account", () => {
-    given([accountCreated]).when(remove).then([fact("ServiceAccountDeleted", T1, {})]);
-    given([accountCreated, deactivated]).when(remove).then([fact("ServiceAccountDeleted", T1, {})]);
+    given([accountCreated])
+      .when(remove)
+      .then([fact("ServiceAccountDeleted", T1, {})]);
+    given([accountCreated, deactivated])
+      .when(remove)
+      .then([fact("ServiceAccountDeleted", T1, {})]);
   });
 
   it("refuses an account that is already deleted, or never existed", () => {
@@ -66,7 +76,9 @@ describe("an account acting on itself", () => {
   });
 
   it("cannot delete itself", () => {
-    given([accountCreated]).when(command("DeleteServiceAccount", {}, self)).thenThrows(ConflictError, "cannot delete");
+    given([accountCreated])
+      .when(command("DeleteServiceAccount", {}, self))
+      .thenThrows(ConflictError, "cannot delete");
   });
 
   it("cannot remove its own admin role", () => {
@@ -87,13 +99,17 @@ describe("an account acting on itself", () => {
     given([notAdmin])
       .when(command("UpdateServiceAccount", { roles: ["auditor"] }, self))
       .then([fact("ServiceAccountUpdated", T1, { roles: ["auditor"] })]);
-    given([accountCreated, deactivated]).when(command("DeactivateServiceAccount", {}, self)).thenNothing();
+    given([accountCreated, deactivated])
+      .when(command("DeactivateServiceAccount", {}, self))
+      .thenNothing();
   });
 
   it("leaves other actors free to deactivate, demote and delete the account", () => {
     given([accountCreated])
       .when(command("UpdateServiceAccount", { roles: ["verifier"], active: false }, { actor: SYSTEM_BOOTSTRAP }))
       .then([fact("ServiceAccountDeactivated", T1, {}), fact("ServiceAccountUpdated", T1, { roles: ["verifier"] })]);
-    given([accountCreated]).when(remove).then([fact("ServiceAccountDeleted", T1, {})]);
+    given([accountCreated])
+      .when(remove)
+      .then([fact("ServiceAccountDeleted", T1, {})]);
   });
 });

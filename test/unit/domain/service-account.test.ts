@@ -13,8 +13,7 @@ const defaults: CreateServiceAccount["data"] = {
 };
 const create = (data: Partial<CreateServiceAccount["data"]> = {}) =>
   command("CreateServiceAccount", { ...defaults, ...data }, { now: T0 });
-const created = (data: Partial<CreateServiceAccount["data"]> = {}) =>
-  fact("ServiceAccountCreated", T0, { ...defaults, ...data });
+const created = (data: Partial<CreateServiceAccount["data"]> = {}) => fact("ServiceAccountCreated", T0, { ...defaults, ...data });
 
 describe("CreateServiceAccount", () => {
   it("creates the account at the metadata's time", () => {
@@ -36,7 +35,14 @@ describe("CreateServiceAccount", () => {
       .when(create({ initialKey }))
       .then([
         created(),
-        fact("ApiKeyCreated", T0, { keyId: KEY_ID, name: "default", description: "", expiresAt: null, secretHash: HASH_0, hint: "kl_…" }),
+        fact("ApiKeyCreated", T0, {
+          keyId: KEY_ID,
+          name: "default",
+          description: "",
+          expiresAt: null,
+          secretHash: HASH_0,
+          hint: "kl_…",
+        }),
       ]);
   });
 
@@ -48,7 +54,9 @@ describe("CreateServiceAccount", () => {
   });
 
   it("can create an inactive account", () => {
-    given([]).when(create({ active: false })).then([created({ active: false })]);
+    given([])
+      .when(create({ active: false }))
+      .then([created({ active: false })]);
   });
 
   it("stores roles sorted and without duplicates", () => {
@@ -63,7 +71,9 @@ describe("CreateServiceAccount", () => {
     ["dots, dashes and underscores after the first character", "9.billing_worker-2"],
     ["a lowercase id lookalike", "sa_01jabcdefghjkmnpqrstvwxyz0"],
   ])("accepts a name of %s", (_, name) => {
-    given([]).when(create({ name })).then([created({ name })]);
+    given([])
+      .when(create({ name }))
+      .then([created({ name })]);
   });
 
   it.each([
@@ -89,7 +99,9 @@ describe("CreateServiceAccount", () => {
 
   it("accepts a description of 1000 characters and refuses 1001", () => {
     const description = "d".repeat(1000);
-    given([]).when(create({ description })).then([created({ description })]);
+    given([])
+      .when(create({ description }))
+      .then([created({ description })]);
     const error = given([])
       .when(create({ description: "d".repeat(1001) }))
       .thenThrows(InvalidValueError, "at most 1000");
@@ -140,22 +152,27 @@ describe("UpdateServiceAccount", () => {
   });
 
   it("validates a changed name, description and roles", () => {
-    expect(given([accountCreated]).when(update({ name: "-x" })).thenThrows(InvalidValueError).field).toBe("name");
     expect(
-      given([accountCreated]).when(update({ description: "d".repeat(1001) })).thenThrows(InvalidValueError).field,
+      given([accountCreated])
+        .when(update({ name: "-x" }))
+        .thenThrows(InvalidValueError).field,
+    ).toBe("name");
+    expect(
+      given([accountCreated])
+        .when(update({ description: "d".repeat(1001) }))
+        .thenThrows(InvalidValueError).field,
     ).toBe("description");
     expect(
-      given([accountCreated]).when(update({ roles: ["root" as Role] })).thenThrows(InvalidValueError).field,
+      given([accountCreated])
+        .when(update({ roles: ["root" as Role] }))
+        .thenThrows(InvalidValueError).field,
     ).toBe("roles");
   });
 
   it("emits ServiceAccountDeactivated before ServiceAccountUpdated for active: false", () => {
     given([accountCreated])
       .when(update({ description: "Retired", active: false }))
-      .then([
-        fact("ServiceAccountDeactivated", T1, {}),
-        fact("ServiceAccountUpdated", T1, { description: "Retired" }),
-      ]);
+      .then([fact("ServiceAccountDeactivated", T1, {}), fact("ServiceAccountUpdated", T1, { description: "Retired" })]);
   });
 
   it("emits ServiceAccountActivated after ServiceAccountUpdated for active: true", () => {
@@ -165,7 +182,9 @@ describe("UpdateServiceAccount", () => {
   });
 
   it("appends nothing for active: false on an inactive account", () => {
-    given([accountCreated, fact("ServiceAccountDeactivated", T0, {})]).when(update({ active: false })).thenNothing();
+    given([accountCreated, fact("ServiceAccountDeactivated", T0, {})])
+      .when(update({ active: false }))
+      .thenNothing();
   });
 
   it("refuses a deleted account", () => {
@@ -175,6 +194,8 @@ describe("UpdateServiceAccount", () => {
   });
 
   it("refuses an account that does not exist", () => {
-    given([]).when(update({ description: "x" })).thenThrows(NotFoundError);
+    given([])
+      .when(update({ description: "x" }))
+      .thenThrows(NotFoundError);
   });
 });
