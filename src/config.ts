@@ -13,6 +13,8 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   /** A base64 Ed25519 seed, from KEYLEDGER_SIGNING_KEY only (never a flag, which `ps` would show). */
   readonly signingKey: string | undefined;
+  /** A file holding the base64 seed (a path is no secret, so it may be a flag). */
+  readonly signingKeyFile: string | undefined;
   /** Which proxies may set X-Forwarded-For: none (false), a hop count, or addresses and CIDRs. */
   readonly trustProxy: false | number | string[];
   readonly readYourWritesTimeoutMs: number;
@@ -164,6 +166,13 @@ export const SETTINGS = [
     parse: integer(100, 600_000),
     fallback: 10_000,
     description: "how long a write waits for the read model",
+  }),
+  setting({
+    key: "signingKeyFile",
+    flag: "signing-key-file",
+    parse: text,
+    fallback: undefined,
+    description: "file holding the base64 Ed25519 seed (default: <data-dir>/signing.key)",
   }),
   setting({
     key: "nameClaimGraceMs",

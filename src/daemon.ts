@@ -73,7 +73,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     stops.push({ name: "nats connection", stop: () => nc.drain() });
     const connection = new ConnectionState(nc);
 
-    const { signer, created } = await loadSigner(dataDir, config.signingKey);
+    const { signer, created } = await loadSigner(dataDir, { seed: config.signingKey, file: config.signingKeyFile });
     if (created) logger.info({ path: join(dataDir, "signing.key"), keyId: signer.keyId }, "signing key created");
 
     const store = await JetStreamEventStore.open(nc, signer, {

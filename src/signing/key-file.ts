@@ -6,11 +6,20 @@ import { signerFromSeed, type Signer } from "./ed25519.js";
 export const SIGNING_KEY_FILE = "signing.key";
 
 /**
- * The daemon's Ed25519 signing key: from configuration (a base64 seed) when given, else from
- * `<data-dir>/signing.key`, created on first start with mode 0600.
+ * The daemon's Ed25519 signing key: from configuration (a base64 seed in KEYLEDGER_SIGNING_KEY, or
+ * a file holding one) when given, else from `<data-dir>/signing.key`, created on first start with
+ * mode 0600.
  */
-export async function loadSigner(dataDir: string, configured?: string): Promise<{ signer: Signer; created: boolean }> {
-  if (configured !== undefined) return { signer: signerFromSeed(decodeSeed(configured, "signing key")), created: false };
+export async function loadSigner(
+  dataDir: string,
+  configured?: { seed?: string; file?: string },
+): Promise<{ signer: Signer; created: boolean }> {
+  if (configured?.seed !== undefined)
+    return { signer: signerFromSeed(decodeSeed(configured.seed, "KEYLEDGER_SIGNING_KEY")), created: false };
+  if (configured?.file !== undefined) {
+    const text = await readFile(configured.file, "utf8");
+    return { signer: signerFromSeed(decodeSeed(text.trim(), configured.file)), created: false };
+  }
   const path = join(dataDir, SIGNING_KEY_FILE);
   try {
     return { signer: signerFromSeed(decodeSeed((await readFile(path, "utf8")).trim(), path)), created: false };

@@ -36,3 +36,11 @@ describe("configuration", () => {
     expect(() => loadConfig(flags, env)).toThrow(name);
   });
 });
+
+describe("the signing key setting", () => {
+  it("comes from KEYLEDGER_SIGNING_KEY (never a flag) or from a file named by --signing-key-file", () => {
+    expect(loadConfig({}, { KEYLEDGER_SIGNING_KEY: "c2VlZA==" }).signingKey).toBe("c2VlZA==");
+    expect(loadConfig({ "signing-key-file": "/etc/keyledger/seed" }, {}).signingKeyFile).toBe("/etc/keyledger/seed");
+    expect(SETTINGS.some((setting) => setting.flag === "signing-key")).toBe(false);
+  });
+});
