@@ -1,29 +1,26 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { restartable, type TestDaemon } from "../helpers/daemon.js";
 import { client } from "../helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 
 let nats: TestNats;
 let dataDir: string;
-let current: TestDaemon | undefined;
+let daemons: ReturnType<typeof restartable>;
 
 beforeAll(async () => {
   nats = await startTestNats();
   dataDir = await tempDir();
+  daemons = restartable(nats.url, dataDir);
 });
 
 afterAll(async () => {
-  await current?.stop();
+  await daemons?.stop();
   await nats?.stop();
 });
 
-async function restart(): Promise<TestDaemon> {
-  await current?.stop();
-  current = await startTestDaemon(nats.url, {}, { dataDir });
-  return current;
-}
+const restart = (): Promise<TestDaemon> => daemons.restart();
 
 const adminKeyFile = () => readFile(join(dataDir, "admin.key"), "utf8").then((text) => text.trim());
 
@@ -38,7 +35,7 @@ describe("the admin bootstrap", () => {
   });
 
   it("gives the admin account a new key on start when no admin credential works any more", async () => {
-    let daemon = current!;
+    let daemon = daemons.current!;
     const lost = await adminKeyFile();
     // the only admin key is switched off: nobody could manage keyledger again
     expect((await client(daemon.url, lost).patch("/v1/service-accounts/admin/api-keys/default", { active: false })).status).toBe(

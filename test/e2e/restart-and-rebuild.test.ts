@@ -1,30 +1,27 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { restartable, type TestDaemon } from "../helpers/daemon.js";
 import { client } from "../helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 import { dumpLevel } from "../helpers/stream.js";
 
 let nats: TestNats;
 let dataDir: string;
-let current: TestDaemon | undefined;
+let daemons: ReturnType<typeof restartable>;
 
 beforeAll(async () => {
   nats = await startTestNats();
   dataDir = await tempDir();
+  daemons = restartable(nats.url, dataDir);
 });
 
 afterAll(async () => {
-  await current?.stop();
+  await daemons?.stop();
   await nats?.stop();
 });
 
-async function restart(): Promise<TestDaemon> {
-  await current?.stop();
-  current = await startTestDaemon(nats.url, {}, { dataDir });
-  return current;
-}
+const restart = (): Promise<TestDaemon> => daemons.restart();
 
 describe("restarting a daemon", () => {
   it("resumes from its checkpoint, and a deleted read model is rebuilt into the same state", async () => {
@@ -52,8 +49,7 @@ describe("restarting a daemon", () => {
     expect(described.body).toMatchObject({ name: "gamma-old", active: false });
 
     // Without its LevelDB directory the daemon replays from sequence 1 into an equal read model.
-    await second.stop();
-    current = undefined;
+    await daemons.stop();
     await rm(join(dataDir, "readmodel"), { recursive: true, force: true });
     const third = await restart();
     expect(third.projector.appliedSinceStart).toBe(appliedByFirst); // the first run applied the whole history too

@@ -40,3 +40,22 @@ export async function startTestDaemon(
     adminKey: async () => (await readFile(join(dataDir, "admin.key"), "utf8")).trim(),
   });
 }
+
+/** One daemon on one data directory, restarted at will (the previous one is stopped first). */
+export function restartable(natsUrl: string, dataDir: string) {
+  let current: TestDaemon | undefined;
+  return {
+    get current(): TestDaemon | undefined {
+      return current;
+    },
+    async restart(): Promise<TestDaemon> {
+      await current?.stop();
+      current = await startTestDaemon(natsUrl, {}, { dataDir });
+      return current;
+    },
+    async stop(): Promise<void> {
+      await current?.stop();
+      current = undefined;
+    },
+  };
+}

@@ -1,53 +1,16 @@
-import { spawn } from "node:child_process";
 import { readFile, symlink } from "node:fs/promises";
 import { connect } from "@nats-io/transport-node";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CLI, runCli } from "../../helpers/cli.js";
-import { waitUntil } from "../../helpers/http.js";
+import { alive, spawnDaemon } from "../../helpers/daemon-process.js";
 import { tempDir } from "../../helpers/nats.js";
 import { freePort } from "../../helpers/ports.js";
 
-const groups: number[] = [];
-afterAll(() => {
-  for (const pid of groups) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function serve(port: number, dataDir: string) {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", dataDir], {
+  return spawnDaemon(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", dataDir], port, {
     env: { PATH: process.env.PATH, HOME: dataDir },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
   });
-  groups.push(child.pid!);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const ready = waitUntil(
-    async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    100,
-  );
-  return { child, exited, ready };
 }
 
 describe("keyledger serve", () => {
@@ -90,38 +53,20 @@ describe("keyledger serve", () => {
   it("with no NATS configuration starts an embedded nats-server, answers /readyz, and leaves no child after SIGTERM", async () => {
     const port = await freePort();
     const dataDir = await tempDir();
-    const child = spawn(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", dataDir], {
-      env: { PATH: process.env.PATH, HOME: dataDir },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    groups.push(child.pid!);
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await waitUntil(
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-      100,
-    );
-    const natsPid = Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]);
+    const daemon = serve(port, dataDir);
+    await daemon.ready;
+    const output = daemon.output();
+    const natsPid = daemon.natsPid();
     expect(alive(natsPid)).toBe(true);
     expect(output).toContain(join(dataDir, "admin.key"));
     // the embedded server admits the daemon only
     const natsUrl = /"natsUrl":"([^"]+)"/.exec(output)![1]!;
     await expect(connect({ servers: natsUrl, reconnect: false })).rejects.toThrow(/Authorization/i);
 
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    daemon.child.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
     expect(alive(natsPid)).toBe(false);
-    expect(output).toContain('"msg":"stopped"');
+    expect(daemon.output()).toContain('"msg":"stopped"');
   });
 
   it("without nats-server on PATH exits non-zero with the command that installs it", async () => {

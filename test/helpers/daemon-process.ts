@@ -1,0 +1,76 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { afterAll } from "vitest";
+import { waitUntil } from "./http.js";
+
+export interface DaemonProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  /** Resolves once GET /readyz answers 200. */
+  readonly ready: Promise<void>;
+  /** Everything it printed so far, stdout and stderr. */
+  output(): string;
+  /** The pid of the embedded nats-server it logged, or NaN. */
+  natsPid(): number;
+}
+
+const groups: number[] = [];
+
+/** Whatever a test did, leave no daemon or nats-server behind: each child leads its own process group. */
+afterAll(() => {
+  for (const pid of groups.splice(0)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Starts a daemon as a real process (`command args`) and watches its /readyz on `port`. */
+export function spawnDaemon(
+  command: string,
+  args: readonly string[],
+  port: number,
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): DaemonProcess {
+  const child = spawn(command, [...args], {
+    env: options.env,
+    cwd: options.cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdin.end();
+  groups.push(child.pid!);
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const ready = waitUntil(
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    90_000,
+    100,
+  );
+  return {
+    child,
+    exited,
+    ready,
+    output: () => output,
+    natsPid: () => Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]),
+  };
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
