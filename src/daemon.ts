@@ -83,11 +83,11 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       duplicateWindowMs: config.duplicateWindowMs,
       publishTimeoutMs: 5000,
     });
-    const relay = await RevocationRelay.open(store, logger.child({ component: "revocation-relay" }));
-    relay.start();
-    stops.push({ name: "revocation relay", stop: () => relay.stop() });
     const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
     stops.push({ name: "signing key registry", stop: () => registry.stop() });
+    const relay = await RevocationRelay.open(store, registry, logger.child({ component: "revocation-relay" }));
+    relay.start();
+    stops.push({ name: "revocation relay", stop: () => relay.stop() });
     const usage = await UsageTracker.open(nc, logger, config.replicas);
     stops.push({ name: "usage tracker", stop: () => usage.stop() });
 

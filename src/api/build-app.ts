@@ -25,7 +25,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : newRequestId();
     },
-    return503OnClosing: true,
+    // New requests while closing get the contract's 503 body from the hook below, not fastify's own.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -39,6 +40,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
+  });
+  app.addHook("onRequest", async (request) => {
+    if (closing && request.url !== "/healthz")
+      throw new HttpError("unavailable", "the daemon is shutting down; try another one or again shortly");
   });
   app.addHook("onSend", async (request, reply) => {
     void reply.header("x-request-id", String(request.id));

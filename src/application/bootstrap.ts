@@ -2,7 +2,8 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { ConflictError, SYSTEM_BOOTSTRAP } from "../domain/index.js";
+import { ConflictError, DomainError, SYSTEM_BOOTSTRAP } from "../domain/index.js";
+import { StoreUnavailableError } from "../events/index.js";
 import type { Queries } from "../projections/index.js";
 import { newSecret, type NewSecret } from "./secrets.js";
 import type { ServiceAccounts } from "./service-accounts.js";
@@ -58,7 +59,9 @@ export async function bootstrapAdmin(deps: {
       );
     }
   } catch (error) {
-    await rm(path, { force: true });
+    // The file goes only when its key surely is not in the stream; else it may be the only copy.
+    const nothingWritten = error instanceof DomainError || (error instanceof StoreUnavailableError && !error.mayHaveWritten);
+    if (nothingWritten) await rm(path, { force: true });
     if (!(error instanceof ConflictError)) throw error;
     logger.info("bootstrap: another daemon created the admin credential");
   }

@@ -4,17 +4,30 @@ import { configPath, readLogin } from "./login-store.js";
 import { UsageError } from "./usage-error.js";
 
 /**
- * A client from the stored login, where KEYLEDGER_URL and KEYLEDGER_API_KEY override it (each on
- * its own), so a CI job or a container needs no `login` at all.
+ * A client from the stored login, where KEYLEDGER_URL and KEYLEDGER_API_KEY override it, so a CI job
+ * or a container needs no `login` at all. The stored key goes only to the stored URL: a different
+ * KEYLEDGER_URL needs its own KEYLEDGER_API_KEY.
  */
 export async function connectedClient(io: Io): Promise<KeyledgerClient> {
   const stored = await readLogin(configPath(io.env));
-  const url = nonEmpty(io.env.KEYLEDGER_URL) ?? stored?.url;
-  const apiKey = nonEmpty(io.env.KEYLEDGER_API_KEY) ?? stored?.apiKey;
-  if (url === undefined || apiKey === undefined) {
+  const envUrl = nonEmpty(io.env.KEYLEDGER_URL);
+  const envKey = nonEmpty(io.env.KEYLEDGER_API_KEY);
+  const url = envUrl ?? stored?.url;
+  if (url === undefined || (envKey === undefined && stored === null)) {
     throw new UsageError("not logged in: run `keyledger login <url> --api-key`, or set KEYLEDGER_URL and KEYLEDGER_API_KEY");
   }
-  return new KeyledgerClient({ url, credential: apiKey });
+  if (envKey === undefined && stored !== null && url !== stored.url) {
+    throw new UsageError("KEYLEDGER_URL names another daemon than the stored login: set KEYLEDGER_API_KEY for it too");
+  }
+  const credential = envKey ?? stored!.apiKey;
+  checkCredentialText(credential, envKey === undefined ? "the stored API key" : "KEYLEDGER_API_KEY");
+  return new KeyledgerClient({ url, credential });
+}
+
+/** A credential with spaces or control characters is refused without being echoed anywhere. */
+export function checkCredentialText(credential: string, where: string): void {
+  if (!/^[\x21-\x7e]+$/.test(credential))
+    throw new UsageError(`${where} holds characters an API key never has (spaces, control or non-ASCII characters)`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

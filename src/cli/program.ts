@@ -39,11 +39,16 @@ export function normalizeArgs(args: readonly string[]): string[] {
   if (at === -1) return out;
   const account = out[at + 2];
   const verb = out[at + 3];
+  if (account === undefined || account.startsWith("-")) return out; // `api-key --help`
   const isVerb = (value: string | undefined) => (API_KEY_VERBS as readonly string[]).includes(value ?? "");
-  if (account !== undefined && !account.startsWith("-") && !isVerb(account) && isVerb(verb)) {
-    out[at + 2] = verb!;
-    out[at + 3] = account;
+  // The account always comes first, even one named like a verb ("list", "delete").
+  if (!isVerb(verb)) {
+    if (verb === undefined || verb.startsWith("-"))
+      throw new UsageError(`api-key ${account} needs a verb: ${API_KEY_VERBS.join(", ")}`);
+    throw new UsageError(`unknown api-key verb ${JSON.stringify(verb)}: use ${API_KEY_VERBS.join(", ")}`);
   }
+  out[at + 2] = verb!;
+  out[at + 3] = account;
   return out;
 }
 

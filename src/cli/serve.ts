@@ -25,14 +25,12 @@ export function addServeCommand(program: Command, onRunning: () => void): void {
     // The daemon's modules load only here, so that client commands start fast.
     const [{ startDaemon }, { createLogger }] = await Promise.all([import("../daemon.js"), import("../logger.js")]);
     const logger = createLogger(config.logLevel);
-    const daemon = await startDaemon(config, { logger });
-    onRunning();
+    // Signals are handled from the start: one stops the daemon gracefully (once it is up), a second
+    // one exits at once (the embedded nats-server is stopped on exit either way).
+    let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
     let stopping = false;
-    const shutdown = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, "shutting down");
-      daemon.stop().then(
+    const stop = (): void => {
+      daemon!.stop().then(
         () => {
           logger.info("stopped");
           process.exit(0);
@@ -43,8 +41,20 @@ export function addServeCommand(program: Command, onRunning: () => void): void {
         },
       );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      if (daemon !== undefined) stop();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    daemon = await startDaemon(config, { logger });
+    onRunning();
+    if (stopping) stop();
   });
 }
 

@@ -38,8 +38,12 @@ export class KeyledgerClient {
     this.doFetch = options.fetch ?? fetch;
   }
 
-  whoami(): Promise<Whoami> {
-    return this.request("GET", "/v1/auth/whoami");
+  async whoami(): Promise<Whoami> {
+    const answer = await this.request<Partial<Whoami> | undefined>("GET", "/v1/auth/whoami");
+    if (typeof answer?.serviceAccount?.name !== "string" || typeof answer.apiKey?.name !== "string") {
+      throw new KeyledgerConnectionError(`${this.base} answered whoami with something that is not keyledger's API`);
+    }
+    return answer as Whoami;
   }
 
   verify(key: string): Promise<VerifyResult> {
@@ -102,8 +106,12 @@ export class KeyledgerClient {
     return this.request("PATCH", `/v1/service-accounts/${segment(account)}/api-keys/${segment(key)}`, body);
   }
 
-  rotateApiKey(account: string, key: string, retainSeconds = 0): Promise<ApiKeyWithSecret> {
-    return this.request("POST", `/v1/service-accounts/${segment(account)}/api-keys/${segment(key)}/rotate`, { retainSeconds });
+  async rotateApiKey(account: string, key: string, retainSeconds = 0): Promise<ApiKeyWithSecret> {
+    const path = `/v1/service-accounts/${segment(account)}/api-keys/${segment(key)}/rotate`;
+    const answer = await this.request<Partial<ApiKeyWithSecret> | undefined>("POST", path, { retainSeconds });
+    if (typeof answer?.key !== "string")
+      throw new KeyledgerConnectionError(`${this.base} answered a rotation without the new key`);
+    return answer as ApiKeyWithSecret;
   }
 
   deleteApiKey(account: string, key: string): Promise<void> {
@@ -127,7 +135,14 @@ export class KeyledgerClient {
       throw new KeyledgerConnectionError(`cannot reach keyledger at ${this.base}: ${reason(error)}`, { cause: error });
     }
     const text = await response.text();
-    if (response.ok) return (text === "" ? undefined : JSON.parse(text)) as T;
+    if (response.ok) {
+      if (text === "") return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new KeyledgerConnectionError(`${this.base} answered ${response.status} with something that is not keyledger's API`);
+      }
+    }
     let parsed: Partial<ErrorBody> | undefined;
     try {
       parsed = JSON.parse(text) as Partial<ErrorBody>;
@@ -155,6 +170,8 @@ function segment(value: string): string {
 
 function reason(error: unknown): string {
   if (error instanceof Error && error.name === "TimeoutError") return "no answer in time";
+  // fetch's own messages may quote a header value, which holds the credential: never repeat them.
+  if (error instanceof TypeError && /header/i.test(error.message)) return "the request could not be built";
   const cause = (error as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
   return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }

@@ -54,7 +54,11 @@ export class NameRegistry {
         last_by_subj: nameSubject(name),
       });
       if (message === null) return null;
-      return { seq: message.seq, claim: parseClaim(message.data, name) };
+      // The claim's age is the stream's own timestamp of it, not what the claim says of itself.
+      return {
+        seq: message.seq,
+        claim: { ...parseClaim(message.data, name), claimedAt: new Date(message.timestamp).toISOString() },
+      };
     } catch (error) {
       throw translate(error, "reading a name claim");
     }

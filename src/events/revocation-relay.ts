@@ -2,7 +2,10 @@ import { headers } from "@nats-io/transport-node";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { REVOCATION_EVENT_TYPES, type EventType } from "../domain/index.js";
-import { decodeEnvelope } from "./envelope.js";
+import { createHash } from "node:crypto";
+import { verifySignature } from "../signing/index.js";
+import { decodeEnvelope, signedBytes, type EventEnvelope } from "./envelope.js";
+import type { PublicKeys } from "./verify-event.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
@@ -24,10 +27,12 @@ export class RevocationRelay {
   private readonly follower: StreamFollower;
   private relayed = 0;
   private feedSeq = 0;
+  private waitingForKey: { seq: number; at: number } | null = null;
 
   private constructor(
     private readonly store: JetStreamEventStore,
-    logger: Logger,
+    private readonly keys: PublicKeys,
+    private readonly logger: Logger,
     readonly stream: string,
     retryDelayMs: number,
   ) {
@@ -39,7 +44,8 @@ export class RevocationRelay {
     );
   }
 
-  static async open(store: JetStreamEventStore, logger: Logger, retryDelayMs = 1000): Promise<RevocationRelay> {
+  /** `keys`: the daemons' public keys; only messages they signed are copied into the feed. */
+  static async open(store: JetStreamEventStore, keys: PublicKeys, logger: Logger, retryDelayMs = 1000): Promise<RevocationRelay> {
     const stream = revocationStreamName(store.options.stream);
     try {
       await ensureStream(store.manager, {
@@ -51,7 +57,7 @@ export class RevocationRelay {
     } catch (error) {
       throw translate(error, "opening the revocation feed");
     }
-    return new RevocationRelay(store, logger, stream, retryDelayMs);
+    return new RevocationRelay(store, keys, logger, stream, retryDelayMs);
   }
 
   start(): void {
@@ -68,6 +74,23 @@ export class RevocationRelay {
   }
 
   /** Where the feed stands: its last sequence, and the source sequence of its last copy. */
+  /**
+   * Only what a keyledger daemon signed goes into the feed (the chain is the projector's business).
+   * A key not in the registry yet (a daemon that just started) is waited for before a message
+   * counts as forged: the follower tries the message again shortly.
+   */
+  private async authentic(message: JsMsg): Promise<boolean> {
+    const verdict = await verdictOf(message, this.keys);
+    if (verdict === "unknown-key") {
+      if (this.waitingForKey?.seq !== message.seq) this.waitingForKey = { seq: message.seq, at: Date.now() };
+      if (Date.now() - this.waitingForKey.at < UNKNOWN_KEY_PATIENCE_MS)
+        throw new Error(`message ${message.seq}: signing key not registered (yet)`);
+    }
+    this.waitingForKey = null;
+    if (verdict !== "authentic") this.logger.error({ seq: message.seq }, "not relaying a message no keyledger daemon signed");
+    return verdict === "authentic";
+  }
+
   private async resumeAfter(): Promise<number> {
     const last = await this.store.manager.streams.getMessage(this.stream, { last_by_subj: REVOCATION_SUBJECTS[0]! });
     this.feedSeq = last?.seq ?? 0;
@@ -79,6 +102,7 @@ export class RevocationRelay {
     const type = eventTypeOf(message);
     const accountId = accountIdOfSubject(message.subject);
     if (type === null || !REVOCATION_EVENT_TYPES.has(type) || accountId === null) return "next";
+    if (!(await this.authentic(message))) return "next";
     const hdrs = headers();
     hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
     hdrs.set("Kl-Event-Type", type);
@@ -99,6 +123,24 @@ export class RevocationRelay {
     }
   }
 }
+
+/** Whether a message is an event a keyledger daemon signed and that hashes right. */
+async function verdictOf(message: JsMsg, keys: PublicKeys): Promise<"authentic" | "forged" | "unknown-key"> {
+  let envelope: EventEnvelope;
+  try {
+    envelope = decodeEnvelope(message.data);
+  } catch {
+    return "forged";
+  }
+  const bytes = signedBytes(envelope);
+  if (createHash("sha256").update(bytes).digest("hex") !== envelope.hash) return "forged";
+  const publicKey = await keys.publicKey(envelope.signingKeyId);
+  if (publicKey === null) return "unknown-key";
+  return verifySignature(publicKey, bytes, Buffer.from(envelope.signature, "base64url")) ? "authentic" : "forged";
+}
+
+/** How long a message signed by a key not (yet) in the registry is retried before it counts as forged. */
+const UNKNOWN_KEY_PATIENCE_MS = 15_000;
 
 function eventTypeOf(message: JsMsg): EventType | null {
   const fromHeader = message.headers?.get("Kl-Event-Type");

@@ -15,23 +15,20 @@ export interface PublicKeys {
 }
 
 /**
- * Why an event must not be applied, or null when it may: it must sit on its account's subject,
- * hash to its `hash`, follow the account's chain (`prevHash`, `accountVersion`), and carry a
- * signature by a registered daemon key (when `publicKey` is given; null means "not registered").
+ * Why an event must not be applied, or null when its shape is right: it must sit on its account's
+ * subject, hash to its `hash`, and follow the account's chain (`prevHash`, `accountVersion`).
  */
-export function eventProblem(
-  event: StoredEvent,
-  subject: string,
-  head: ChainHead | null,
-  publicKey: Uint8Array | null | undefined,
-): string | null {
+export function eventProblem(event: StoredEvent, subject: string, head: ChainHead | null): string | null {
   if (accountIdOfSubject(subject) !== event.accountId) return `event of ${event.accountId} on subject ${subject}`;
-  const bytes = signedBytes(event);
-  if (createHash("sha256").update(bytes).digest("hex") !== event.hash) return "hash does not match the event";
+  if (createHash("sha256").update(signedBytes(event)).digest("hex") !== event.hash) return "hash does not match the event";
   if (event.prevHash !== (head?.lastHash ?? null)) return "prevHash does not follow the account's chain";
   if (event.accountVersion !== (head?.version ?? 0) + 1) return "accountVersion does not follow the account's chain";
-  if (publicKey === undefined) return null;
-  if (publicKey === null) return `signing key ${event.signingKeyId} is not registered`;
-  if (!verifySignature(publicKey, bytes, Buffer.from(event.signature, "base64url"))) return "signature does not verify";
   return null;
+}
+
+/** Why an event's signature is not good (null: a registered daemon key signed it). */
+export function signatureProblem(event: StoredEvent, publicKey: Uint8Array | null): string | null {
+  if (publicKey === null) return `signing key ${event.signingKeyId} is not registered`;
+  const signature = Buffer.from(event.signature, "base64url");
+  return verifySignature(publicKey, signedBytes(event), signature) ? null : "signature does not verify";
 }

@@ -49,7 +49,9 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
   const binary = options.binary ?? findNatsServer(options.env);
   if (binary === null) throw new NatsServerNotFoundError();
   const portsDir = join(options.storeDir, "run");
+  const pidFile = join(options.storeDir, "nats-server.pid");
   await mkdir(options.storeDir, { recursive: true, mode: 0o700 });
+  await stopStaleServer(pidFile, options.storeDir);
   await rm(portsDir, { recursive: true, force: true });
   await mkdir(portsDir, { recursive: true });
   const args = [
@@ -62,6 +64,8 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
     options.storeDir,
     "--ports_file_dir",
     portsDir,
+    "-P",
+    pidFile,
   ];
   if (options.token !== undefined) {
     const configFile = join(options.storeDir, "nats-server.conf");
@@ -70,8 +74,18 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
     args.push("-c", configFile);
   }
   const child = spawn(binary, args, {
+    // Nothing of the daemon's environment (KEYLEDGER_SIGNING_KEY, say) reaches the server.
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
     stdio: ["ignore", "ignore", "pipe"],
+    // Its own process group: a Ctrl-C meant for the daemon must not stop the server under it
+    // before the daemon has finished its in-flight writes. The daemon stops it last.
+    detached: true,
   });
+  // If the daemon exits without stopping it (an uncaught error, process.exit), the server goes too.
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  };
+  process.on("exit", killOnExit);
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-4000);
@@ -89,7 +103,14 @@ export async function startNatsServer(options: EmbeddedNatsOptions): Promise<Emb
     await Promise.race([new Promise((resolve) => setTimeout(resolve, 25)), spawnError]);
     url = await readPortsFile(portsDir);
   }
-  return { url, pid: child.pid ?? -1, stop: () => stopChild(child, exited) };
+  return {
+    url,
+    pid: child.pid ?? -1,
+    stop: async () => {
+      await stopChild(child, exited);
+      process.off("exit", killOnExit);
+    },
+  };
 }
 
 async function readPortsFile(dir: string): Promise<string | null> {
@@ -111,4 +132,37 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A server left by a daemon that was killed (SIGKILL leaves no chance to stop it) still holds the
+ * store directory: it is stopped before a new one starts there.
+ */
+async function stopStaleServer(pidFile: string, storeDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(pidFile, "utf8")).trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let commandLine = "";
+  try {
+    commandLine = (await readFile(`/proc/${pid}/cmdline`, "utf8")).replaceAll("\0", " ");
+  } catch {
+    return; // not running (or no /proc: nothing we can check safely)
+  }
+  if (!commandLine.includes("nats-server") || !commandLine.includes(storeDir)) return;
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (alive(pid)) process.kill(pid, "SIGKILL");
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

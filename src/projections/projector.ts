@@ -5,6 +5,7 @@ import {
   accountIdOfSubject,
   decodeEnvelope,
   eventProblem,
+  signatureProblem,
   StreamFollower,
   toDomainEvent,
   type FollowStep,
@@ -20,6 +21,16 @@ export class ReadModelTimeoutError extends Error {
     this.name = "ReadModelTimeoutError";
   }
 }
+
+class KeyNotYetKnown extends Error {
+  constructor(keyId: string, seq: number) {
+    super(`signing key ${keyId} of event ${seq} is not registered (yet)`);
+    this.name = "KeyNotYetKnown";
+  }
+}
+
+/** How long an event signed by a key not (yet) in the registry is retried before it is skipped. */
+const UNKNOWN_KEY_PATIENCE_MS = 15_000;
 
 interface Waiter {
   readonly seq: number;
@@ -136,10 +147,10 @@ export class Projector {
   private async apply(event: StoredEvent, subject: string): Promise<void> {
     const before = await this.readModel.aggregate(event.accountId);
     const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
-    const publicKey = this.keys === undefined ? undefined : await this.keys.publicKey(event.signingKeyId);
+    // A registry that cannot be read (or a key not known yet) throws: the follower tries again.
+    const problem = eventProblem(event, subject, head) ?? (await this.signatureProblem(event));
     let after;
     try {
-      const problem = eventProblem(event, subject, head, publicKey);
       if (problem !== null) throw new Error(problem);
       after = evolve(before?.state ?? null, toDomainEvent(event));
       if (after === null) throw new Error(`event left account ${event.accountId} without state`);
@@ -150,6 +161,24 @@ export class Projector {
     await this.readModel.apply(before?.state ?? null, after, event.seq, event.hash);
     this.appliedThisRun += 1;
     this.advance(event.seq);
+  }
+
+  private unknownKeySince: { seq: number; at: number } | null = null;
+
+  /**
+   * The signature check. A key not in the registry may belong to a daemon that just started (a
+   * lagging replica): the event is tried again shortly, and skipped only when its key stays unknown.
+   */
+  private async signatureProblem(event: StoredEvent): Promise<string | null> {
+    if (this.keys === undefined) return null;
+    const publicKey = await this.keys.publicKey(event.signingKeyId);
+    if (publicKey === null && this.stillWaitingForKey(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
+    return signatureProblem(event, publicKey);
+  }
+
+  private stillWaitingForKey(seq: number): boolean {
+    if (this.unknownKeySince?.seq !== seq) this.unknownKeySince = { seq, at: Date.now() };
+    return Date.now() - this.unknownKeySince.at < UNKNOWN_KEY_PATIENCE_MS;
   }
 
   private advance(seq: number): void {

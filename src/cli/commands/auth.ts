@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { KeyledgerClient } from "../../client/index.js";
-import { connectedClient } from "../connect.js";
+import { checkCredentialText, connectedClient } from "../connect.js";
 import { fields } from "../format.js";
 import type { Io } from "../io.js";
 import { configPath, removeLogin, writeLogin } from "../login-store.js";
@@ -20,6 +20,7 @@ export function addAuthCommands(program: Command, io: Io): void {
     checkUrl(url);
     const key = (io.stdinIsTTY ? await io.ask("API key: ", true) : await io.readStdin()).trim();
     if (key === "") throw new UsageError("no API key was given");
+    checkCredentialText(key, "the API key");
     const who = await new KeyledgerClient({ url, credential: key }).whoami();
     const path = configPath(io.env);
     await writeLogin(path, { url, apiKey: key });
