@@ -71,6 +71,8 @@ export class KeyledgerClient {
     let cursor: string | undefined;
     do {
       const page = await this.listServiceAccounts({ limit: 500, ...query, cursor });
+      if (!Array.isArray(page?.items))
+        throw new KeyledgerConnectionError(`${this.base} answered a listing that is not keyledger's API`);
       items.push(...page.items);
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);

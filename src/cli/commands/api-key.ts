@@ -41,7 +41,7 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       }
       const expiresAt =
         options.expiresIn !== undefined
-          ? new Date(Date.now() + parseDuration("--expires-in", options.expiresIn) * 1000).toISOString()
+          ? expiryIn(options.expiresIn)
           : options.expiresAt !== undefined
             ? isoInstant("--expires-at", options.expiresAt)
             : undefined;
@@ -85,6 +85,7 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .option("--retain <duration>", "how long the old secret keeps working: a number of minutes, or 90s, 15m, 2h, 1d"),
   ).action(async (account: string, key: string, options: { retain?: string; output: Format }) => {
     const retainSeconds = options.retain === undefined ? 0 : parseDuration("--retain", options.retain);
+    if (retainSeconds > MAX_RETAIN_SECONDS) throw new UsageError(`--retain must be at most 30 days`);
     const rotated = await (await connectedClient(io)).rotateApiKey(account, key, retainSeconds);
     const until =
       rotated.retainedUntil === null ? "The old secret no longer works." : `The old secret works until ${rotated.retainedUntil}.`;
@@ -146,9 +147,23 @@ function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, summary: str
   io.out(secretLines(key));
 }
 
+/** An ISO-8601 instant with its zone (no guessing at local time), passed on as written. */
 function isoInstant(flag: string, value: string): string {
-  const at = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at))
-    throw new UsageError(`${flag} must be an ISO-8601 date-time, got ${JSON.stringify(value)}`);
-  return new Date(at).toISOString();
+  const shape = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+  if (!shape.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new UsageError(
+      `${flag} must be an ISO-8601 date-time with a zone, such as 2030-01-31T12:00:00Z, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+const MAX_RETAIN_SECONDS = 30 * 86_400;
+const MAX_EXPIRY_SECONDS = 100 * 365 * 86_400;
+
+function expiryIn(value: string): string {
+  const seconds = parseDuration("--expires-in", value);
+  if (seconds === 0 || seconds > MAX_EXPIRY_SECONDS)
+    throw new UsageError("--expires-in must be more than 0 and at most 100 years");
+  return new Date(Date.now() + seconds * 1000).toISOString();
 }
