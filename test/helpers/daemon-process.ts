@@ -14,15 +14,20 @@ export interface DaemonProcess {
   natsPid(): number;
 }
 
-const groups: number[] = [];
+const started: DaemonProcess[] = [];
 
-/** Whatever a test did, leave no daemon or nats-server behind: each child leads its own process group. */
+/**
+ * Whatever a test did, leave no daemon or nats-server behind: each daemon leads its own process
+ * group, and its embedded nats-server has a group of its own.
+ */
 afterAll(() => {
-  for (const pid of groups.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      // already gone
+  for (const daemon of started.splice(0)) {
+    for (const pid of [-daemon.child.pid!, daemon.natsPid()]) {
+      try {
+        if (Number.isFinite(pid)) process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
   }
 });
@@ -41,7 +46,6 @@ export function spawnDaemon(
     detached: true,
   });
   child.stdin.end();
-  groups.push(child.pid!);
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
@@ -57,13 +61,15 @@ export function spawnDaemon(
     90_000,
     100,
   );
-  return {
+  const daemon: DaemonProcess = {
     child,
     exited,
     ready,
     output: () => output,
     natsPid: () => Number(/"pid":(\d+),"msg":"embedded nats-server started"/.exec(output)?.[1]),
   };
+  started.push(daemon);
+  return daemon;
 }
 
 export function alive(pid: number): boolean {

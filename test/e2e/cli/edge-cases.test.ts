@@ -40,7 +40,9 @@ describe("the command line at its edges", () => {
     const description = "d".repeat(400);
     for (let i = 0; i < 200; i += 20) {
       await Promise.all(
-        Array.from({ length: 20 }, (_, j) => admin.post("/v1/service-accounts", { name: `bulk-${i + j}`, description, createApiKey: false })),
+        Array.from({ length: 20 }, (_, j) =>
+          admin.post("/v1/service-accounts", { name: `bulk-${i + j}`, description, createApiKey: false }),
+        ),
       );
     }
     const listed = await asAdmin("service-account", "list", "-o", "json");
@@ -78,7 +80,9 @@ describe("the command line at its edges", () => {
 
   it("never echoes a credential with control characters", async () => {
     const secret = "kl_SECRETPART1\nkl_SECRETPART2";
-    const result = await runCli(["whoami"], { env: { PATH: process.env.PATH, KEYLEDGER_URL: daemon.url, KEYLEDGER_API_KEY: secret } });
+    const result = await runCli(["whoami"], {
+      env: { PATH: process.env.PATH, KEYLEDGER_URL: daemon.url, KEYLEDGER_API_KEY: secret },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).not.toContain("SECRETPART");
   });
@@ -98,7 +102,9 @@ describe("the command line at its edges", () => {
     expect(login.code).toBe(1);
     expect(login.stderr).toContain("not keyledger's API");
     await expect(stat(join(home, ".config", "keyledger", "config.json"))).rejects.toThrow();
-    const list = await runCli(["service-account", "list"], { env: { PATH: process.env.PATH, KEYLEDGER_URL: fakeUrl, KEYLEDGER_API_KEY: adminKey } });
+    const list = await runCli(["service-account", "list"], {
+      env: { PATH: process.env.PATH, KEYLEDGER_URL: fakeUrl, KEYLEDGER_API_KEY: adminKey },
+    });
     expect(list.code).toBe(1);
     expect(list.stderr).toContain("not keyledger's API");
   });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, runCli } from "../../helpers/cli.js";
 import { alive, spawnDaemon } from "../../helpers/daemon-process.js";
+import { waitUntil } from "../../helpers/http.js";
 import { tempDir } from "../../helpers/nats.js";
 import { freePort } from "../../helpers/ports.js";
 
@@ -67,6 +68,35 @@ describe("keyledger serve", () => {
     expect(await daemon.exited).toBe(0);
     expect(alive(natsPid)).toBe(false);
     expect(daemon.output()).toContain('"msg":"stopped"');
+  });
+
+  it("stops gracefully when Ctrl-C reaches its whole process group: the server under it stops last", async () => {
+    const port = await freePort();
+    const daemon = serve(port, await tempDir());
+    await daemon.ready;
+    const natsPid = daemon.natsPid();
+    process.kill(-daemon.child.pid!, "SIGINT");
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.output()).toContain('"msg":"stopped"');
+    expect(daemon.output()).not.toContain("error while stopping");
+    await waitUntil(() => !alive(natsPid), 10_000);
+  });
+
+  it("stops a nats-server left behind by a killed daemon before starting its own on that store", async () => {
+    const dataDir = await tempDir();
+    const first = serve(await freePort(), dataDir);
+    await first.ready;
+    const orphan = first.natsPid();
+    process.kill(first.child.pid!, "SIGKILL");
+    await first.exited;
+    expect(alive(orphan)).toBe(true);
+
+    const second = serve(await freePort(), dataDir);
+    await second.ready;
+    expect(alive(orphan)).toBe(false);
+    expect(second.natsPid()).not.toBe(orphan);
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
   });
 
   it("without nats-server on PATH exits non-zero with the command that installs it", async () => {
