@@ -1,6 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { followBucket } from "../nats/index.js";
 
 export const USAGE_BUCKET = "keyledger_usage";
 
@@ -27,16 +28,14 @@ export class UsageTracker {
   }
 
   private async follow(): Promise<void> {
-    const entries = await this.kv.watch();
-    this.watcher = entries;
-    void (async () => {
-      for await (const entry of entries) {
-        if (entry.operation !== "PUT") continue;
-        const at = entry.string();
-        const known = this.lastUsed.get(entry.key);
-        if (known === undefined || known < at) this.lastUsed.set(entry.key, at);
-      }
-    })().catch((error: unknown) => this.logger.warn({ err: error }, "usage watch ended"));
+    this.watcher = await followBucket(
+      this.kv,
+      (keyId, at) => {
+        const known = this.lastUsed.get(keyId);
+        if (known === undefined || known < at) this.lastUsed.set(keyId, at);
+      },
+      (error) => this.logger.warn({ err: error }, "usage watch ended"),
+    );
   }
 
   record(keyId: string, at: Date): void {

@@ -1,5 +1,6 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { followBucket } from "../nats/index.js";
 import type { Signer } from "./ed25519.js";
 
 export const SIGNING_KEYS_BUCKET = "keyledger_signing_keys";
@@ -38,14 +39,10 @@ export class SigningKeyRegistry {
   }
 
   private async follow(): Promise<void> {
-    const entries = await this.kv.watch();
-    this.watcher = entries;
-    void (async () => {
-      for await (const entry of entries) {
-        const key = entry.operation === "PUT" ? decode(entry.string()) : null;
-        if (key !== null && isKeyId(entry.key)) this.known.set(entry.key, key);
-      }
-    })().catch(() => undefined);
+    this.watcher = await followBucket(this.kv, (keyId, value) => {
+      const key = decode(value);
+      if (key !== null && isKeyId(keyId)) this.known.set(keyId, key);
+    });
   }
 
   /** The public key behind a key id, or null when no daemon registered it. */

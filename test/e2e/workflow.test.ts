@@ -58,8 +58,11 @@ describe("the service-account lifecycle over HTTP", () => {
     const second = await admin.post("/v1/service-accounts/ci-runner/api-keys", { name: "deploy" });
     expect(second.status).toBe(201);
     const deployKey: string = second.body.key;
+    expect((await admin.get("/v1/service-accounts/ci-runner/api-keys/deploy")).body.lastUsedAt).toBeNull();
     expect(await verify(defaultKey)).toMatchObject({ valid: true, credential: "current", apiKey: { name: "default" } });
     expect(await verify(deployKey)).toMatchObject({ valid: true, credential: "current", apiKey: { name: "deploy" } });
+    const used = (await admin.get("/v1/service-accounts/ci-runner/api-keys/deploy")).body.lastUsedAt;
+    expect(Date.now() - Date.parse(used)).toBeLessThan(60_000);
 
     // rotate with a retention of 3 seconds
     const rotated = await admin.post("/v1/service-accounts/ci-runner/api-keys/deploy/rotate", { retainSeconds: 3 });
