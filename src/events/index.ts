@@ -9,7 +9,7 @@ export type { ClaimHeld, NameClaim } from "./name-registry.js";
 export { isUnavailable } from "./nats-errors.js";
 export { RevocationRelay, SOURCE_SEQ_HEADER } from "./revocation-relay.js";
 export { StreamFollower } from "./stream-follower.js";
-export { eventProblem, signatureProblem } from "./verify-event.js";
+export { eventProblem, hashProblem, signatureProblem, UnknownKeyPatience } from "./verify-event.js";
 export type { ChainHead, PublicKeys } from "./verify-event.js";
 export type { FollowerHandlers, FollowStep } from "./stream-follower.js";
 export * from "./subjects.js";

@@ -2,10 +2,8 @@ import { headers } from "@nats-io/transport-node";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { REVOCATION_EVENT_TYPES, type EventType } from "../domain/index.js";
-import { createHash } from "node:crypto";
-import { verifySignature } from "../signing/index.js";
-import { decodeEnvelope, signedBytes, type EventEnvelope } from "./envelope.js";
-import type { PublicKeys } from "./verify-event.js";
+import { decodeEnvelope } from "./envelope.js";
+import { hashProblem, signatureProblem, UnknownKeyPatience, type PublicKeys } from "./verify-event.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
@@ -27,7 +25,7 @@ export class RevocationRelay {
   private readonly follower: StreamFollower;
   private relayed = 0;
   private feedSeq = 0;
-  private waitingForKey: { seq: number; at: number } | null = null;
+  private readonly patience = new UnknownKeyPatience();
 
   private constructor(
     private readonly store: JetStreamEventStore,
@@ -80,15 +78,21 @@ export class RevocationRelay {
    * counts as forged: the follower tries the message again shortly.
    */
   private async authentic(message: JsMsg): Promise<boolean> {
-    const verdict = await verdictOf(message, this.keys);
-    if (verdict === "unknown-key") {
-      if (this.waitingForKey?.seq !== message.seq) this.waitingForKey = { seq: message.seq, at: Date.now() };
-      if (Date.now() - this.waitingForKey.at < UNKNOWN_KEY_PATIENCE_MS)
-        throw new Error(`message ${message.seq}: signing key not registered (yet)`);
+    let problem: string | null;
+    try {
+      const envelope = decodeEnvelope(message.data);
+      problem = hashProblem(envelope);
+      if (problem === null) {
+        const publicKey = await this.keys.publicKey(envelope.signingKeyId);
+        if (publicKey === null && this.patience.stillWaiting(message.seq)) throw new KeyNotYetKnown(message.seq);
+        problem = signatureProblem(envelope, publicKey);
+      }
+    } catch (error) {
+      if (error instanceof KeyNotYetKnown) throw error; // the follower tries this message again shortly
+      problem = error instanceof Error ? error.message : String(error);
     }
-    this.waitingForKey = null;
-    if (verdict !== "authentic") this.logger.error({ seq: message.seq }, "not relaying a message no keyledger daemon signed");
-    return verdict === "authentic";
+    if (problem !== null) this.logger.error({ seq: message.seq, problem }, "not relaying a message no keyledger daemon signed");
+    return problem === null;
   }
 
   private async resumeAfter(): Promise<number> {
@@ -124,23 +128,12 @@ export class RevocationRelay {
   }
 }
 
-/** Whether a message is an event a keyledger daemon signed and that hashes right. */
-async function verdictOf(message: JsMsg, keys: PublicKeys): Promise<"authentic" | "forged" | "unknown-key"> {
-  let envelope: EventEnvelope;
-  try {
-    envelope = decodeEnvelope(message.data);
-  } catch {
-    return "forged";
+class KeyNotYetKnown extends Error {
+  constructor(seq: number) {
+    super(`message ${seq}: signing key not registered (yet)`);
+    this.name = "KeyNotYetKnown";
   }
-  const bytes = signedBytes(envelope);
-  if (createHash("sha256").update(bytes).digest("hex") !== envelope.hash) return "forged";
-  const publicKey = await keys.publicKey(envelope.signingKeyId);
-  if (publicKey === null) return "unknown-key";
-  return verifySignature(publicKey, bytes, Buffer.from(envelope.signature, "base64url")) ? "authentic" : "forged";
 }
-
-/** How long a message signed by a key not (yet) in the registry is retried before it counts as forged. */
-const UNKNOWN_KEY_PATIENCE_MS = 15_000;
 
 function eventTypeOf(message: JsMsg): EventType | null {
   const fromHeader = message.headers?.get("Kl-Event-Type");

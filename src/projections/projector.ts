@@ -7,6 +7,7 @@ import {
   eventProblem,
   signatureProblem,
   StreamFollower,
+  UnknownKeyPatience,
   toDomainEvent,
   type FollowStep,
   type JetStreamEventStore,
@@ -28,9 +29,6 @@ class KeyNotYetKnown extends Error {
     this.name = "KeyNotYetKnown";
   }
 }
-
-/** How long an event signed by a key not (yet) in the registry is retried before it is skipped. */
-const UNKNOWN_KEY_PATIENCE_MS = 15_000;
 
 interface Waiter {
   readonly seq: number;
@@ -163,7 +161,7 @@ export class Projector {
     this.advance(event.seq);
   }
 
-  private unknownKeySince: { seq: number; at: number } | null = null;
+  private readonly patience = new UnknownKeyPatience();
 
   /**
    * The signature check. A key not in the registry may belong to a daemon that just started (a
@@ -172,13 +170,8 @@ export class Projector {
   private async signatureProblem(event: StoredEvent): Promise<string | null> {
     if (this.keys === undefined) return null;
     const publicKey = await this.keys.publicKey(event.signingKeyId);
-    if (publicKey === null && this.stillWaitingForKey(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
+    if (publicKey === null && this.patience.stillWaiting(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
     return signatureProblem(event, publicKey);
-  }
-
-  private stillWaitingForKey(seq: number): boolean {
-    if (this.unknownKeySince?.seq !== seq) this.unknownKeySince = { seq, at: Date.now() };
-    return Date.now() - this.unknownKeySince.at < UNKNOWN_KEY_PATIENCE_MS;
   }
 
   private advance(seq: number): void {
