@@ -9,6 +9,8 @@ export interface Config {
   readonly replicas: number;
   readonly logLevel: string;
   readonly schedulerIntervalMs: number;
+  /** How often a signed stream checkpoint is appended when events arrived; 0: never. */
+  readonly checkpointIntervalMs: number;
   readonly authFailuresPerMinute: number;
   readonly tokenTtlSeconds: number;
   /** A base64 Ed25519 seed, from KEYLEDGER_SIGNING_KEY only (never a flag, which `ps` would show). */
@@ -138,6 +140,13 @@ export const SETTINGS = [
     parse: integer(100, 3_600_000),
     fallback: 5000,
     description: "how often retained secrets are checked for expiry",
+  }),
+  setting({
+    key: "checkpointIntervalMs",
+    flag: "checkpoint-interval-ms",
+    parse: (value, name) => (value.trim() === "0" ? 0 : integer(100, 3_600_000)(value, name)),
+    fallback: 10_000,
+    description: "how often a signed checkpoint of the stream is appended when events arrived (0: never)",
   }),
   setting({
     key: "authFailuresPerMinute",

@@ -5,12 +5,13 @@ import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buildApp } from "./api/index.js";
+import { CheckpointWriter } from "./audit/index.js";
 import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts } from "./application/index.js";
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
-import { Projector, Queries, ReadModel } from "./projections/index.js";
+import { Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, SigningKeyRegistry } from "./signing/index.js";
 
@@ -23,6 +24,7 @@ export interface Daemon {
   readonly projector: Projector;
   readonly scheduler: RetentionScheduler;
   readonly relay: RevocationRelay;
+  readonly checkpoints: CheckpointWriter;
   readonly accounts: ServiceAccounts;
   readonly authenticator: Authenticator;
   readonly app: FastifyInstance;
@@ -118,11 +120,25 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     scheduler.start();
     stops.push({ name: "scheduler", stop: () => scheduler.stop() });
 
+    const checkpoints = new CheckpointWriter(
+      store,
+      signer,
+      () => projector.digestPosition,
+      clock,
+      logger.child({ component: "checkpoints" }),
+      { intervalMs: config.checkpointIntervalMs },
+    );
+    checkpoints.start();
+    stops.push({ name: "checkpoint writer", stop: () => checkpoints.stop() });
+
     const authenticator = new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock);
     const app = await buildApp({
       logger,
       accounts,
       queries,
+      store,
+      timeTravel: new TimeTravel(store, registry, clock),
+      auditAnchor: () => projector.digestPosition,
       authenticator,
       limiter: new FailedAuthLimiter(config.authFailuresPerMinute),
       usage,
@@ -140,7 +156,20 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, dataDir, stream: config.stream }, "keyledger is listening");
 
-    return { url: address, natsUrl, store, readModel, projector, scheduler, relay, accounts, authenticator, app, stop: stopAll };
+    return {
+      url: address,
+      natsUrl,
+      store,
+      readModel,
+      projector,
+      scheduler,
+      relay,
+      checkpoints,
+      accounts,
+      authenticator,
+      app,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

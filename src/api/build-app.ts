@@ -5,7 +5,9 @@ import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditRoutes } from "./routes/audit.js";
 import { authRoutes } from "./routes/auth.js";
+import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { serviceAccountRoutes } from "./routes/service-accounts.js";
 import { validatorCompiler } from "./validation.js";
@@ -54,6 +56,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(serviceAccountRoutes(deps, requireRoles));
   await app.register(apiKeyRoutes(deps, requireRoles));
   await app.register(authRoutes(deps, requireRoles));
+  await app.register(eventRoutes(deps, requireRoles));
+  await app.register(auditRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
 }

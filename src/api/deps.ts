@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { ServiceAccounts } from "../application/index.js";
 import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
-import type { Queries } from "../projections/index.js";
+import type { DigestPosition, JetStreamEventStore } from "../events/index.js";
+import type { Queries, TimeTravel } from "../projections/index.js";
 import type { Signer, SigningKeyRegistry } from "../signing/index.js";
 
 export interface Readiness {
@@ -14,6 +15,11 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly accounts: ServiceAccounts;
   readonly queries: Queries;
+  /** The stream itself: history, the live tail and the audit read it. */
+  readonly store: JetStreamEventStore;
+  readonly timeTravel: TimeTravel;
+  /** What this daemon's read model has applied, with the running digest: an audit's anchor. */
+  readonly auditAnchor: () => DigestPosition;
   readonly authenticator: Authenticator;
   readonly limiter: FailedAuthLimiter;
   readonly usage: UsageTracker;

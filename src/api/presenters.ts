@@ -1,5 +1,7 @@
-import { retentionInForce, type KeyState } from "../domain/index.js";
+import { keyStatus, previousSecretStatus, retentionInForce, type AccountState, type KeyState } from "../domain/index.js";
 import type { AccountFields } from "../projections/index.js";
+import type { Static } from "typebox";
+import type { ApiKeyAsOf, ServiceAccountAsOf } from "./schemas/audit.js";
 import type { ApiKey, ServiceAccount } from "./schemas/common.js";
 
 /** Resources of the contract, from read-model records; nothing secret is ever copied across. */
@@ -30,5 +32,23 @@ export function presentKey(key: KeyState, serviceAccountId: string, lastUsedAt: 
     lastUsedAt,
     expiresAt: key.expiresAt,
     retainedUntil: retentionInForce(key, now.toISOString())?.retainedUntil ?? null,
+  };
+}
+
+/** An account and its live keys as they were at `at`, with each key's status then. */
+export function presentAccountAsOf(account: AccountState, at: string): Static<typeof ServiceAccountAsOf> {
+  return {
+    ...presentAccount(account),
+    apiKeys: Object.values(account.keys)
+      .filter((key) => !key.deleted)
+      .map((key) => presentKeyAsOf(key, account, at)),
+  };
+}
+
+export function presentKeyAsOf(key: KeyState, account: AccountState, at: string): Static<typeof ApiKeyAsOf> {
+  return {
+    ...presentKey(key, account.id, null, new Date(at)),
+    status: keyStatus(key, account, at),
+    previousSecret: previousSecretStatus(key, at),
   };
 }

@@ -10,6 +10,8 @@ export type { ErrorCode } from "./errors.js";
 export type * from "./events.js";
 export { EVENT_TYPES, REVOCATION_EVENT_TYPES } from "./events.js";
 export { evolve, fold } from "./evolve.js";
+export { keyStatus, previousSecretStatus } from "./key-status.js";
+export type { KeyStatus, PreviousSecretStatus } from "./key-status.js";
 export {
   ACCOUNT_ID_PATTERN,
   KEY_ID_PATTERN,

@@ -1,10 +1,19 @@
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  DeliverPolicy,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
 import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
-import { accountSubject, ALL_EVENTS_FILTER, STREAM_SUBJECTS } from "./subjects.js";
+import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, STREAM_SUBJECTS } from "./subjects.js";
+import { decodeCheckpoint, type StreamCheckpoint } from "./checkpoint.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 import { ensureStream } from "./streams.js";
 
@@ -207,6 +216,123 @@ export class JetStreamEventStore {
     }
   }
 
+  /** The sequence of the last message of the stream (events, name claims and checkpoints), 0 when empty. */
+  async head(): Promise<number> {
+    try {
+      return (await this.jsm.streams.info(this.options.stream)).state.last_seq;
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+  }
+
+  /**
+   * The raw messages of the stream in order, from `fromSeq` up to `toSeq` (inclusive, default: the
+   * head when the read starts), optionally only those matching a subject filter.
+   */
+  async *messages(options: { fromSeq: number; toSeq?: number; filter?: string }): AsyncGenerator<RawMessage> {
+    const toSeq = options.toSeq ?? (await this.head());
+    const last = options.filter === undefined ? toSeq : Math.min(toSeq, await this.lastSequence(options.filter));
+    if (last < Math.max(1, options.fromSeq)) return;
+    let messages: ConsumerMessages;
+    try {
+      const consumer = await this.js.consumers.get(this.options.stream, {
+        ...(options.filter === undefined ? {} : { filter_subjects: options.filter }),
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(1, options.fromSeq),
+      });
+      messages = await consumer.consume({ max_messages: 1024 });
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+    try {
+      for await (const message of messages) {
+        if (message.seq > last) break;
+        yield { seq: message.seq, subject: message.subject, data: message.data, time: message.time };
+        if (message.seq >= last || message.info.pending === 0) break;
+      }
+    } finally {
+      await messages.close();
+    }
+  }
+
+  /** When the stream stored the message at `seq` (null: there is none). */
+  async timeOf(seq: number): Promise<Date | null> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.options.stream, { seq });
+      return message?.time ?? null;
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.status === 404) return null;
+      throw translate(error, "reading the event stream");
+    }
+  }
+
+  /** The sequence of the last message the stream stored at or before `at` (0: none). */
+  async lastSequenceAt(at: Date): Promise<number> {
+    const head = await this.head();
+    if (head === 0) return 0;
+    const last = await this.timeOf(head);
+    if (last !== null && last.getTime() <= at.getTime()) return head;
+    try {
+      // The first message stored after `at` (time stamps have nanoseconds; ours have milliseconds).
+      const consumer = await this.js.consumers.get(this.options.stream, {
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: new Date(at.getTime() + 1).toISOString(),
+      });
+      const first = await consumer.next({ expires: this.options.publishTimeoutMs });
+      return first === null ? head : first.seq - 1;
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+  }
+
+  /** Follows the stream live from after `afterSeq`, for as long as the caller reads (close to stop). */
+  async tail(afterSeq: number, filter?: string): Promise<ConsumerMessages> {
+    try {
+      const consumer = await this.js.consumers.get(this.options.stream, {
+        ...(filter === undefined ? {} : { filter_subjects: filter }),
+        ...(afterSeq <= 0
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }),
+      });
+      return await consumer.consume({ max_messages: 256 });
+    } catch (error) {
+      throw translate(error, "following the event stream");
+    }
+  }
+
+  /** The last stream checkpoint with its sequence, or null when there is none (or it is unreadable). */
+  async lastCheckpoint(): Promise<{ seq: number; checkpoint: StreamCheckpoint | null } | null> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.options.stream, { last_by_subj: CHECKPOINT_SUBJECT });
+      if (message === null) return null;
+      try {
+        return { seq: message.seq, checkpoint: decodeCheckpoint(message.data) };
+      } catch {
+        return { seq: message.seq, checkpoint: null };
+      }
+    } catch (error) {
+      throw translate(error, "reading the last checkpoint");
+    }
+  }
+
+  /**
+   * Appends a checkpoint after the one at `expectedSeq` (0: the first). Answers false when another
+   * daemon appended one first (the line of checkpoints stays linear).
+   */
+  async appendCheckpoint(checkpoint: StreamCheckpoint, expectedSeq: number): Promise<boolean> {
+    try {
+      await this.js.publish(CHECKPOINT_SUBJECT, JSON.stringify(checkpoint), {
+        msgID: `checkpoint:${checkpoint.eventCount}`,
+        expect: { lastSubjectSequence: expectedSeq },
+        timeout: this.options.publishTimeoutMs,
+      });
+      return true;
+    } catch (error) {
+      if (isWrongLastSequence(error)) return false;
+      throw translate(error, "appending a checkpoint");
+    }
+  }
+
   get connection(): NatsConnection {
     return this.nc;
   }
@@ -218,6 +344,15 @@ export class JetStreamEventStore {
   get manager(): JetStreamManager {
     return this.jsm;
   }
+}
+
+/** One message of the stream as stored. */
+export interface RawMessage {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** When the stream stored it. */
+  readonly time: Date;
 }
 
 /** A message that is not a readable event is not returned as one. */

@@ -1,9 +1,15 @@
 export { canonicalJson } from "./canonical-json.js";
+export { checkpointProblem, decodeCheckpoint, sealCheckpoint } from "./checkpoint.js";
+export type { StreamCheckpoint } from "./checkpoint.js";
+export { advancePosition, EMPTY_DIGEST, nextDigest, START_POSITION } from "./digest.js";
+export type { DigestPosition } from "./digest.js";
 export { decodeEnvelope, SCHEMA_VERSION, sealEvent, signedBytes, toDomainEvent, upcast } from "./envelope.js";
 export type { EventEnvelope, SealContext, StoredEvent, UnsignedEnvelope } from "./envelope.js";
 export { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
 export { JetStreamEventStore } from "./event-store.js";
-export type { AppendContext, Appended, AppendPosition, EventStoreOptions } from "./event-store.js";
+export type { AppendContext, Appended, AppendPosition, EventStoreOptions, RawMessage } from "./event-store.js";
+export { historyPage } from "./history.js";
+export type { HistoryPage, HistoryQuery } from "./history.js";
 export { NameRegistry } from "./name-registry.js";
 export type { ClaimHeld, NameClaim } from "./name-registry.js";
 export { isUnavailable } from "./nats-errors.js";

@@ -10,7 +10,7 @@ export interface StreamSettings {
 
 /**
  * Creates a stream of keyledger's (history is never rewritten: deletes and purges denied), or
- * brings an existing one to the configured replicas and deduplication window.
+ * brings an existing one to the configured subjects, replicas and deduplication window.
  */
 export async function ensureStream(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
   const config: Partial<StreamConfig> & { name: string } = {
@@ -43,6 +43,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     current.num_replicas !== config.num_replicas ||
     current.duplicate_window !== config.duplicate_window ||
     !current.deny_delete ||
+    settings.subjects.some((subject) => !current.subjects.includes(subject)) ||
     !current.deny_purge
   ) {
     await jsm.streams.update(settings.name, { ...current, ...config });

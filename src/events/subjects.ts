@@ -6,6 +6,7 @@ import type { EventType } from "../domain/index.js";
  *
  *   kl.acct.<accountId>   every event of one service account, in order (the concurrency unit)
  *   kl.name.<hex(name)>   claims of an account name (reservations, appended with an expected sequence)
+ *   kl.checkpoint         signed, chained checkpoints of the running digest of all events
  *
  * and in the revocation feed, a stream of its own (`<stream>_REVOCATIONS`):
  *
@@ -13,7 +14,8 @@ import type { EventType } from "../domain/index.js";
  */
 export const EVENT_SUBJECT_PREFIX = "kl.acct";
 export const NAME_SUBJECT_PREFIX = "kl.name";
-export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`];
+export const CHECKPOINT_SUBJECT = "kl.checkpoint";
+export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`, CHECKPOINT_SUBJECT];
 export const ALL_EVENTS_FILTER = `${EVENT_SUBJECT_PREFIX}.*`;
 
 export const REVOCATION_SUBJECT_PREFIX = "kl.revoked";

@@ -1,5 +1,7 @@
 export type { AccountFields, AccountRecord, Aggregate, KeyRecord, RetentionEntry } from "./layout.js";
 export { Projector, ReadModelTimeoutError } from "./projector.js";
-export { Queries } from "./queries.js";
+export { pageAccounts, Queries } from "./queries.js";
 export type { AccountFilter, AccountPage } from "./queries.js";
 export { ReadModel } from "./read-model.js";
+export { TimeTravel } from "./time-travel.js";
+export type { AsOf, PointInTime } from "./time-travel.js";

@@ -3,7 +3,9 @@ import type { AccountState, KeyState } from "../domain/index.js";
 /**
  * The LevelDB layout of the read model. Every key starts with a short prefix:
  *
+ *   meta!layout                          version of this layout (another one is rebuilt from the stream)
  *   meta!checkpoint                      last applied stream sequence
+ *   meta!digest                          running digest of the event messages up to the checkpoint
  *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
  *   key!<keyId>                          KeyRecord (the lookup of verification)
  *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
@@ -11,7 +13,10 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   ret!<retainedUntil>!<keyId>          index: retentions the scheduler still has to close
  *   skipped!<seq, 16 digits>             stream messages the projector could not apply, with why
  */
+export const LAYOUT_VERSION = 2;
+export const LAYOUT = "meta!layout";
 export const CHECKPOINT = "meta!checkpoint";
+export const DIGEST = "meta!digest";
 export const accountKey = (accountId: string): string => `acct!${accountId}`;
 export const keyKey = (keyId: string): string => `key!${keyId}`;
 export const accountKeyIndex = (accountId: string, keyId: string): string => `acctkey!${accountId}!${keyId}`;

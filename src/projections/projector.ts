@@ -3,12 +3,14 @@ import type { Logger } from "pino";
 import { evolve } from "../domain/index.js";
 import {
   accountIdOfSubject,
+  advancePosition,
   decodeEnvelope,
   eventProblem,
   signatureProblem,
   StreamFollower,
   UnknownKeyPatience,
   toDomainEvent,
+  type DigestPosition,
   type FollowStep,
   type JetStreamEventStore,
   type PublicKeys,
@@ -41,6 +43,7 @@ interface Waiter {
  */
 export class Projector {
   private applied = 0;
+  private digest: DigestPosition = { seq: 0, count: 0, digest: "" };
   private target = 0;
   private readonly follower: StreamFollower;
   private waiters: Waiter[] = [];
@@ -64,7 +67,8 @@ export class Projector {
 
   /** Starts following the stream from the checkpoint; resolves once caught up with the stream as of now. */
   async start(): Promise<void> {
-    this.applied = await this.readModel.checkpoint();
+    this.digest = await this.readModel.position();
+    this.applied = this.digest.seq;
     this.target = await this.store.lastEventSequence();
     this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
     this.follower.start();
@@ -78,6 +82,11 @@ export class Projector {
   /** The last stream sequence applied to this daemon's read model. */
   get position(): number {
     return this.applied;
+  }
+
+  /** The running digest of every event message up to `position` (what checkpoints sign). */
+  get digestPosition(): DigestPosition {
+    return this.digest;
   }
 
   /** Events applied since this process started (not counting what the checkpoint already held). */
@@ -116,14 +125,15 @@ export class Projector {
 
   private async onMessage(message: JsMsg): Promise<FollowStep> {
     if (message.seq <= this.applied) return "next";
+    const position = advancePosition(this.digest, message.seq, message.data);
     let event: StoredEvent;
     try {
       event = { ...decodeEnvelope(message.data), seq: message.seq };
     } catch (error) {
-      await this.skip(message.seq, message.subject, error);
+      await this.skip(position, message.subject, error);
       return "next";
     }
-    await this.apply(event, message.subject);
+    await this.apply(event, message.subject, position);
     return "next";
   }
 
@@ -131,18 +141,18 @@ export class Projector {
    * A message that is not a readable event (or that the account's state cannot take) would stop
    * every projector for good, since history cannot be deleted: it is recorded, logged and passed.
    */
-  private async skip(seq: number, subject: string, error: unknown): Promise<void> {
+  private async skip(position: DigestPosition, subject: string, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error);
-    this.logger.error({ seq, subject, reason }, "skipping a stream message that is not an applicable event");
-    await this.readModel.skip(seq, reason, accountIdOfSubject(subject));
-    this.advance(seq);
+    this.logger.error({ seq: position.seq, subject, reason }, "skipping a stream message that is not an applicable event");
+    await this.readModel.skip(position, reason, accountIdOfSubject(subject));
+    this.advance(position);
   }
 
   /**
    * Applies an event that verifies: on its account's subject, hashing right, following the chain,
    * signed by a registered daemon. Anything else (a forged or tampered message) is skipped.
    */
-  private async apply(event: StoredEvent, subject: string): Promise<void> {
+  private async apply(event: StoredEvent, subject: string, position: DigestPosition): Promise<void> {
     const before = await this.readModel.aggregate(event.accountId);
     const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
     // A registry that cannot be read (or a key not known yet) throws: the follower tries again.
@@ -153,12 +163,12 @@ export class Projector {
       after = evolve(before?.state ?? null, toDomainEvent(event));
       if (after === null) throw new Error(`event left account ${event.accountId} without state`);
     } catch (error) {
-      await this.skip(event.seq, subject, error);
+      await this.skip(position, subject, error);
       return;
     }
-    await this.readModel.apply(before?.state ?? null, after, event.seq, event.hash);
+    await this.readModel.apply(before?.state ?? null, after, position, event.hash);
     this.appliedThisRun += 1;
-    this.advance(event.seq);
+    this.advance(position);
   }
 
   private readonly patience = new UnknownKeyPatience();
@@ -174,7 +184,9 @@ export class Projector {
     return signatureProblem(event, publicKey);
   }
 
-  private advance(seq: number): void {
+  private advance(position: DigestPosition): void {
+    const seq = position.seq;
+    this.digest = position;
     this.applied = seq;
     const ready = this.waiters.filter((waiter) => waiter.seq <= seq);
     if (ready.length > 0) {

@@ -46,23 +46,12 @@ export class Queries {
 
   async listAccounts(filter: AccountFilter): Promise<AccountPage> {
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-    const needle = filter.name?.toLowerCase();
-    const items: AccountFields[] = [];
-    let more = false;
     const range = after === undefined ? ACCOUNTS_RANGE : { ...ACCOUNTS_RANGE, gt: `acct!${after}` };
-    for await (const value of this.readModel.db.values(range)) {
-      const { account } = value as AccountRecord;
-      if (account.deleted) continue;
-      if (filter.active !== undefined && account.active !== filter.active) continue;
-      if (needle !== undefined && !account.name.toLowerCase().includes(needle)) continue;
-      if (items.length === filter.limit) {
-        more = true;
-        break;
-      }
-      items.push(account);
+    const readModel = this.readModel;
+    async function* accounts(): AsyncGenerator<AccountFields> {
+      for await (const value of readModel.db.values(range)) yield (value as AccountRecord).account;
     }
-    const last = items.at(-1);
-    return { items, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
+    return pageAccounts(accounts(), filter);
   }
 
   /** The live keys of an account, in creation order. */
@@ -104,6 +93,32 @@ export class Queries {
     }
     return due;
   }
+}
+
+/**
+ * One page of live accounts in id order, after the filter's cursor, matching its `active` and
+ * `name` (a case-insensitive substring); used for the read model and for states of the past.
+ */
+export async function pageAccounts(
+  accounts: AsyncIterable<AccountFields> | Iterable<AccountFields>,
+  filter: AccountFilter,
+): Promise<AccountPage> {
+  const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
+  const needle = filter.name?.toLowerCase();
+  const items: AccountFields[] = [];
+  let more = false;
+  for await (const account of accounts) {
+    if (account.deleted || (after !== undefined && account.id <= after)) continue;
+    if (filter.active !== undefined && account.active !== filter.active) continue;
+    if (needle !== undefined && !account.name.toLowerCase().includes(needle)) continue;
+    if (items.length === filter.limit) {
+      more = true;
+      break;
+    }
+    items.push(account);
+  }
+  const last = items.at(-1);
+  return { items, nextCursor: more && last !== undefined ? encodeCursor(last.id) : null };
 }
 
 const STAND_IN_KEY_ID = "key_00000000000000000000000000";

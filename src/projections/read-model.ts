@@ -1,11 +1,15 @@
 import { Level } from "level";
 import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
+import { START_POSITION, type DigestPosition } from "../events/index.js";
 import {
   accountKey,
   accountKeyIndex,
   accountKeysRange,
   CHECKPOINT,
+  DIGEST,
   keyKey,
+  LAYOUT,
+  LAYOUT_VERSION,
   nameKey,
   retentionKey,
   skippedKey,
@@ -22,10 +26,16 @@ type Operation = { type: "put"; key: string; value: unknown } | { type: "del"; k
 export class ReadModel {
   private constructor(readonly db: Level<string, unknown>) {}
 
+  /**
+   * Opens the read model. One written in another layout is cleared, and so rebuilt from the stream
+   * by the projector: the read model is derived data, the stream is the source of truth.
+   */
   static async open(path: string): Promise<ReadModel> {
     const db = new Level<string, unknown>(path, { valueEncoding: "json" });
     await db.open();
-    return new ReadModel(db);
+    const readModel = new ReadModel(db);
+    if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
+    return readModel;
   }
 
   async close(): Promise<void> {
@@ -34,6 +44,13 @@ export class ReadModel {
 
   async checkpoint(): Promise<number> {
     return ((await this.db.get(CHECKPOINT)) as number | undefined) ?? 0;
+  }
+
+  /** The checkpoint with the running digest of every event message up to it. */
+  async position(): Promise<DigestPosition> {
+    const seq = await this.checkpoint();
+    const digest = (await this.db.get(DIGEST)) as { count: number; digest: string } | undefined;
+    return digest === undefined ? START_POSITION : { seq, ...digest };
   }
 
   async accountRecord(accountId: string): Promise<AccountRecord | undefined> {
@@ -67,7 +84,8 @@ export class ReadModel {
    * Stores the account's new state with every index that depends on it and the checkpoint, in one
    * atomic batch: a crash leaves either all of it or none of it.
    */
-  async apply(before: AccountState | null, after: AccountState, streamSeq: number, lastHash: string): Promise<void> {
+  async apply(before: AccountState | null, after: AccountState, position: DigestPosition, lastHash: string): Promise<void> {
+    const streamSeq = position.seq;
     const ops: Operation[] = [];
     const { keys, ...account } = after;
     const record: AccountRecord = { account, streamSeq, lastHash };
@@ -80,7 +98,7 @@ export class ReadModel {
     }
     diffIndex(ops, nameIndex(before), nameIndex(after));
     diffIndex(ops, retentionIndex(before), retentionIndex(after));
-    ops.push({ type: "put", key: CHECKPOINT, value: streamSeq });
+    ops.push(...checkpointOps(position));
     await this.db.batch(ops);
   }
 
@@ -89,11 +107,9 @@ export class ReadModel {
    * expected sequence moves past it too (its state and chain do not), so that the account's next
    * append expects the message that is now last on its subject.
    */
-  async skip(streamSeq: number, reason: string, accountId: string | null): Promise<void> {
-    const ops: Operation[] = [
-      { type: "put", key: skippedKey(streamSeq), value: reason },
-      { type: "put", key: CHECKPOINT, value: streamSeq },
-    ];
+  async skip(position: DigestPosition, reason: string, accountId: string | null): Promise<void> {
+    const streamSeq = position.seq;
+    const ops: Operation[] = [{ type: "put", key: skippedKey(streamSeq), value: reason }, ...checkpointOps(position)];
     const record = accountId === null ? undefined : await this.accountRecord(accountId);
     if (record !== undefined) ops.push({ type: "put", key: accountKey(record.account.id), value: { ...record, streamSeq } });
     await this.db.batch(ops);
@@ -107,9 +123,18 @@ export class ReadModel {
     return entries;
   }
 
+  /** Empties the read model (the projector then rebuilds it from sequence 1). */
   async clear(): Promise<void> {
     await this.db.clear();
+    await this.db.put(LAYOUT, LAYOUT_VERSION);
   }
+}
+
+function checkpointOps(position: DigestPosition): Operation[] {
+  return [
+    { type: "put", key: CHECKPOINT, value: position.seq },
+    { type: "put", key: DIGEST, value: { count: position.count, digest: position.digest } },
+  ];
 }
 
 function nameIndex(state: AccountState | null): Map<string, unknown> {

@@ -3,7 +3,9 @@ import { Type } from "typebox";
 import type { AppDeps } from "../deps.js";
 import { commandContext, findAccount, findKey } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
-import { presentKey } from "../presenters.js";
+import { presentKey, presentKeyAsOf } from "../presenters.js";
+import { ApiKeyAsOf, AsOfParam, PointInTime } from "../schemas/audit.js";
+import { accountAsOf, keyAsOf } from "../time-travel.js";
 import {
   AccountParams,
   ApiKey,
@@ -33,7 +35,18 @@ const RotateBody = Type.Union([
   Type.Object({ retainSeconds: Type.Optional(RetainSeconds) }, { additionalProperties: false }),
   Type.Null(),
 ]);
-const ListQuery = Type.Object({ active: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  { active: Type.Optional(Type.Boolean()), asOf: Type.Optional(AsOfParam) },
+  { additionalProperties: false },
+);
+const GetQuery = Type.Object({ asOf: Type.Optional(AsOfParam) }, { additionalProperties: false });
+/** A key; as of a point in history, with the status it had then and the point. */
+const KeyAnswer = Type.Object({
+  ...ApiKey.properties,
+  status: Type.Optional(ApiKeyAsOf.properties.status),
+  previousSecret: Type.Optional(ApiKeyAsOf.properties.previousSecret),
+  asOf: Type.Optional(PointInTime),
+});
 
 export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
@@ -60,12 +73,23 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
         schema: {
           params: AccountParams,
           querystring: ListQuery,
-          response: { 200: Type.Object({ items: Type.Array(ApiKey) }), ...errorResponses },
+          response: {
+            200: Type.Object({ items: Type.Array(KeyAnswer), asOf: Type.Optional(PointInTime) }),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
+        const { active, asOf } = request.query;
+        if (asOf !== undefined) {
+          const { account, point } = await accountAsOf(deps, request.params.account, asOf);
+          const keys = Object.values(account.keys).filter(
+            (key) => !key.deleted && (active === undefined || key.active === active),
+          );
+          return { items: keys.map((key) => presentKeyAsOf(key, account, point.at)), asOf: point };
+        }
         const account = await findAccount(deps.queries, request.params.account);
-        const keys = await deps.queries.listKeys(account.id, request.query.active);
+        const keys = await deps.queries.listKeys(account.id, active);
         const now = deps.clock();
         return { items: keys.map((key) => presentKey(key, account.id, deps.usage.lastUsedAt(key.id), now)) };
       },
@@ -73,8 +97,15 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
 
     app.get(
       `${base}/:key`,
-      { onRequest: read, schema: { params: KeyParams, response: { 200: ApiKey, ...errorResponses } } },
+      {
+        onRequest: read,
+        schema: { params: KeyParams, querystring: GetQuery, response: { 200: KeyAnswer, ...errorResponses } },
+      },
       async (request) => {
+        if (request.query.asOf !== undefined) {
+          const { account, point } = await accountAsOf(deps, request.params.account, request.query.asOf);
+          return { ...presentKeyAsOf(keyAsOf(account, request.params.key), account, point.at), asOf: point };
+        }
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         return presentKey(key, account.id, deps.usage.lastUsedAt(key.id), deps.clock());
       },

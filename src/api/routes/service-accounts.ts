@@ -1,18 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";
 import { commandContext, findAccount } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
-import { presentAccount, presentKey } from "../presenters.js";
+import { pageAccounts } from "../../projections/index.js";
+import { presentAccount, presentAccountAsOf, presentKey } from "../presenters.js";
+import { AsOfParam, ApiKeyAsOf, PointInTime } from "../schemas/audit.js";
+import { accountAsOf } from "../time-travel.js";
 import {
   AccountParams,
+  ApiKey,
   ApiKeyWithSecret,
   Description,
   errorResponses,
   Name,
   Roles,
   ServiceAccount,
-  ServiceAccountWithKeys,
 } from "../schemas/common.js";
 
 const CreateBody = Type.Object(
@@ -42,9 +46,24 @@ const ListQuery = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    asOf: Type.Optional(AsOfParam),
   },
   { additionalProperties: false },
 );
+const GetQuery = Type.Object({ asOf: Type.Optional(AsOfParam) }, { additionalProperties: false });
+
+/** An account with its keys; as of a point in history, with the point and each key's status then. */
+const AccountWithKeys = Type.Object({
+  ...ServiceAccount.properties,
+  apiKeys: Type.Array(
+    Type.Object({
+      ...ApiKey.properties,
+      status: Type.Optional(ApiKeyAsOf.properties.status),
+      previousSecret: Type.Optional(ApiKeyAsOf.properties.previousSecret),
+    }),
+  ),
+  asOf: Type.Optional(PointInTime),
+});
 
 export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
@@ -79,22 +98,39 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
         schema: {
           querystring: ListQuery,
           response: {
-            200: Type.Object({ items: Type.Array(ServiceAccount), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            200: Type.Object({
+              items: Type.Array(ServiceAccount),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+              asOf: Type.Optional(PointInTime),
+            }),
             ...errorResponses,
           },
         },
       },
       async (request) => {
-        const { active, name, limit, cursor } = request.query;
-        const page = await deps.queries.listAccounts({ active, name, limit: limit ?? 50, cursor });
+        const { active, name, limit, cursor, asOf } = request.query;
+        const filter = { active, name, limit: limit ?? 50, cursor };
+        if (asOf !== undefined) {
+          const point = await deps.timeTravel.resolve(parseAsOf(asOf));
+          const page = await pageAccounts(await deps.timeTravel.accounts(point), filter);
+          return { items: page.items.map(presentAccount), nextCursor: page.nextCursor, asOf: point };
+        }
+        const page = await deps.queries.listAccounts(filter);
         return { items: page.items.map(presentAccount), nextCursor: page.nextCursor };
       },
     );
 
     app.get(
       "/v1/service-accounts/:account",
-      { onRequest: read, schema: { params: AccountParams, response: { 200: ServiceAccountWithKeys, ...errorResponses } } },
+      {
+        onRequest: read,
+        schema: { params: AccountParams, querystring: GetQuery, response: { 200: AccountWithKeys, ...errorResponses } },
+      },
       async (request) => {
+        if (request.query.asOf !== undefined) {
+          const { account, point } = await accountAsOf(deps, request.params.account, request.query.asOf);
+          return { ...presentAccountAsOf(account, point.at), asOf: point };
+        }
         const account = await findAccount(deps.queries, request.params.account);
         const keys = await deps.queries.listKeys(account.id);
         const now = deps.clock();

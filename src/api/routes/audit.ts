@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { auditStream, type AuditReport as Report } from "../../audit/index.js";
+import { parseAsOf } from "../as-of.js";
+import type { AppDeps } from "../deps.js";
+import { HttpError } from "../errors.js";
+import type { RequireRoles } from "../plugins/authenticate.js";
+import { presentAccountAsOf } from "../presenters.js";
+import { AsOfParam, AuditReport, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
+import { errorResponses } from "../schemas/common.js";
+
+const VerifyQuery = Type.Object(
+  { maxProblems: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })) },
+  { additionalProperties: false },
+);
+const StateQuery = Type.Object({ asOf: AsOfParam }, { additionalProperties: false });
+
+const NDJSON = "application/x-ndjson";
+/** Audits read the whole stream: a daemon runs this many at once and answers 503 to more. */
+const MAX_RUNNING_AUDITS = 2;
+
+/**
+ * `GET /v1/audit/verify`: every signature, hash, chain link and checkpoint of the stream, checked
+ * against the public keys of the daemons. With `Accept: application/x-ndjson` the answer is a line
+ * of progress now and then, and the report as the last line (`{"report": …}`).
+ * `GET /v1/audit/state?asOf=`: every account and key as they were at a point in history.
+ */
+export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
+  const read = requireRoles(["admin", "auditor"]);
+  let running = 0;
+  return async (app) => {
+    app.get(
+      "/v1/audit/verify",
+      { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
+      async (request, reply) => {
+        if (running >= MAX_RUNNING_AUDITS)
+          throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
+        running += 1;
+        try {
+          const anchor = deps.auditAnchor();
+          const head = await deps.store.head();
+          const options = { keys: deps.registry, head, anchor, maxProblems: request.query.maxProblems ?? 1000 };
+          if (!String(request.headers.accept ?? "").includes(NDJSON)) {
+            return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
+          }
+          // Progress as it goes (the head was read above, so an unreachable store is still a 503 with a body).
+          const messages = deps.store.messages({ fromSeq: 1, toSeq: head });
+          reply.hijack();
+          const response = reply.raw;
+          response.writeHead(200, { "content-type": NDJSON, "x-request-id": String(request.id) });
+          let report: Report | undefined;
+          try {
+            report = await auditStream(messages, {
+              ...options,
+              onProgress: (progress) => response.write(`${JSON.stringify({ progress })}\n`),
+            });
+            response.write(`${JSON.stringify({ report })}\n`);
+          } catch (error) {
+            request.log.error({ err: error }, "audit failed");
+            const body = {
+              code: "unavailable",
+              message: "the audit could not read the whole stream",
+              requestId: String(request.id),
+            };
+            response.write(`${JSON.stringify({ error: body })}\n`);
+          }
+          response.end();
+          return reply;
+        } finally {
+          running -= 1;
+        }
+      },
+    );
+
+    app.get(
+      "/v1/audit/state",
+      {
+        onRequest: read,
+        schema: {
+          querystring: StateQuery,
+          response: {
+            200: Type.Object({ asOf: PointInTime, serviceAccounts: Type.Array(ServiceAccountAsOf) }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const point = await deps.timeTravel.resolve(parseAsOf(request.query.asOf));
+        const accounts = await deps.timeTravel.accounts(point);
+        return {
+          asOf: point,
+          serviceAccounts: accounts.filter((account) => !account.deleted).map((account) => presentAccountAsOf(account, point.at)),
+        };
+      },
+    );
+  };
+}

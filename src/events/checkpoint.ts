@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import type { Signer } from "../signing/index.js";
+import { verifySignature } from "../signing/index.js";
+import { canonicalJson } from "./canonical-json.js";
+import type { DigestPosition } from "./digest.js";
+
+export const CHECKPOINT_SCHEMA_VERSION = 1;
+
+/**
+ * A signed statement by a daemon about the stream: "the first `eventCount` event messages, up to
+ * sequence `upToSeq`, have the running digest `digest`". Checkpoints are chained by `prevHash` and
+ * appended with the expected last sequence of their subject, so they form one line even with
+ * several daemons. They reveal removed, inserted or reordered events anywhere before them, also
+ * across accounts and at the end of an account's history, which per-account chains cannot show.
+ */
+export interface StreamCheckpoint {
+  readonly type: "StreamCheckpoint";
+  readonly schemaVersion: number;
+  readonly occurredAt: string;
+  readonly upToSeq: number;
+  readonly eventCount: number;
+  readonly digest: string;
+  /** `hash` of the previous checkpoint; null for the first one. */
+  readonly prevHash: string | null;
+  /** SHA-256 (hex) of the canonical JSON of every other member except `signature`. */
+  readonly hash: string;
+  readonly signingKeyId: string;
+  /** Ed25519 signature (base64url) of the same canonical bytes. */
+  readonly signature: string;
+}
+
+function checkpointBytes(checkpoint: Omit<StreamCheckpoint, "hash" | "signature">): Buffer {
+  const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId } = checkpoint;
+  return Buffer.from(
+    canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId }),
+    "utf8",
+  );
+}
+
+export function sealCheckpoint(
+  position: DigestPosition,
+  prevHash: string | null,
+  occurredAt: string,
+  signer: Signer,
+): StreamCheckpoint {
+  const unsigned = {
+    type: "StreamCheckpoint" as const,
+    schemaVersion: CHECKPOINT_SCHEMA_VERSION,
+    occurredAt,
+    upToSeq: position.seq,
+    eventCount: position.count,
+    digest: position.digest,
+    prevHash,
+    signingKeyId: signer.keyId,
+  };
+  const bytes = checkpointBytes(unsigned);
+  return {
+    ...unsigned,
+    hash: createHash("sha256").update(bytes).digest("hex"),
+    signature: Buffer.from(signer.sign(bytes)).toString("base64url"),
+  };
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): StreamCheckpoint {
+  const raw = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<StreamCheckpoint> | null;
+  if (
+    raw === null ||
+    typeof raw !== "object" ||
+    raw.type !== "StreamCheckpoint" ||
+    raw.schemaVersion !== CHECKPOINT_SCHEMA_VERSION ||
+    !Number.isSafeInteger(raw.upToSeq) ||
+    !Number.isSafeInteger(raw.eventCount) ||
+    typeof raw.digest !== "string" ||
+    typeof raw.hash !== "string" ||
+    typeof raw.signingKeyId !== "string" ||
+    typeof raw.signature !== "string"
+  ) {
+    throw new Error("not a stream checkpoint");
+  }
+  return raw as StreamCheckpoint;
+}
+
+/** Why a checkpoint is not authentic (null: it hashes right and a registered daemon key signed it). */
+export function checkpointProblem(checkpoint: StreamCheckpoint, publicKey: Uint8Array | null): string | null {
+  const bytes = checkpointBytes(checkpoint);
+  if (createHash("sha256").update(bytes).digest("hex") !== checkpoint.hash) return "checkpoint hash does not match its content";
+  if (publicKey === null) return `checkpoint signing key ${checkpoint.signingKeyId} is not registered`;
+  return verifySignature(publicKey, bytes, Buffer.from(checkpoint.signature, "base64url"))
+    ? null
+    : "checkpoint signature does not verify";
+}

@@ -1,0 +1,89 @@
+import { evolve, InvalidValueError, type AccountState } from "../domain/index.js";
+import {
+  accountSubject,
+  ALL_EVENTS_FILTER,
+  decodeEnvelope,
+  eventProblem,
+  signatureProblem,
+  toDomainEvent,
+  type JetStreamEventStore,
+  type PublicKeys,
+  type RawMessage,
+} from "../events/index.js";
+
+/** A point in history: an ISO instant, or a stream sequence. */
+export type AsOf = { readonly time: string } | { readonly seq: number };
+
+/** A point resolved: the last stream sequence it includes, and the instant states are judged at. */
+export interface PointInTime {
+  readonly seq: number;
+  readonly at: string;
+}
+
+/**
+ * The state of accounts and keys as it was at a point in history, folded from the stream itself
+ * with the projector's checks (an event that is forged or breaks its chain is passed over there,
+ * so it is here). One account's past is read from that account's own subject only.
+ */
+export class TimeTravel {
+  constructor(
+    private readonly store: JetStreamEventStore,
+    private readonly keys: PublicKeys,
+    private readonly clock: () => Date,
+  ) {}
+
+  /**
+   * The last sequence at or before the point, and the instant to judge states at: the given time,
+   * or the time the stream stored the message at the given sequence.
+   */
+  async resolve(asOf: AsOf): Promise<PointInTime> {
+    const head = await this.store.head();
+    if ("seq" in asOf) {
+      if (asOf.seq > head) throw new InvalidValueError("asOf", `asOf ${asOf.seq} is after the stream's last sequence ${head}`);
+      if (asOf.seq === 0) return { seq: 0, at: new Date(0).toISOString() };
+      const time = await this.store.timeOf(asOf.seq);
+      return { seq: asOf.seq, at: (time ?? new Date(0)).toISOString() };
+    }
+    const at = new Date(asOf.time);
+    if (at.getTime() > this.clock().getTime()) throw new InvalidValueError("asOf", "asOf is in the future");
+    return { seq: await this.store.lastSequenceAt(at), at: at.toISOString() };
+  }
+
+  /** One account as it was (null: it did not exist then). */
+  async account(accountId: string, point: PointInTime): Promise<AccountState | null> {
+    const fold = new VerifiedFold(this.keys);
+    for await (const message of this.store.messages({ filter: accountSubject(accountId), fromSeq: 1, toSeq: point.seq }))
+      await fold.apply(message);
+    return fold.states.get(accountId)?.state ?? null;
+  }
+
+  /** Every account as it was, in id order (deleted ones included, flagged). */
+  async accounts(point: PointInTime): Promise<AccountState[]> {
+    const fold = new VerifiedFold(this.keys);
+    for await (const message of this.store.messages({ filter: ALL_EVENTS_FILTER, fromSeq: 1, toSeq: point.seq }))
+      await fold.apply(message);
+    return [...fold.states.values()].map(({ state }) => state).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+/** Folds raw event messages into account states, passing over what the projector passes over. */
+class VerifiedFold {
+  readonly states = new Map<string, { state: AccountState; lastHash: string }>();
+
+  constructor(private readonly keys: PublicKeys) {}
+
+  async apply(message: RawMessage): Promise<void> {
+    try {
+      const event = { ...decodeEnvelope(message.data), seq: message.seq };
+      const before = this.states.get(event.accountId);
+      const head = before === undefined ? null : { lastHash: before.lastHash, version: before.state.version };
+      const problem =
+        eventProblem(event, message.subject, head) ?? signatureProblem(event, await this.keys.publicKey(event.signingKeyId));
+      if (problem !== null) return;
+      const after = evolve(before?.state ?? null, toDomainEvent(event));
+      if (after !== null) this.states.set(event.accountId, { state: after, lastHash: event.hash });
+    } catch {
+      // Not an applicable event: the projector skipped it too.
+    }
+  }
+}
