@@ -1,18 +1,20 @@
+import { createHash } from "node:crypto";
 import {
   advancePosition,
-  checkpointProblem,
+  CHECKPOINT_SUBJECT,
+  checkpointBytes,
   decodeCheckpoint,
   decodeEnvelope,
   EVENT_SUBJECT_PREFIX,
-  CHECKPOINT_SUBJECT,
-  hashProblem,
-  signatureProblem,
+  signedBytes,
   START_POSITION,
   type DigestPosition,
   type EventEnvelope,
   type PublicKeys,
   type RawMessage,
+  type StreamCheckpoint,
 } from "../events/index.js";
+import { inThreadChecker, SignatureWorkerPool, type SignatureChecker, type SignatureJob } from "./signature-pool.js";
 
 export interface AuditProblem {
   /** Stream sequence of the message the problem shows at. */
@@ -51,12 +53,37 @@ export interface AuditOptions {
    */
   readonly anchor?: DigestPosition;
   readonly onProgress?: (progress: AuditProgress) => void;
-  readonly progressEvery?: number;
   readonly maxProblems?: number;
+  /** Signature checks in worker threads from this many messages on (default 20,000). */
+  readonly workersFrom?: number;
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
 const CHECKPOINT_WINDOW = 100_000;
+const BATCH = 1000;
+
+/** A message read and hashed, its signature check under way. */
+type Prepared =
+  | {
+      readonly kind: "event";
+      readonly message: RawMessage;
+      readonly event: EventEnvelope | null;
+      readonly problem: string | null;
+    }
+  | {
+      readonly kind: "checkpoint";
+      readonly message: RawMessage;
+      readonly checkpoint: StreamCheckpoint | null;
+      readonly problem: string | null;
+    }
+  | { readonly kind: "other"; readonly message: RawMessage };
+
+interface PreparedBatch {
+  readonly items: Prepared[];
+  /** For each item with a signature to check, its index in `items`, and the result. */
+  readonly signed: number[];
+  readonly verdicts: Promise<boolean[]>;
+}
 
 /**
  * Checks every event of a stream, in order: that it is readable, sits on its account's subject,
@@ -65,8 +92,20 @@ const CHECKPOINT_WINDOW = 100_000;
  * the previous checkpoint, and matching the running digest of the event messages before it. Each
  * problem is reported with the sequence it shows at; after a broken link the chain is followed
  * from the event that broke it, so that one removal is one problem.
+ *
+ * Messages are read and hashed in batches while the signatures of the batch before are checked in
+ * worker threads; the checks that depend on order then run batch by batch, in stream order.
  */
 export async function auditStream(messages: AsyncIterable<RawMessage>, options: AuditOptions): Promise<AuditReport> {
+  const checker: SignatureChecker = options.head >= (options.workersFrom ?? 20_000) ? new SignatureWorkerPool() : inThreadChecker;
+  try {
+    return await run(messages, options, checker);
+  } finally {
+    await checker.close();
+  }
+}
+
+async function run(messages: AsyncIterable<RawMessage>, options: AuditOptions, checker: SignatureChecker): Promise<AuditReport> {
   const maxProblems = options.maxProblems ?? 1000;
   const problems: AuditProblem[] = [];
   let found = 0;
@@ -75,7 +114,6 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
     if (problems.length < maxProblems) problems.push({ seq, reason });
   };
 
-  const heads = new Map<string, { hash: string; version: number }>();
   const publicKeys = new Map<string, Uint8Array | null>();
   const publicKey = async (keyId: string): Promise<Uint8Array | null> => {
     let key = publicKeys.get(keyId);
@@ -86,16 +124,69 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
     return key;
   };
 
+  /** Reads and hashes one batch, and starts checking its signatures. */
+  const prepare = async (batch: RawMessage[]): Promise<PreparedBatch> => {
+    const items: Prepared[] = [];
+    const jobs: SignatureJob[] = [];
+    const signed: number[] = [];
+    const sign = (bytes: Uint8Array, keyId: string, signature: string, key: Uint8Array | null): string | null => {
+      if (key === null) return `signing key ${keyId} is not registered`;
+      signed.push(items.length);
+      // Own-sized copies: a view into Buffer's shared pool would carry the whole pool to the worker.
+      jobs.push({
+        publicKey: key,
+        message: new Uint8Array(bytes),
+        signature: new Uint8Array(Buffer.from(signature, "base64url")),
+      });
+      return null;
+    };
+    for (const message of batch) {
+      if (message.subject.startsWith(`${EVENT_SUBJECT_PREFIX}.`)) {
+        let event: EventEnvelope | null = null;
+        let problem: string | null;
+        try {
+          event = decodeEnvelope(message.data);
+          const bytes = signedBytes(event);
+          problem =
+            `${EVENT_SUBJECT_PREFIX}.${event.accountId}` !== message.subject
+              ? `event of ${String(event.accountId)} on subject ${message.subject}`
+              : sha256(bytes) !== event.hash
+                ? "hash does not match the event: the event was altered"
+                : sign(bytes, event.signingKeyId, event.signature, await publicKey(event.signingKeyId));
+        } catch (error) {
+          problem = `not a readable event: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        items.push({ kind: "event", message, event, problem });
+      } else if (message.subject === CHECKPOINT_SUBJECT) {
+        let checkpoint: StreamCheckpoint | null = null;
+        let problem: string | null;
+        try {
+          checkpoint = decodeCheckpoint(message.data);
+          const bytes = checkpointBytes(checkpoint);
+          problem =
+            sha256(bytes) !== checkpoint.hash
+              ? "checkpoint hash does not match its content: the checkpoint was altered"
+              : sign(bytes, checkpoint.signingKeyId, checkpoint.signature, await publicKey(checkpoint.signingKeyId));
+        } catch {
+          problem = "not a readable checkpoint";
+        }
+        items.push({ kind: "checkpoint", message, checkpoint, problem });
+      } else {
+        items.push({ kind: "other", message });
+      }
+    }
+    return { items, signed, verdicts: checker.check(jobs) };
+  };
+
+  const heads = new Map<string, { hash: string; version: number }>();
   let position: DigestPosition = START_POSITION;
   const digests = new Map<number, string>([[0, START_POSITION.digest]]);
   let lastCheckpointHash: string | null = null;
   let checkpoints = 0;
   let coveredEvents = 0;
   let anchorSeen = false;
-  const progressEvery = options.progressEvery ?? 10_000;
-  let sinceProgress = 0;
 
-  const checkEvent = async (message: RawMessage): Promise<void> => {
+  const checkEvent = (message: RawMessage, event: EventEnvelope | null, problem: string | null): void => {
     position = advancePosition(position, message.seq, message.data);
     digests.set(position.count, position.digest);
     if (digests.size > CHECKPOINT_WINDOW) digests.delete(digests.keys().next().value as number);
@@ -104,20 +195,8 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
       if (position.digest !== options.anchor.digest)
         report(message.seq, "the stream no longer holds the event messages this daemon's read model was built from");
     }
-    let event: EventEnvelope;
-    try {
-      event = decodeEnvelope(message.data);
-    } catch (error) {
-      report(message.seq, `not a readable event: ${error instanceof Error ? error.message : String(error)}`);
-      return;
-    }
-    if (`${EVENT_SUBJECT_PREFIX}.${event.accountId}` !== message.subject) {
-      report(message.seq, `event of ${String(event.accountId)} on subject ${message.subject}`);
-      return;
-    }
-    const authenticity = hashProblem(event) ?? signatureProblem(event, await publicKey(event.signingKeyId));
-    if (authenticity !== null) {
-      report(message.seq, `${authenticity}: the event was forged or altered`);
+    if (problem !== null || event === null) {
+      report(message.seq, problem ?? "not a readable event");
       return;
     }
     const head = heads.get(event.accountId);
@@ -130,17 +209,9 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
     heads.set(event.accountId, { hash: event.hash, version: event.accountVersion });
   };
 
-  const checkCheckpoint = async (message: RawMessage): Promise<void> => {
-    let checkpoint;
-    try {
-      checkpoint = decodeCheckpoint(message.data);
-    } catch {
-      report(message.seq, "not a readable checkpoint");
-      return;
-    }
-    const authenticity = checkpointProblem(checkpoint, await publicKey(checkpoint.signingKeyId));
-    if (authenticity !== null) {
-      report(message.seq, `${authenticity}: the checkpoint was forged or altered`);
+  const checkCheckpoint = (message: RawMessage, checkpoint: StreamCheckpoint | null, problem: string | null): void => {
+    if (problem !== null || checkpoint === null) {
+      report(message.seq, problem ?? "not a readable checkpoint");
       return;
     }
     checkpoints += 1;
@@ -170,15 +241,27 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
   };
 
   let lastSeq = 0;
-  for await (const message of messages) {
-    lastSeq = message.seq;
-    if (message.subject.startsWith(`${EVENT_SUBJECT_PREFIX}.`)) await checkEvent(message);
-    else if (message.subject === CHECKPOINT_SUBJECT) await checkCheckpoint(message);
-    if (options.onProgress !== undefined && ++sinceProgress >= progressEvery) {
-      sinceProgress = 0;
-      options.onProgress({ seq: message.seq, head: options.head, checked: position.count, problems: found });
-    }
+  /** The order-dependent checks of one batch, once its signatures are known. */
+  const finish = async (batch: PreparedBatch): Promise<void> => {
+    const verdicts = await batch.verdicts;
+    const forged = new Set(batch.signed.filter((_, i) => !verdicts[i]));
+    batch.items.forEach((item, i) => {
+      lastSeq = item.message.seq;
+      const problem = forged.has(i) ? `signature does not verify: the ${item.kind} was forged or altered` : null;
+      if (item.kind === "event") checkEvent(item.message, item.event, item.problem ?? problem);
+      else if (item.kind === "checkpoint") checkCheckpoint(item.message, item.checkpoint, item.problem ?? problem);
+    });
+    options.onProgress?.({ seq: lastSeq, head: options.head, checked: position.count, problems: found });
+  };
+
+  let pending: PreparedBatch | null = null;
+  for await (const batch of batches(messages, BATCH)) {
+    const prepared = await prepare(batch);
+    if (pending !== null) await finish(pending);
+    pending = prepared;
   }
+  if (pending !== null) await finish(pending);
+
   if (lastSeq < options.head) report(lastSeq + 1, `the stream ended at sequence ${lastSeq}, before its head ${options.head}`);
   if (options.anchor !== undefined && !anchorSeen && options.anchor.count > 0) {
     report(
@@ -186,7 +269,6 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
       `the stream holds ${position.count} event messages, fewer than the ${options.anchor.count} this daemon's read model applied: events were removed`,
     );
   }
-  options.onProgress?.({ seq: lastSeq, head: options.head, checked: position.count, problems: found });
   return {
     ok: found === 0,
     checked: position.count,
@@ -195,4 +277,20 @@ export async function auditStream(messages: AsyncIterable<RawMessage>, options: 
     truncated: found > problems.length,
     checkpoints: { checked: checkpoints, coveredEvents },
   };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }

@@ -29,7 +29,7 @@ export interface StreamCheckpoint {
   readonly signature: string;
 }
 
-function checkpointBytes(checkpoint: Omit<StreamCheckpoint, "hash" | "signature">): Buffer {
+export function checkpointBytes(checkpoint: Omit<StreamCheckpoint, "hash" | "signature">): Buffer {
   const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId } = checkpoint;
   return Buffer.from(
     canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId }),

@@ -1,5 +1,5 @@
 export { canonicalJson } from "./canonical-json.js";
-export { checkpointProblem, decodeCheckpoint, sealCheckpoint } from "./checkpoint.js";
+export { checkpointBytes, checkpointProblem, decodeCheckpoint, sealCheckpoint } from "./checkpoint.js";
 export type { StreamCheckpoint } from "./checkpoint.js";
 export { advancePosition, EMPTY_DIGEST, nextDigest, START_POSITION } from "./digest.js";
 export type { DigestPosition } from "./digest.js";
