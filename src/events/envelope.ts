@@ -98,17 +98,23 @@ export function toDomainEvent(envelope: EventEnvelope): DomainEvent {
 }
 
 /**
- * Reads a stored envelope of any schema version into the current one. Version 1 is the current
- * version; older versions, once there are any, are upcast here and stay readable forever.
+ * Upcasters, by the schema version they read: each turns an envelope of its version into one of the
+ * next version. Version 1 is the current version; when version 2 comes, its upcaster goes here as
+ * `1: (v1) => v2` and every stored event stays readable forever. An upcaster keeps the members the
+ * hash and signature were computed over as they were stored, so that old events still verify.
  */
+const UPCASTERS: Readonly<Record<number, (envelope: Record<string, unknown>) => Record<string, unknown>>> = {};
+
+/** Reads a stored envelope of any schema version into the current one. */
 export function upcast(raw: unknown): EventEnvelope {
-  if (raw === null || typeof raw !== "object") throw new Error("an event envelope is a JSON object");
-  const envelope = raw as { schemaVersion?: unknown };
-  switch (envelope.schemaVersion) {
-    case 1:
-      return raw as EventEnvelope;
-    default:
-      throw new Error(`unknown event schema version ${String(envelope.schemaVersion)}`);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new Error("an event envelope is a JSON object");
+  let envelope = raw as Record<string, unknown>;
+  for (;;) {
+    const version = envelope.schemaVersion;
+    if (version === SCHEMA_VERSION) return envelope as unknown as EventEnvelope;
+    const next = typeof version === "number" ? UPCASTERS[version] : undefined;
+    if (next === undefined) throw new Error(`unknown event schema version ${String(version)}`);
+    envelope = next(envelope);
   }
 }
 
