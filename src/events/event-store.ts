@@ -52,6 +52,9 @@ export interface Appended {
 
 /** The JetStream stream as the source of truth: appends with optimistic concurrency, reads in order. */
 export class JetStreamEventStore {
+  /** Signatures this store made lately, by event hash (bounded): its own events need no re-check. */
+  private readonly sealed = new Map<string, string>();
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly connected: () => boolean,
@@ -99,6 +102,7 @@ export class JetStreamEventStore {
         { id: context.newEventId(), actor: context.actor, requestId: context.requestId, accountVersion: version + 1, prevHash },
         this.signer,
       );
+      this.remember(envelope);
       const msgId = context.msgIdOf?.(event) ?? envelope.id;
       let ack: { seq: number; duplicate: boolean };
       try {
@@ -120,6 +124,19 @@ export class JetStreamEventStore {
       version = stored.accountVersion;
     }
     return appended;
+  }
+
+  private remember(envelope: EventEnvelope): void {
+    this.sealed.set(envelope.hash, envelope.signature);
+    if (this.sealed.size > 10_000) this.sealed.delete(this.sealed.keys().next().value as string);
+  }
+
+  /**
+   * Whether this store itself signed exactly this event (same hash, same signature) lately: the
+   * projector of the same daemon then skips the Ed25519 check, which would only repeat its own work.
+   */
+  sealedHere(envelope: EventEnvelope): boolean {
+    return this.sealed.get(envelope.hash) === envelope.signature;
   }
 
   private async publish(

@@ -178,7 +178,7 @@ export class Projector {
    * lagging replica): the event is tried again shortly, and skipped only when its key stays unknown.
    */
   private async signatureProblem(event: StoredEvent): Promise<string | null> {
-    if (this.keys === undefined) return null;
+    if (this.keys === undefined || this.store.sealedHere(event)) return null;
     const publicKey = await this.keys.publicKey(event.signingKeyId);
     if (publicKey === null && this.patience.stillWaiting(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
     return signatureProblem(event, publicKey);

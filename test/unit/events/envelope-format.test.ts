@@ -9,7 +9,9 @@ import { decodeEnvelope, toDomainEvent } from "../../../src/events/index.js";
  * Events recorded by an earlier release (schema version 1), frozen in a fixture, checked the way
  * the README tells an auditor to: with its own canonical JSON and tweetnacl, no keyledger code.
  */
-const lines = readFileSync(new URL("../../fixtures/events-v1.jsonl", import.meta.url), "utf8").trim().split("\n");
+const lines = readFileSync(new URL("../../fixtures/events-v1.jsonl", import.meta.url), "utf8")
+  .trim()
+  .split("\n");
 const publicKey = new Uint8Array(
   Buffer.from(readFileSync(new URL("../../fixtures/events-v1.public-key", import.meta.url), "utf8").trim(), "base64url"),
 );
@@ -45,7 +47,7 @@ describe("the event envelope, byte for byte", () => {
   });
 
   it("fails the same checks for an altered byte", () => {
-    const altered = { ...stored[1]!, data: { ...(stored[1]!.data as object), name: "other" } };
+    const altered: Record<string, unknown> = { ...stored[1]!, data: { ...(stored[1]!.data as object), name: "other" } };
     const bytes = signedBytes(altered);
     expect(createHash("sha256").update(bytes).digest("hex")).not.toBe(altered.hash);
     expect(nacl.sign.detached.verify(bytes, new Uint8Array(Buffer.from(String(altered.signature), "base64url")), publicKey)).toBe(
