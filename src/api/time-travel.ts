@@ -1,4 +1,4 @@
-import { ACCOUNT_ID_PATTERN, KEY_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
+import { KEY_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
 import type { PointInTime } from "../projections/index.js";
 import { parseAsOf } from "./as-of.js";
 import type { AppDeps } from "./deps.js";
@@ -14,8 +14,8 @@ export async function accountAsOf(
   asOf: string,
 ): Promise<{ account: AccountState; point: PointInTime }> {
   const when = parseAsOf(asOf);
-  const id = ACCOUNT_ID_PATTERN.test(idOrName) ? idOrName : (await deps.queries.resolveAccount(idOrName))?.id;
-  if (id === undefined) throw notFound("service account");
+  const id = await deps.queries.knownAccountId(idOrName);
+  if (id === null) throw notFound("service account");
   const point = await deps.timeTravel.resolve(when);
   const account = await deps.timeTravel.account(id, point);
   if (account === null || account.deleted) throw notFound("service account");

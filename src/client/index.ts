@@ -2,3 +2,17 @@ export { KeyledgerApiError, KeyledgerConnectionError } from "./errors.js";
 export { KeyledgerClient } from "./http-client.js";
 export type { ClientOptions } from "./http-client.js";
 export type * from "./types.js";
+export { createVerifier } from "./verifier.js";
+export type { RevocationSeen, Verifier, VerifierOptions, VerifierStatus } from "./verifier.js";
+export { createTokenVerifier, TOKEN_ISSUER } from "./access-tokens.js";
+export type {
+  AccessTokenClaims,
+  TokenInvalidCode,
+  TokenVerifier,
+  TokenVerifierOptions,
+  TokenVerifyResult,
+} from "./access-tokens.js";
+export { REVOCATION_FILTER, REVOCATION_SUBJECT_PREFIX, REVOCATION_TYPES, revocationStreamName } from "./revocation-contract.js";
+export type { Revocation, RevocationType } from "./revocation-contract.js";
+export type { FeedState } from "./revocation-feed.js";
+export type { VerifierLogger } from "./verifier-logger.js";

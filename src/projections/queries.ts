@@ -34,6 +34,15 @@ export class Queries {
     return record === undefined || record.account.deleted ? null : record.account;
   }
 
+  /**
+   * The id of an account this read model has ever seen, given its id (deleted accounts included,
+   * for history) or its current name; null when there is none.
+   */
+  async knownAccountId(idOrName: string): Promise<string | null> {
+    if (!ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.resolveAccount(idOrName))?.id ?? null;
+    return (await this.readModel.accountRecord(idOrName)) === undefined ? null : idOrName;
+  }
+
   /** A live key of a live account, given the key's id or its name within the account. */
   async resolveKey(accountId: string, idOrName: string): Promise<KeyRecord | null> {
     if (KEY_ID_PATTERN.test(idOrName)) {

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { ServerResponse } from "node:http";
 import { Type } from "typebox";
-import { ACCOUNT_ID_PATTERN, InvalidValueError } from "../../domain/index.js";
+import { InvalidValueError } from "../../domain/index.js";
 import { accountSubject, ALL_EVENTS_FILTER, decodeEnvelope, historyPage } from "../../events/index.js";
 import type { AppDeps } from "../deps.js";
 import { notFound } from "../errors.js";
@@ -36,10 +36,9 @@ export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
   /** An account filter by id (deleted accounts included) or by its current name. */
   const accountIdOf = async (idOrName: string | undefined): Promise<string | undefined> => {
     if (idOrName === undefined) return undefined;
-    if (ACCOUNT_ID_PATTERN.test(idOrName)) return idOrName;
-    const account = await deps.queries.resolveAccount(idOrName);
-    if (account === null) throw notFound("service account");
-    return account.id;
+    const id = await deps.queries.knownAccountId(idOrName);
+    if (id === null) throw notFound("service account");
+    return id;
   };
 
   return async (app) => {

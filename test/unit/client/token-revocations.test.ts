@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import type { Revocation } from "../../../src/client/revocation-contract.js";
+import { TokenRevocations } from "../../../src/client/token-revocations.js";
+
+const token = { sub: "sa_1", key: "key_1", gen: 1, iat_ms: 1000 };
+const revocation = (overrides: Partial<Revocation>): Revocation => ({
+  seq: 1,
+  type: "ApiKeyDeactivated",
+  accountId: "sa_1",
+  keyId: "key_1",
+  occurredAtMs: 2000,
+  generation: null,
+  retained: false,
+  ...overrides,
+});
+
+describe("token revocations (the daemon's rules, from the feed)", () => {
+  it("end tokens issued before a deactivation or deletion of their key or account, not those issued after", () => {
+    for (const seen of [revocation({}), revocation({ type: "ServiceAccountDeleted", keyId: null })]) {
+      const revocations = new TokenRevocations();
+      revocations.record(seen, 0);
+      expect(revocations.revoked(token)).toBe(true);
+      expect(revocations.revoked({ ...token, iat_ms: 2000 })).toBe(false);
+    }
+    const other = new TokenRevocations();
+    other.record(revocation({ keyId: "key_2" }), 0);
+    expect(other.revoked(token)).toBe(false);
+  });
+
+  it("end tokens of a rotated-out secret, at once or when its retention expires", () => {
+    const atOnce = new TokenRevocations();
+    atOnce.record(revocation({ type: "ApiKeyRotated", generation: 2, retained: false }), 0);
+    expect(atOnce.revoked(token)).toBe(true);
+    expect(atOnce.revoked({ ...token, gen: 2 })).toBe(false);
+
+    const retained = new TokenRevocations();
+    retained.record(revocation({ type: "ApiKeyRotated", generation: 2, retained: true }), 0);
+    expect(retained.revoked(token)).toBe(false);
+    retained.record(revocation({ type: "ApiKeyRetentionExpired", generation: 1 }), 0);
+    expect(retained.revoked(token)).toBe(true);
+    expect(retained.revoked({ ...token, gen: 2 })).toBe(false);
+  });
+});
