@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import type { ApiKey, ApiKeyWithSecret, ServiceAccount } from "../client/index.js";
+import type { ApiKey, ApiKeyAsOf, ApiKeyWithSecret, ServiceAccount, ServiceAccountAsOf } from "../client/index.js";
 
 const BLANK = {
   top: "",
@@ -83,6 +83,30 @@ export function keyTable(keys: readonly ApiKey[]): string {
     ["NAME", "ID", "ACTIVE", "HINT", "EXPIRES", "LAST USED", "RETAINED UNTIL"],
     keys.map((k) => [k.name, k.id, String(k.active), k.hint, show(k.expiresAt), show(k.lastUsedAt), show(k.retainedUntil)]),
   );
+}
+
+/** Keys as they were at a point in history, with the status each had then. */
+export function keyTableAsOf(keys: readonly ApiKeyAsOf[]): string {
+  return table(
+    ["NAME", "ID", "STATUS", "HINT", "EXPIRES", "OLD SECRET"],
+    keys.map((k) => [k.name, k.id, k.status, k.hint, show(k.expiresAt), oldSecret(k)]),
+  );
+}
+
+/** Accounts and their keys at a point in history: one row per key (an account without keys has one row). */
+export function stateTable(accounts: readonly ServiceAccountAsOf[]): string {
+  const rows: string[][] = [];
+  for (const a of accounts) {
+    const account = [a.name, String(a.active), show(a.roles.join(","))];
+    if (a.apiKeys.length === 0) rows.push([...account, "-", "-", "-", "-", "-"]);
+    for (const k of a.apiKeys) rows.push([...account, k.name, k.id, k.status, show(k.expiresAt), oldSecret(k)]);
+  }
+  return table(["ACCOUNT", "ACTIVE", "ROLES", "KEY", "KEY ID", "STATUS", "EXPIRES", "OLD SECRET"], rows);
+}
+
+function oldSecret(key: ApiKeyAsOf): string {
+  if (key.previousSecret === "retained") return `retained until ${key.retainedUntil ?? "?"}`;
+  return key.previousSecret ?? "-";
 }
 
 export const SHOWN_ONCE = "Store this key now: it cannot be shown again.";

@@ -3,7 +3,10 @@ import { Command, CommanderError } from "commander";
 import { KeyledgerApiError, KeyledgerConnectionError } from "../client/index.js";
 import { NatsServerNotFoundError } from "../nats/index.js";
 import { addApiKeyCommands, API_KEY_VERBS } from "./commands/api-key.js";
+import { addAuditCommands } from "./commands/audit.js";
 import { addAuthCommands } from "./commands/auth.js";
+import { addEventsCommand } from "./commands/events.js";
+import { addProjectionsCommands } from "./commands/projections.js";
 import { addServiceAccountCommands } from "./commands/service-account.js";
 import type { Io } from "./io.js";
 import { addServeCommand } from "./serve.js";
@@ -26,6 +29,9 @@ export function buildProgram(io: Io, onServing: () => void): Command {
   addServeCommand(program, onServing);
   addAuthCommands(program, io);
   addApiKeyCommands(addServiceAccountCommands(program, io), io);
+  addEventsCommand(program, io);
+  addAuditCommands(program, io);
+  addProjectionsCommands(program, io);
   return program;
 }
 

@@ -3,18 +3,30 @@ import type {
   AccessToken,
   ApiKey,
   ApiKeyWithSecret,
+  AsOf,
+  AuditProgress,
+  AuditReport,
+  AuditState,
   CreateApiKeyBody,
   CreateServiceAccountBody,
   ErrorBody,
+  EventEnvelope,
+  EventPage,
+  FollowEventsOptions,
+  ListEventsQuery,
   ListServiceAccountsQuery,
   Page,
   ServiceAccount,
+  ServiceAccountAsOfAt,
   ServiceAccountWithKeys,
   UpdateApiKeyBody,
   UpdateServiceAccountBody,
+  VerifyAuditOptions,
   VerifyResult,
   Whoami,
 } from "./types.js";
+import { Fatal, MAX_LINE, SseParser, type SseMessage } from "./sse.js";
+import { decoded, pause, watchdog } from "./stream-io.js";
 
 export interface ClientOptions {
   /** The daemon's base URL, such as http://127.0.0.1:8080. */
@@ -26,8 +38,9 @@ export interface ClientOptions {
 }
 
 /**
- * A typed client of keyledger's HTTP API, version 1: one method per route. It uses only `fetch`
- * and `URL`, so it runs in any JavaScript runtime.
+ * A typed client of keyledger's HTTP API, version 1: one method per route. It uses only `fetch`,
+ * `URL`, `TextDecoder` and `AbortController`, so it runs in any JavaScript runtime. No error it
+ * throws ever holds the credential.
  */
 export class KeyledgerClient {
   private readonly base: string;
@@ -58,11 +71,10 @@ export class KeyledgerClient {
     return this.request("POST", "/v1/service-accounts", body);
   }
 
+  /** One page of service accounts; with `asOf`, as they were at that point in history (the answer says which). */
   listServiceAccounts(query: ListServiceAccountsQuery = {}): Promise<Page<ServiceAccount>> {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
-    const search = params.toString();
-    return this.request("GET", `/v1/service-accounts${search === "" ? "" : `?${search}`}`);
+    const { asOf, ...rest } = query;
+    return this.request("GET", `/v1/service-accounts${search({ ...rest, asOf: asOfParam(asOf) })}`);
   }
 
   /** Every service account matching the query, following the cursor through all pages. */
@@ -79,8 +91,14 @@ export class KeyledgerClient {
     return items;
   }
 
-  getServiceAccount(account: string): Promise<ServiceAccountWithKeys> {
-    return this.request("GET", `/v1/service-accounts/${segment(account)}`);
+  /**
+   * An account (by id or name) with its keys; with `asOf`, as it was at that point in history, each
+   * key with the status it had then (an account is found by its id or by the name it has now).
+   */
+  getServiceAccount(account: string): Promise<ServiceAccountWithKeys>;
+  getServiceAccount(account: string, options: { readonly asOf: AsOf }): Promise<ServiceAccountAsOfAt>;
+  getServiceAccount(account: string, options?: { readonly asOf?: AsOf }): Promise<ServiceAccountWithKeys | ServiceAccountAsOfAt> {
+    return this.request("GET", `/v1/service-accounts/${segment(account)}${search({ asOf: asOfParam(options?.asOf) })}`);
   }
 
   updateServiceAccount(account: string, body: UpdateServiceAccountBody): Promise<ServiceAccount> {
@@ -120,31 +138,240 @@ export class KeyledgerClient {
     return this.request("DELETE", `/v1/service-accounts/${segment(account)}/api-keys/${segment(key)}`);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
+  /** One page of the event history, in stream order. */
+  async listEvents(query: ListEventsQuery = {}): Promise<EventPage> {
+    const page = await this.request<Partial<EventPage> | undefined>("GET", `/v1/events${search({ ...query })}`);
+    if (!Array.isArray(page?.items) || (page.next !== null && typeof page.next !== "number"))
+      throw new KeyledgerConnectionError(`${this.base} answered an event listing that is not keyledger's API`);
+    return page as EventPage;
+  }
+
+  /** The pages of the history from `after` to the end (as of when each page is read), 1000 events a page by default. */
+  async *eventPages(query: ListEventsQuery = {}): AsyncGenerator<EventPage, void, undefined> {
+    let after = query.after ?? 0;
+    for (;;) {
+      const page = await this.listEvents({ limit: 1000, ...query, after });
+      yield page;
+      if (page.next === null) return;
+      if (page.next <= after) throw new KeyledgerConnectionError(`${this.base} answered an event page that does not move on`);
+      after = page.next;
+    }
+  }
+
+  /** Every event of the history from `after` on (as filtered), one at a time, reading page after page. */
+  async *events(query: ListEventsQuery = {}): AsyncGenerator<EventEnvelope, void, undefined> {
+    for await (const page of this.eventPages(query)) yield* page.items;
+  }
+
+  /**
+   * The live tail of the stream (Server-Sent Events): every new event as it is appended, from `after`
+   * (or `lastEventId`) on, or from now when neither is given. A connection that drops (or stays
+   * silent past `idleTimeoutMs`) is made again with `Last-Event-ID`, so nothing is missed and no event
+   * is yielded twice. Only the first connection's failure, a refusal (4xx) or an answer that is not
+   * keyledger's is thrown; aborting `signal` (or leaving the loop) ends the iteration quietly.
+   *
+   * Without `after`, a drop before the first event arrived resumes at the stream's head of that
+   * moment: give `after` to be exact from the start.
+   */
+  async *followEvents(options: FollowEventsOptions = {}): AsyncGenerator<EventEnvelope, void, undefined> {
+    const { signal } = options;
+    let lastEventId = options.lastEventId === undefined ? null : String(options.lastEventId).trim();
+    if (lastEventId !== null && !/^\d{1,15}$/.test(lastEventId)) throw new TypeError("lastEventId must be a stream sequence");
+    if (options.after !== undefined && !(Number.isSafeInteger(options.after) && options.after >= 0))
+      throw new TypeError("after must be a stream sequence");
+    let lastSeq = lastEventId === null ? (options.after ?? 0) : Number(lastEventId);
+    let connectedOnce = false;
+    let failures = 0;
+    let retryMs = 1000;
+    const aborted = (): boolean => signal?.aborted === true;
+    while (!aborted()) {
+      const query = { after: lastEventId === null ? options.after : undefined, account: options.account, type: options.type };
+      const watch = watchdog(options.idleTimeoutMs ?? 45_000, signal);
+      let why: string;
+      try {
+        const response = await this.send("GET", `/v1/events/stream${search(query)}`, {
+          accept: "text/event-stream",
+          headers: { "cache-control": "no-cache", ...(lastEventId === null ? {} : { "last-event-id": lastEventId }) },
+          signal: watch.signal,
+        });
+        if (!response.ok) {
+          const error = await this.failure(response);
+          if (!connectedOnce || (response.status < 500 && response.status !== 429)) throw new Fatal(error);
+          why = `${error.message} (HTTP ${response.status})`;
+        } else {
+          if (!(response.headers.get("content-type") ?? "").includes("text/event-stream") || response.body === null)
+            throw new Fatal(
+              new KeyledgerConnectionError(`${this.base} answered the event stream with something that is not keyledger's API`),
+            );
+          connectedOnce = true;
+          failures = 0;
+          const parser = new SseParser();
+          for await (const text of decoded(response.body, watch.kick)) {
+            for (const message of parser.push(text)) {
+              const event = this.eventOf(message);
+              if (event.seq <= lastSeq) continue;
+              lastSeq = event.seq;
+              lastEventId = String(event.seq);
+              yield event;
+            }
+            if (parser.retry !== undefined) retryMs = Math.min(Math.max(parser.retry, 100), 60_000);
+          }
+          why = "the server closed the connection";
+        }
+      } catch (error) {
+        if (aborted()) return;
+        if (error instanceof Fatal) throw error.error;
+        if (!connectedOnce) throw error;
+        why = watch.timedOut()
+          ? "no heartbeat in time"
+          : error instanceof KeyledgerConnectionError
+            ? error.message
+            : reason(error);
+      } finally {
+        watch.dispose();
+      }
+      failures += 1;
+      const delayMs = Math.min(options.maxRetryDelayMs ?? 30_000, retryMs * 2 ** Math.min(failures - 1, 16));
+      options.onReconnect?.({ attempt: failures, delayMs, reason: why, lastEventId });
+      if (!(await pause(delayMs, signal))) return;
+    }
+  }
+
+  /**
+   * `GET /v1/audit/verify`: every signature, hash, chain link and checkpoint of the stream. With
+   * `onProgress`, the answer is read as NDJSON (progress lines, then the report), and the client's
+   * timeout applies between two lines; without, it is one JSON answer within the timeout.
+   */
+  async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
+    const path = `/v1/audit/verify${search({ maxProblems: options.maxProblems })}`;
+    if (options.onProgress === undefined) return this.auditReport(await this.request("GET", path, undefined, options.signal));
+    const watch = watchdog(this.options.timeoutMs ?? 30_000, options.signal);
     try {
-      response = await this.doFetch(`${this.base}${path}`, {
+      const response = await this.send("GET", path, { accept: "application/x-ndjson", signal: watch.signal });
+      if (!response.ok) throw await this.failure(response);
+      if (!(response.headers.get("content-type") ?? "").includes("ndjson") || response.body === null)
+        return this.auditReport(await this.parsed(response));
+      let buffer = "";
+      for await (const text of decoded(response.body, watch.kick)) {
+        buffer += text;
+        let end: number;
+        while ((end = buffer.indexOf("\n")) !== -1) {
+          const line = buffer.slice(0, end).trim();
+          buffer = buffer.slice(end + 1);
+          if (line === "") continue;
+          const item = this.json<{ progress?: unknown; report?: unknown; error?: Partial<ErrorBody["error"]> }>(line, 200);
+          if (item.report !== undefined) return this.auditReport(item.report);
+          if (item.error !== undefined) {
+            const { code, message, requestId } = item.error;
+            if (typeof message !== "string") throw this.notTheApi("the audit");
+            throw new KeyledgerApiError(503, code ?? "unavailable", message, requestId ?? null);
+          }
+          if (item.progress !== undefined && typeof item.progress === "object" && item.progress !== null)
+            options.onProgress(item.progress as AuditProgress);
+        }
+        if (buffer.length > MAX_LINE) throw this.notTheApi("the audit");
+      }
+      throw new KeyledgerConnectionError(`the audit answer of ${this.base} ended before its report`);
+    } catch (error) {
+      if (error instanceof KeyledgerApiError || error instanceof KeyledgerConnectionError) throw error;
+      const why = watch.timedOut() ? "no answer in time" : reason(error);
+      throw new KeyledgerConnectionError(`lost the audit answer of keyledger at ${this.base}: ${why}`, { cause: error });
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** `GET /v1/audit/state`: every account and key as they were at a point in history, each key with its status then. */
+  async auditState(asOf: AsOf): Promise<AuditState> {
+    const state = await this.request<Partial<AuditState> | undefined>(
+      "GET",
+      `/v1/audit/state${search({ asOf: asOfParam(asOf) })}`,
+    );
+    if (!Array.isArray(state?.serviceAccounts) || typeof state.asOf?.seq !== "number") throw this.notTheApi("the audit state");
+    return state as AuditState;
+  }
+
+  private auditReport(report: unknown): AuditReport {
+    const candidate = report as Partial<AuditReport> | undefined;
+    if (typeof candidate?.ok !== "boolean" || !Array.isArray(candidate.problems)) throw this.notTheApi("the audit");
+    return candidate as AuditReport;
+  }
+
+  private eventOf(message: SseMessage): EventEnvelope {
+    let event: Partial<EventEnvelope> | null;
+    try {
+      event = this.json<Partial<EventEnvelope> | null>(message.data, 200);
+    } catch (error) {
+      throw new Fatal(error as Error);
+    }
+    const seq = /^\d{1,15}$/.test(message.id ?? "") ? Number(message.id) : event?.seq;
+    if (event === null || typeof event !== "object" || typeof seq !== "number" || typeof event.type !== "string")
+      throw new Fatal(this.notTheApi("an event of the stream"));
+    return { ...event, seq } as EventEnvelope;
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const watch = watchdog(this.options.timeoutMs ?? 30_000, signal);
+    try {
+      const response = await this.send(method, path, { body, signal: watch.signal });
+      if (!response.ok) throw await this.failure(response);
+      return await this.parsed<T>(response);
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** Sends a request; a failure to reach the API (or to read its answer) becomes a KeyledgerConnectionError. */
+  private async send(
+    method: string,
+    path: string,
+    init: { body?: unknown; accept?: string; headers?: Record<string, string>; signal: AbortSignal },
+  ): Promise<Response> {
+    try {
+      return await this.doFetch(`${this.base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.options.credential}`,
-          accept: "application/json",
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          accept: init.accept ?? "application/json",
+          ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+          ...init.headers,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal,
       });
     } catch (error) {
       throw new KeyledgerConnectionError(`cannot reach keyledger at ${this.base}: ${reason(error)}`, { cause: error });
     }
-    const text = await response.text();
-    if (response.ok) {
-      if (text === "") return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        throw new KeyledgerConnectionError(`${this.base} answered ${response.status} with something that is not keyledger's API`);
-      }
+  }
+
+  private async parsed<T>(response: Response): Promise<T> {
+    const text = await this.text(response);
+    return text === "" ? (undefined as T) : this.json<T>(text, response.status);
+  }
+
+  private async text(response: Response): Promise<string> {
+    try {
+      return await response.text();
+    } catch (error) {
+      throw new KeyledgerConnectionError(`lost the answer of keyledger at ${this.base}: ${reason(error)}`, { cause: error });
     }
+  }
+
+  private json<T>(text: string, status: number): T {
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new KeyledgerConnectionError(`${this.base} answered ${status} with something that is not keyledger's API`);
+    }
+  }
+
+  private notTheApi(what: string): KeyledgerConnectionError {
+    return new KeyledgerConnectionError(`${this.base} answered ${what} with something that is not keyledger's API`);
+  }
+
+  /** The error an answer that is not 2xx stands for: the API's own, or a connection error when it is not the API. */
+  private async failure(response: Response): Promise<Error> {
+    const text = await this.text(response);
     let parsed: Partial<ErrorBody> | undefined;
     try {
       parsed = JSON.parse(text) as Partial<ErrorBody>;
@@ -153,10 +380,10 @@ export class KeyledgerClient {
     }
     const error = parsed?.error;
     if (error === undefined || typeof error.message !== "string") {
-      throw new KeyledgerConnectionError(`${this.base} answered ${response.status} without a keyledger error body`);
+      return new KeyledgerConnectionError(`${this.base} answered ${response.status} without a keyledger error body`);
     }
     const retryAfter = response.headers.get("retry-after");
-    throw new KeyledgerApiError(
+    return new KeyledgerApiError(
       response.status,
       error.code,
       error.message,
@@ -164,6 +391,20 @@ export class KeyledgerClient {
       retryAfter === null ? null : Number(retryAfter),
     );
   }
+}
+
+/** A query string of the defined values, or "". */
+function search(query: Record<string, string | number | boolean | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function asOfParam(asOf: AsOf | undefined): string | undefined {
+  if (asOf === undefined) return undefined;
+  if (asOf instanceof Date) return asOf.toISOString();
+  return String(asOf);
 }
 
 function segment(value: string): string {

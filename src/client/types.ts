@@ -72,11 +72,15 @@ export interface ListServiceAccountsQuery {
   readonly name?: string;
   readonly limit?: number;
   readonly cursor?: string;
+  /** The accounts as they were at this point in history (see `AsOf`). */
+  readonly asOf?: AsOf;
 }
 
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
+  /** Present when the listing was asked `asOf` a point in history: the point it was resolved to. */
+  readonly asOf?: PointInTime;
 }
 
 export interface Whoami {
@@ -89,7 +93,8 @@ export type VerifyResult =
   | {
       readonly valid: true;
       readonly serviceAccount: { readonly id: string; readonly name: string; readonly roles: string[] };
-      readonly apiKey: { readonly id: string; readonly name: string };
+      /** `expiresAt`: when the key stops working by itself (null: never); older daemons leave it out. */
+      readonly apiKey: { readonly id: string; readonly name: string; readonly expiresAt?: string | null };
       readonly credential: "current" | "retained";
     }
   | { readonly valid: false; readonly code: string };
@@ -103,4 +108,193 @@ export interface AccessToken {
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly requestId: string };
+}
+
+/**
+ * A point in history: an ISO-8601 instant with its zone (`2030-01-31T12:00:00Z`) or a `Date`, or a
+ * stream sequence (the state right after that event).
+ */
+export type AsOf = string | number | Date;
+
+/** A point in history as the API resolved it: the last sequence it includes and the instant states were judged at. */
+export interface PointInTime {
+  readonly seq: number;
+  readonly at: string;
+}
+
+export type KeyStatus = "active" | "inactive" | "expired" | "deleted";
+
+/** An API key as it was at a point in history, with the status it had then. */
+export interface ApiKeyAsOf extends ApiKey {
+  readonly status: KeyStatus;
+  /** The previous secret after a rotation: still accepted (`retained`), no longer (`expired`), or none. */
+  readonly previousSecret: "retained" | "expired" | null;
+}
+
+export interface ServiceAccountAsOf extends ServiceAccount {
+  readonly apiKeys: ApiKeyAsOf[];
+}
+
+/** `GET /v1/service-accounts/:account?asOf=`: the account then, with the point it was resolved to. */
+export interface ServiceAccountAsOfAt extends ServiceAccountAsOf {
+  readonly asOf: PointInTime;
+}
+
+/** `GET /v1/audit/state`: every account and its keys as they were at a point in history. */
+export interface AuditState {
+  readonly asOf: PointInTime;
+  readonly serviceAccounts: ServiceAccountAsOf[];
+}
+
+/** What each type of event says, as the stream stores it (secrets are never in it: only their hashes). */
+export interface EventDataByType {
+  readonly ServiceAccountCreated: {
+    readonly name: string;
+    readonly description: string;
+    readonly roles: readonly string[];
+    readonly active: boolean;
+  };
+  readonly ServiceAccountUpdated: { readonly name?: string; readonly description?: string; readonly roles?: readonly string[] };
+  readonly ServiceAccountDeactivated: Record<string, never>;
+  readonly ServiceAccountActivated: Record<string, never>;
+  readonly ServiceAccountDeleted: Record<string, never>;
+  readonly ApiKeyCreated: {
+    readonly keyId: string;
+    readonly name: string;
+    readonly description: string;
+    readonly expiresAt: string | null;
+    readonly secretHash: string;
+    readonly hint: string;
+  };
+  readonly ApiKeyUpdated: {
+    readonly keyId: string;
+    readonly name?: string;
+    readonly description?: string;
+    readonly expiresAt?: string | null;
+  };
+  readonly ApiKeyRotated: {
+    readonly keyId: string;
+    readonly secretHash: string;
+    readonly hint: string;
+    readonly generation: number;
+    readonly retainedUntil: string | null;
+  };
+  readonly ApiKeyRetentionExpired: {
+    readonly keyId: string;
+    readonly generation: number;
+    readonly reason: "deadline" | "superseded";
+  };
+  readonly ApiKeyDeactivated: { readonly keyId: string };
+  readonly ApiKeyActivated: { readonly keyId: string };
+  readonly ApiKeyDeleted: { readonly keyId: string };
+}
+
+export type EventType = keyof EventDataByType;
+
+/** Who caused an event: a credential of a service account, or keyledger itself. */
+export type EventActor =
+  | { readonly kind: "service_account"; readonly serviceAccountId: string; readonly apiKeyId: string }
+  | { readonly kind: "system"; readonly reason: string };
+
+interface EnvelopeOf<T extends EventType> {
+  /** The stream sequence: the event's global position, and the `after` to resume after it. */
+  readonly seq: number;
+  readonly id: string;
+  readonly type: T;
+  readonly schemaVersion: number;
+  readonly accountId: string;
+  readonly occurredAt: string;
+  readonly actor: EventActor;
+  readonly requestId: string | null;
+  readonly data: EventDataByType[T];
+  readonly accountVersion: number;
+  readonly prevHash: string | null;
+  readonly hash: string;
+  readonly signingKeyId: string;
+  readonly signature: string;
+}
+
+/** A signed event as the stream holds it, with its stream sequence; `type` tells what `data` holds. */
+export type EventEnvelope = { [T in EventType]: EnvelopeOf<T> }[EventType];
+
+export interface ListEventsQuery {
+  /** Only events after this stream sequence (default 0: from the first). */
+  readonly after?: number;
+  /** Events per page, 1 to 1000 (the API's default is 100). */
+  readonly limit?: number;
+  /** Only the events of one service account, by id or by its current name. */
+  readonly account?: string;
+  readonly type?: EventType;
+}
+
+/** A page of history. `next` non-null means ask again with `after: next` (a page may be empty and still have a `next`). */
+export interface EventPage {
+  readonly items: EventEnvelope[];
+  readonly next: number | null;
+}
+
+export interface FollowEventsOptions {
+  /** Start after this stream sequence; without it (and without `lastEventId`) only events from now on. */
+  readonly after?: number;
+  /** Resume after the event with this SSE id (a stream sequence); wins over `after`. */
+  readonly lastEventId?: string | number;
+  readonly account?: string;
+  readonly type?: EventType;
+  /** Ends the iteration (quietly) when aborted. */
+  readonly signal?: AbortSignal;
+  /** A connection that stays silent this long (the API sends a heartbeat every 15 s) is dropped and made again. Default 45 s. */
+  readonly idleTimeoutMs?: number;
+  /** Longest wait between two attempts to reconnect. Default 30 s. */
+  readonly maxRetryDelayMs?: number;
+  /** Told before each wait to reconnect after the connection dropped. */
+  readonly onReconnect?: (info: ReconnectInfo) => void;
+}
+
+export interface ReconnectInfo {
+  /** 1 for the first attempt after a drop, then 2, 3, … until one connects. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why the connection ended, without any credential. */
+  readonly reason: string;
+  /** The stream sequence the next connection resumes after, or null when no event arrived yet. */
+  readonly lastEventId: string | null;
+}
+
+export interface AuditProblem {
+  readonly seq: number;
+  readonly reason: string;
+}
+
+export interface AuditReport {
+  /** True when no problem was found. */
+  readonly ok: boolean;
+  /** Event messages checked (signature, hash and chain). */
+  readonly checked: number;
+  /** The stream's last sequence when the audit started. */
+  readonly head: number;
+  readonly problems: AuditProblem[];
+  /** Whether more problems were found than `problems` lists. */
+  readonly truncated: boolean;
+  readonly checkpoints: { readonly checked: number; readonly coveredEvents: number };
+}
+
+export interface AuditProgress {
+  /** The stream sequence reached. */
+  readonly seq: number;
+  readonly head: number;
+  /** Event messages checked so far. */
+  readonly checked: number;
+  /** Problems found so far. */
+  readonly problems: number;
+}
+
+export interface VerifyAuditOptions {
+  /** How many problems the report lists at most (the API's default is 1000). */
+  readonly maxProblems?: number;
+  /**
+   * Called as the audit goes (the answer is then NDJSON, and the client's timeout applies between two
+   * lines rather than to the whole audit, which may take minutes on a long stream).
+   */
+  readonly onProgress?: (progress: AuditProgress) => void;
+  readonly signal?: AbortSignal;
 }

@@ -14,12 +14,15 @@ export function readVerifyAnswer(answer: unknown): VerifyResult | null {
     account.roles.every((role: unknown) => typeof role === "string") &&
     typeof key?.id === "string" &&
     typeof key.name === "string" &&
+    (key.expiresAt === undefined ||
+      key.expiresAt === null ||
+      (typeof key.expiresAt === "string" && !Number.isNaN(Date.parse(key.expiresAt)))) &&
     (credential === "current" || credential === "retained");
   if (!readable) return null;
   const positive: PositiveAnswer = {
     valid: true,
     serviceAccount: Object.freeze({ id: account.id, name: account.name, roles: Object.freeze([...account.roles]) as string[] }),
-    apiKey: Object.freeze({ id: key.id, name: key.name }),
+    apiKey: Object.freeze({ id: key.id, name: key.name, expiresAt: key.expiresAt ?? null }),
     credential,
   };
   return Object.freeze(positive);

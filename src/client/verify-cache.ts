@@ -8,7 +8,8 @@ interface Entry {
 }
 
 /**
- * Positive verification answers, bounded in time (each entry lives `ttlMs`) and in number (the
+ * Positive verification answers, bounded in time (each entry lives `ttlMs`, and never past the key's
+ * `expiresAt`) and in number (the
  * least recently used entry goes first), keyed by the digest of the presented key (never the key
  * itself), and indexed by account and key id so that a revocation drops every entry it concerns.
  */
@@ -42,7 +43,10 @@ export class VerifyCache {
   set(digest: string, answer: PositiveAnswer, now: number): void {
     if (this.ttlMs <= 0 || this.maxEntries <= 0) return;
     this.delete(digest);
-    this.entries.set(digest, { answer, expiresAt: now + this.ttlMs });
+    // An entry never outlives the key's own expiry, which is no event on the feed.
+    const keyExpiry = answer.apiKey.expiresAt == null ? Number.POSITIVE_INFINITY : Date.parse(answer.apiKey.expiresAt);
+    if (keyExpiry <= now) return;
+    this.entries.set(digest, { answer, expiresAt: Math.min(now + this.ttlMs, keyExpiry) });
     index(this.byAccount, answer.serviceAccount.id, digest);
     index(this.byKey, answer.apiKey.id, digest);
     for (const oldest of this.entries.keys()) {

@@ -104,7 +104,7 @@ describe("the SDK verifier, following the revocation feed", () => {
     expect(await verifier.verify(warm.key)).toEqual({
       valid: true,
       serviceAccount: { id: warm.accountId, name: "warm", roles: [] },
-      apiKey: { id: warm.keyId, name: "default" },
+      apiKey: { id: warm.keyId, name: "default", expiresAt: null },
       credential: "current",
     });
     expect((await verifier.verify(bystander.key)).valid).toBe(true);

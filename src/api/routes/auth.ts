@@ -14,7 +14,7 @@ const VerifyAnswer = Type.Union([
   Type.Object({
     valid: Type.Literal(true),
     serviceAccount: Type.Object({ id: Type.String(), name: Type.String(), roles: Type.Array(Type.String()) }),
-    apiKey: Type.Object({ id: Type.String(), name: Type.String() }),
+    apiKey: Type.Object({ id: Type.String(), name: Type.String(), expiresAt: Type.Union([Type.String(), Type.Null()]) }),
     credential: Type.String(),
   }),
   Type.Object({ valid: Type.Literal(false), code: Type.String() }),
@@ -53,7 +53,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
         return {
           valid: true as const,
           serviceAccount: { id: result.account.id, name: result.account.name, roles: [...result.account.roles] },
-          apiKey: { id: result.key.id, name: result.key.name },
+          apiKey: { id: result.key.id, name: result.key.name, expiresAt: result.key.expiresAt },
           credential: result.credential,
         };
       },

@@ -1,14 +1,21 @@
 import type { Command } from "commander";
-import type { Role } from "../../client/index.js";
+import type { PointInTime, Role, ServiceAccount } from "../../client/index.js";
+import { parseAsOf } from "../arguments.js";
 import { connectedClient } from "../connect.js";
 import { parseBoolean } from "../duration.js";
-import { accountFields, accountTable, fields, keyTable, secretLines, SHOWN_ONCE } from "../format.js";
+import { accountFields, accountTable, fields, keyTable, keyTableAsOf, secretLines, SHOWN_ONCE } from "../format.js";
 import type { Io } from "../io.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { CommandFailed } from "../usage-error.js";
 import { confirmed } from "./confirm.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+const AS_OF_HELP = "as it was at this point in history: an ISO-8601 time with its zone, or a stream sequence";
+
+function asOfLine(point: PointInTime | undefined): string {
+  return point === undefined ? "" : `As of seq ${point.seq} (${point.at}):\n`;
+}
 
 export function addServiceAccountCommands(program: Command, io: Io): Command {
   const group = program.command("service-account").alias("sa").description("manage service accounts");
@@ -43,23 +50,57 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .command("list")
       .description("list service accounts")
       .option("--active <bool>", "only active (true) or inactive (false) accounts")
-      .option("--name <text>", "only accounts whose name contains this"),
-  ).action(async (options: { active?: string; name?: string; output: Format }) => {
+      .option("--name <text>", "only accounts whose name contains this")
+      .option("--as-of <time|seq>", AS_OF_HELP),
+  ).action(async (options: { active?: string; name?: string; asOf?: string; output: Format }) => {
     const active = options.active === undefined ? undefined : parseBoolean("--active", options.active);
-    const items = await (await connectedClient(io)).allServiceAccounts({ active, name: options.name });
-    emit(io, options.output, { items }, () => (items.length === 0 ? "No service accounts." : accountTable(items)));
+    const asOf = options.asOf === undefined ? undefined : parseAsOf("--as-of", options.asOf);
+    const client = await connectedClient(io);
+    if (asOf === undefined) {
+      const items = await client.allServiceAccounts({ active, name: options.name });
+      emit(io, options.output, { items }, () => (items.length === 0 ? "No service accounts." : accountTable(items)));
+      return;
+    }
+    // Page by page at one point: a time resolves to the same sequence on every page.
+    const items: ServiceAccount[] = [];
+    let point: PointInTime | undefined;
+    let cursor: string | undefined;
+    do {
+      const page = await client.listServiceAccounts({ active, name: options.name, limit: 500, cursor, asOf });
+      items.push(...page.items);
+      point ??= page.asOf;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    emit(io, options.output, { items, asOf: point }, () =>
+      [asOfLine(point), items.length === 0 ? "No service accounts." : accountTable(items)].join("\n"),
+    );
   });
 
-  withOutput(group.command("describe").description("show a service account and its API keys").argument("<name>")).action(
-    async (name: string, options: { output: Format }) => {
-      const account = await (await connectedClient(io)).getServiceAccount(name);
+  withOutput(
+    group
+      .command("describe")
+      .description("show a service account and its API keys")
+      .argument("<name>")
+      .option("--as-of <time|seq>", `${AS_OF_HELP}, with each key's status then`),
+  ).action(async (name: string, options: { asOf?: string; output: Format }) => {
+    const client = await connectedClient(io);
+    if (options.asOf !== undefined) {
+      const account = await client.getServiceAccount(name, { asOf: parseAsOf("--as-of", options.asOf) });
       emit(io, options.output, account, () =>
-        [fields(accountFields(account)), "", account.apiKeys.length === 0 ? "No API keys." : keyTable(account.apiKeys)].join(
-          "\n",
-        ),
+        [
+          asOfLine(account.asOf),
+          fields(accountFields(account)),
+          "",
+          account.apiKeys.length === 0 ? "No API keys." : keyTableAsOf(account.apiKeys),
+        ].join("\n"),
       );
-    },
-  );
+      return;
+    }
+    const account = await client.getServiceAccount(name);
+    emit(io, options.output, account, () =>
+      [fields(accountFields(account)), "", account.apiKeys.length === 0 ? "No API keys." : keyTable(account.apiKeys)].join("\n"),
+    );
+  });
 
   withOutput(
     group

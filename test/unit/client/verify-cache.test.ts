@@ -18,6 +18,19 @@ describe("the verify cache", () => {
     expect(cache.dropKey("key_1")).toBe(0);
   });
 
+  it("never keeps an entry past its key's own expiresAt, and does not keep an already expired one", () => {
+    const cache = new VerifyCache(60_000, 10);
+    const expiring: PositiveAnswer = {
+      ...answer("sa_1", "key_1"),
+      apiKey: { id: "key_1", name: "default", expiresAt: new Date(500).toISOString() },
+    };
+    cache.set("d1", expiring, 0);
+    expect(cache.get("d1", 499)).toEqual(expiring);
+    expect(cache.get("d1", 500)).toBeNull();
+    cache.set("d1", expiring, 500);
+    expect(cache.size).toBe(0);
+  });
+
   it("holds at most maxEntries, evicting the least recently used", () => {
     const cache = new VerifyCache(60_000, 2);
     cache.set("d1", answer("sa_1", "key_1"), 0);

@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import type { AuditReport, AuditState } from "../../client/index.js";
+import { parseAsOf, parseCount } from "../arguments.js";
+import { connectedClient } from "../connect.js";
+import { stateTable, table } from "../format.js";
+import type { Io } from "../io.js";
+import { emit, withOutput, type Format } from "../output.js";
+import { count, progressLine } from "../progress.js";
+import { CommandFailed } from "../usage-error.js";
+
+/** `keyledger audit verify` and `keyledger audit state --as-of`. */
+export function addAuditCommands(program: Command, io: Io): void {
+  const group = program.command("audit").description("check the event stream, and see the state at a point in history");
+
+  withOutput(
+    group
+      .command("verify")
+      .description("check every event's signature, hash and chain link, and the signed checkpoints of the stream")
+      .option("--max-problems <n>", "list at most this many problems (default: 1000)"),
+  )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Exit code 0 when the stream checks out, 1 when a problem was found (each is listed with its",
+        "stream sequence and reason) or the audit could not run. On a terminal, progress is shown on stderr.",
+      ].join("\n"),
+    )
+    .action(async (options: { maxProblems?: string; output: Format }) => {
+      const maxProblems =
+        options.maxProblems === undefined ? undefined : parseCount("--max-problems", options.maxProblems, 100_000);
+      const client = await connectedClient(io);
+      const progress = progressLine(io);
+      let report: AuditReport;
+      try {
+        // Always as NDJSON: the answer keeps coming while a long stream is checked.
+        report = await client.verifyAudit({
+          maxProblems,
+          onProgress: ({ seq, head, checked, problems }) =>
+            progress.show(
+              `checking: seq ${count(seq)} of ${count(head)} (${head === 0 ? 100 : Math.floor((seq / head) * 100)}%), ` +
+                `${count(checked)} events checked, ${count(problems)} problem${problems === 1 ? "" : "s"}…`,
+            ),
+        });
+      } finally {
+        progress.clear();
+      }
+      emit(io, options.output, report, () => auditText(report));
+      if (!report.ok) {
+        const found = report.problems.length;
+        throw new CommandFailed(
+          found === 0
+            ? "the audit failed"
+            : `the audit found ${report.truncated ? "more than " : ""}${found} problem${found === 1 ? "" : "s"}`,
+        );
+      }
+    });
+
+  withOutput(
+    group
+      .command("state")
+      .description("every service account and API key as they were at a point in history, with each key's status then")
+      .requiredOption("--as-of <time|seq>", "an ISO-8601 time with its zone (2030-01-31T12:00:00Z) or a stream sequence"),
+  ).action(async (options: { asOf: string; output: Format }) => {
+    const asOf = parseAsOf("--as-of", options.asOf);
+    const state = await (await connectedClient(io)).auditState(asOf);
+    emit(io, options.output, state, () => stateText(state));
+  });
+}
+
+function auditText(report: AuditReport): string {
+  const scope = `${count(report.checked)} events checked up to seq ${count(report.head)}`;
+  const checkpoints = `${count(report.checkpoints.checked)} checkpoint${report.checkpoints.checked === 1 ? "" : "s"} (covering ${count(report.checkpoints.coveredEvents)} events)`;
+  if (report.ok) return `OK: ${scope}, ${checkpoints}; no problems.`;
+  const lines = [
+    `${report.truncated ? "More than " : ""}${count(report.problems.length)} problem${report.problems.length === 1 ? "" : "s"} found: ${scope}, ${checkpoints}.`,
+    "",
+    table(
+      ["SEQ", "REASON"],
+      report.problems.map((problem) => [String(problem.seq), problem.reason]),
+    ),
+  ];
+  if (report.truncated) lines.push("", "Only the first problems are listed: see --max-problems.");
+  return lines.join("\n");
+}
+
+function stateText(state: AuditState): string {
+  const accounts = state.serviceAccounts.length;
+  const heading = `As of seq ${count(state.asOf.seq)} (${state.asOf.at}): ${count(accounts)} service account${accounts === 1 ? "" : "s"}.`;
+  return accounts === 0 ? heading : `${heading}\n\n${stateTable(state.serviceAccounts)}`;
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { JetStreamEventStore } from "./events/index.js";
+import { connectNats, startNatsServer } from "./nats/index.js";
+import { Projector, ReadModel } from "./projections/index.js";
+import { loadSigner, SIGNING_KEY_FILE, SigningKeyRegistry, type Signer } from "./signing/index.js";
+
+/** The rebuild cannot run on this data directory (a daemon uses it, it is not one, …): nothing was changed. */
+export class RebuildRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RebuildRefused";
+  }
+}
+
+/** The rebuild was stopped part way: the read model holds a consistent prefix that a daemon completes on start. */
+export class RebuildInterrupted extends Error {
+  constructor(readonly position: number) {
+    super(
+      `interrupted: the read model now holds the events up to seq ${position}; a daemon starting on it (or another rebuild) completes it`,
+    );
+    this.name = "RebuildInterrupted";
+  }
+}
+
+export interface RebuildProgress {
+  /** Events applied so far. */
+  readonly applied: number;
+  /** The stream sequence reached. */
+  readonly position: number;
+  /** The last event's sequence when the rebuild started: it runs up to there. */
+  readonly head: number;
+}
+
+export interface RebuildResult {
+  readonly dataDir: string;
+  readonly head: number;
+  readonly position: number;
+  readonly applied: number;
+  /** Stream messages passed over (not readable events, forged or out of their chain), with why. */
+  readonly skipped: Array<{ seq: number; reason: string }>;
+}
+
+export interface RebuildOptions {
+  readonly logger: Logger;
+  readonly onProgress?: (progress: RebuildProgress) => void;
+  readonly progressEveryMs?: number;
+  /** Stops the rebuild (RebuildInterrupted) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * `keyledger projections rebuild`: empties the read model of a stopped daemon's data directory and
+ * projects the whole stream into it again, with the daemon's checks (signatures against the
+ * registered daemon keys), so it ends as a fresh daemon would build it. Wires only what that needs:
+ * the read model first (its lock says whether a daemon runs there; only then may the embedded
+ * nats-server start on `<data-dir>/nats`, which stops any server left there), NATS, the stream
+ * (never created or reconfigured here), the signing key registry and a projector.
+ */
+export async function rebuildReadModel(config: Config, options: RebuildOptions): Promise<RebuildResult> {
+  const { logger } = options;
+  const dataDir = resolve(config.dataDir);
+  const stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn({ err: error, component: name }, "error while stopping");
+      }
+    }
+  };
+
+  try {
+    const readModelPath = join(dataDir, "readmodel");
+    if (!(await isDirectory(readModelPath)))
+      throw new RebuildRefused(`${dataDir} holds no read model: give the daemon's --data-dir (KEYLEDGER_DATA_DIR)`);
+    const readModel = await openUnlocked(readModelPath, dataDir);
+    stops.push({ name: "read model", stop: () => readModel.close() });
+    const signer = await daemonSigner(dataDir, config);
+
+    let natsUrl = config.natsUrl;
+    let natsToken: string | undefined;
+    if (natsUrl === undefined) {
+      if (!(await isDirectory(join(dataDir, "nats"))))
+        throw new RebuildRefused(
+          `${dataDir} holds no embedded NATS data: give the --nats-url (KEYLEDGER_NATS_URL) the daemon used`,
+        );
+      natsToken = randomBytes(24).toString("base64url");
+      const embedded = await startNatsServer({ storeDir: join(dataDir, "nats"), token: natsToken });
+      stops.push({ name: "embedded nats-server", stop: () => embedded.stop() });
+      natsUrl = embedded.url;
+    }
+    const nc = await connectNats(natsUrl, "keyledger-rebuild", natsToken);
+    stops.push({ name: "nats connection", stop: () => nc.drain() });
+
+    // The stream as it is: its replicas and deduplication window are taken over, so nothing is reconfigured.
+    const stream = await existingStream(nc, config.stream);
+    const store = await JetStreamEventStore.open(nc, signer, {
+      stream: config.stream,
+      replicas: stream.replicas,
+      duplicateWindowMs: stream.duplicateWindowMs,
+      publishTimeoutMs: 5000,
+    });
+    const registry = await SigningKeyRegistry.open(nc, signer, stream.replicas);
+    stops.push({ name: "signing key registry", stop: () => registry.stop() });
+
+    if (options.signal?.aborted === true) throw new RebuildRefused("interrupted before the read model was changed");
+    await readModel.clear();
+    const head = await store.lastEventSequence();
+    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), 1000, registry);
+    stops.push({ name: "projector", stop: () => projector.stop() });
+    const report = (): void => options.onProgress?.({ applied: projector.appliedSinceStart, position: projector.position, head });
+    const timer = setInterval(report, options.progressEveryMs ?? 200);
+    try {
+      await untilAborted(projector.start(), options.signal, () => new RebuildInterrupted(projector.position));
+    } finally {
+      clearInterval(timer);
+    }
+    report();
+    await projector.stop();
+    return {
+      dataDir,
+      head,
+      position: projector.position,
+      applied: projector.appliedSinceStart,
+      skipped: await readModel.skipped(),
+    };
+  } finally {
+    await stopAll();
+  }
+}
+
+async function openUnlocked(path: string, dataDir: string): Promise<ReadModel> {
+  try {
+    return await ReadModel.open(path);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code === "LEVEL_LOCKED")
+      throw new RebuildRefused(`the read model in ${dataDir} is in use by a running daemon: stop the daemon first`);
+    throw error;
+  }
+}
+
+/** The daemon's own key (needed to open the registry, which it is in already); never a new one. */
+async function daemonSigner(dataDir: string, config: Config): Promise<Signer> {
+  const configured = config.signingKey !== undefined || config.signingKeyFile !== undefined;
+  if (!configured && !(await isFile(join(dataDir, SIGNING_KEY_FILE))))
+    throw new RebuildRefused(
+      `${dataDir} holds no ${SIGNING_KEY_FILE}: give the daemon's KEYLEDGER_SIGNING_KEY or --signing-key-file`,
+    );
+  return (await loadSigner(dataDir, { seed: config.signingKey, file: config.signingKeyFile })).signer;
+}
+
+async function existingStream(nc: NatsConnection, name: string): Promise<{ replicas: number; duplicateWindowMs: number }> {
+  try {
+    const { config } = await (await jetstreamManager(nc)).streams.info(name);
+    return { replicas: config.num_replicas, duplicateWindowMs: Math.round(config.duplicate_window / 1_000_000) };
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.status === 404)
+      throw new RebuildRefused(`there is no stream ${name} on this NATS server: give the daemon's --stream and --nats-url`);
+    throw error;
+  }
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, error: () => Error): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(error());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (failure: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(failure);
+      },
+    );
+  });
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+}
