@@ -4,6 +4,7 @@ import { newRequestId } from "../application/index.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
+import { closeIdleConnectionsOnShutdown } from "./plugins/connections.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authRoutes } from "./routes/auth.js";
@@ -43,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook("preClose", async () => {
     closing = true;
   });
+  closeIdleConnectionsOnShutdown(app);
   app.addHook("onRequest", async (request) => {
     if (closing && request.url !== "/healthz")
       throw new HttpError("unavailable", "the daemon is shutting down; try another one or again shortly");

@@ -12,7 +12,8 @@ let admin: Client;
 
 beforeAll(async () => {
   nats = await startTestNats();
-  [a, b] = await Promise.all([startTestDaemon(nats.url), startTestDaemon(nats.url)]);
+  a = await startTestDaemon(nats.url); // the one that bootstraps, and so holds admin.key
+  b = await startTestDaemon(nats.url);
   admin = client(a.url, await a.adminKey());
 });
 

@@ -133,9 +133,9 @@ describe("time travel (asOf)", () => {
     const accountId: string = created.body.serviceAccount.id;
     const reads = vi.spyOn(daemon.store, "messages");
     try {
-      expect((await admin.get(`/v1/service-accounts/own-subject?asOf=${encodeURIComponent(new Date().toISOString())}`)).status).toBe(
-        200,
-      );
+      expect(
+        (await admin.get(`/v1/service-accounts/own-subject?asOf=${encodeURIComponent(new Date().toISOString())}`)).status,
+      ).toBe(200);
       expect(reads).toHaveBeenCalledTimes(1);
       expect(reads.mock.calls[0]![0]).toMatchObject({ filter: `kl.acct.${accountId}`, fromSeq: 1 });
     } finally {
@@ -150,7 +150,9 @@ describe("time travel (asOf)", () => {
       expect(answer.body.error.code).toBe("invalid_request");
       expect(answer.body.error.message, bad).toMatch(/asOf/);
     }
-    const future = await admin.get(`/v1/service-accounts?asOf=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
+    const future = await admin.get(
+      `/v1/service-accounts?asOf=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`,
+    );
     expect(future.status).toBe(400);
     const beyond = await admin.get(`/v1/service-accounts/admin?asOf=1000000`);
     expect(beyond.status).toBe(400);
