@@ -18,6 +18,11 @@ import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js"
 import { ensureStream } from "./streams.js";
 
 const PUBLISH_ATTEMPTS = 3;
+/**
+ * Reads make short-lived ordered consumers; the server removes each this long after its last pull
+ * (the client library's default is 5 minutes, which piles them up under many reads and tails).
+ */
+const READER_INACTIVE_MS = 10_000;
 
 export interface EventStoreOptions {
   readonly stream: string;
@@ -212,6 +217,7 @@ export class JetStreamEventStore {
     if (toSeq < fromSeq || (await this.lastSequence(filter)) < fromSeq) return events;
     try {
       const consumer = await this.js.consumers.get(this.options.stream, {
+        inactive_threshold: READER_INACTIVE_MS,
         filter_subjects: filter,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, fromSeq),
@@ -253,6 +259,7 @@ export class JetStreamEventStore {
     let messages: ConsumerMessages;
     try {
       const consumer = await this.js.consumers.get(this.options.stream, {
+        inactive_threshold: READER_INACTIVE_MS,
         ...(options.filter === undefined ? {} : { filter_subjects: options.filter }),
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, options.fromSeq),
@@ -292,6 +299,7 @@ export class JetStreamEventStore {
     try {
       // The first message stored after `at` (time stamps have nanoseconds; ours have milliseconds).
       const consumer = await this.js.consumers.get(this.options.stream, {
+        inactive_threshold: READER_INACTIVE_MS,
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: new Date(at.getTime() + 1).toISOString(),
       });
@@ -306,6 +314,7 @@ export class JetStreamEventStore {
   async tail(afterSeq: number, filter?: string): Promise<ConsumerMessages> {
     try {
       const consumer = await this.js.consumers.get(this.options.stream, {
+        inactive_threshold: READER_INACTIVE_MS,
         ...(filter === undefined ? {} : { filter_subjects: filter }),
         ...(afterSeq <= 0
           ? { deliver_policy: DeliverPolicy.All }
