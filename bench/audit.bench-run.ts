@@ -40,7 +40,13 @@ function event(account: string, i: number): DomainEvent {
   };
 }
 
-/** Publishes `count` chained, signed events over ACCOUNTS accounts, as fast as JetStream takes them. */
+/** How many envelopes the raw baseline checks (its rate is what counts; all of them would not fit in memory). */
+const SAMPLE = 50_000;
+
+/**
+ * Publishes `count` chained, signed events over ACCOUNTS accounts, as fast as JetStream takes them;
+ * answers the first SAMPLE of them.
+ */
 async function fill(store: JetStreamEventStore, signer: Signer, count: number): Promise<EventEnvelope[]> {
   const heads = new Map<string, { hash: string; version: number }>();
   const sealed: EventEnvelope[] = [];
@@ -60,7 +66,7 @@ async function fill(store: JetStreamEventStore, signer: Signer, count: number): 
       signer,
     );
     heads.set(account, { hash: envelope.hash, version: envelope.accountVersion });
-    sealed.push(envelope);
+    if (sealed.length < SAMPLE) sealed.push(envelope);
     pending.push(store.jetstream.publish(accountSubject(account), JSON.stringify(envelope)));
     if (pending.length >= 2000) {
       await Promise.all(pending);
@@ -85,11 +91,11 @@ it(`audit verify of ${EVENTS} events against a raw loop of the same checks`, asy
   const sealed = await fill(store, signer, EVENTS);
   process.stdout.write(`\nfilled ${EVENTS} events in ${((performance.now() - filled) / 1000).toFixed(1)} s\n`);
 
-  // Baseline: the same hash and signature checks over the same envelopes, in memory.
+  // Baseline: the same hash and signature checks over the same envelopes, in memory, in one thread.
   const rawStart = performance.now();
   for (const envelope of sealed)
     if ((hashProblem(envelope) ?? signatureProblem(envelope, signer.publicKey)) !== null) throw new Error();
-  const rawSeconds = (performance.now() - rawStart) / 1000;
+  const rawRate = sealed.length / ((performance.now() - rawStart) / 1000);
 
   const head = await store.head();
   const start = performance.now();
@@ -103,11 +109,11 @@ it(`audit verify of ${EVENTS} events against a raw loop of the same checks`, asy
       name: `audit verify, ${EVENTS} events from JetStream`,
       opsPerSecond: EVENTS / seconds,
       baseline: "raw hash + Ed25519 verify loop in memory",
-      baselineOpsPerSecond: EVENTS / rawSeconds,
+      baselineOpsPerSecond: rawRate,
     },
   ]);
   await nc.close();
-});
+}, 1_200_000);
 
 it("signing on the write path: append with and without the Ed25519 signature", async () => {
   const nc = await connectNats(nats.url, "bench-signing");
