@@ -12,6 +12,8 @@ import {
 } from "../src/events/index.js";
 import { connectNats } from "../src/nats/index.js";
 import { signerFromSeed, type Signer } from "../src/signing/index.js";
+import { startTestDaemon } from "../test/helpers/daemon.js";
+import { client } from "../test/helpers/http.js";
 import { startTestNats, type TestNats } from "../test/helpers/nats.js";
 import { opsPerSecond, printTable } from "./measure.js";
 
@@ -150,3 +152,62 @@ it("signing on the write path: append with and without the Ed25519 signature", a
   ]);
   await nc.close();
 });
+
+it("signing on the HTTP write path: PATCH with read-your-writes, with and without the Ed25519 signature", async () => {
+  const real = signerFromSeed(randomBytes(32));
+  const unsigned: Signer = { keyId: real.keyId, publicKey: real.publicKey, sign: () => new Uint8Array(64) };
+  const natsA = await startTestNats();
+  const natsB = await startTestNats();
+  const settings = { "log-level": "silent", "checkpoint-interval-ms": "0" };
+  const signed = await startTestDaemon(natsA.url, settings, { signer: real });
+  const plain = await startTestDaemon(natsB.url, settings, { signer: unsigned });
+  try {
+    const prepare = async (daemon: typeof signed) => {
+      const admin = client(daemon.url, await daemon.adminKey());
+      for (let i = 0; i < 32; i++) expect((await admin.post("/v1/service-accounts", { name: `w${i}` })).status).toBe(201);
+      let n = 0;
+      /** `concurrency` PATCHes at once, each on its own account; answers writes per second. */
+      return async (concurrency: number): Promise<number> => {
+        const ms = 1500;
+        const end = performance.now() + ms;
+        let done = 0;
+        await Promise.all(
+          Array.from({ length: concurrency }, async (_, lane) => {
+            while (performance.now() < end) {
+              const answer = await admin.patch(`/v1/service-accounts/w${lane}`, { description: `d${n++}` });
+              if (answer.status !== 200) throw new Error(`PATCH answered ${answer.status}`);
+              done++;
+            }
+          }),
+        );
+        return (done * 1000) / ms;
+      };
+    };
+    const withSignature = await prepare(signed);
+    const without = await prepare(plain);
+    const rows = [];
+    for (const concurrency of [1, 32]) {
+      const a: number[] = [];
+      const b: number[] = [];
+      // Five rounds, the order alternating, so that drift on a noisy machine hits both sides alike.
+      for (let round = 0; round < 5; round++) {
+        if (round % 2 === 0) b.push(await without(concurrency));
+        a.push(await withSignature(concurrency));
+        if (round % 2 === 1) b.push(await without(concurrency));
+      }
+      const median = (values: number[]) => [...values].sort((x, y) => x - y)[2]!;
+      rows.push({
+        name: `PATCH, concurrency ${concurrency}, signed`,
+        opsPerSecond: median(a),
+        baseline: "the same daemon, signature left out",
+        baselineOpsPerSecond: median(b),
+      });
+    }
+    printTable("HTTP write path (target: signing costs at most 10%, a ratio of 0.9 or more)", rows);
+  } finally {
+    await signed.stop();
+    await plain.stop();
+    await natsA.stop();
+    await natsB.stop();
+  }
+}, 300_000);

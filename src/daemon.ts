@@ -13,7 +13,7 @@ import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/ind
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
-import { loadSigner, SigningKeyRegistry } from "./signing/index.js";
+import { loadSigner, SigningKeyRegistry, type Signer } from "./signing/index.js";
 
 export interface Daemon {
   /** The address the HTTP API listens on, such as http://127.0.0.1:8080. */
@@ -35,6 +35,8 @@ export interface Daemon {
 export interface DaemonOptions {
   readonly logger: Logger;
   readonly clock?: () => Date;
+  /** The signing key, instead of the configured one (benchmarks compare the write path without signatures). */
+  readonly signer?: Signer;
 }
 
 /**
@@ -75,7 +77,10 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     stops.push({ name: "nats connection", stop: () => nc.drain() });
     const connection = new ConnectionState(nc);
 
-    const { signer, created } = await loadSigner(dataDir, { seed: config.signingKey, file: config.signingKeyFile });
+    const { signer, created } =
+      options.signer === undefined
+        ? await loadSigner(dataDir, { seed: config.signingKey, file: config.signingKeyFile })
+        : { signer: options.signer, created: false };
     if (created) logger.info({ path: join(dataDir, "signing.key"), keyId: signer.keyId }, "signing key created");
 
     const store = await JetStreamEventStore.open(nc, signer, {

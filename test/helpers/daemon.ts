@@ -4,6 +4,7 @@ import { Writable } from "node:stream";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startDaemon, type Daemon } from "../../src/daemon.js";
 import { createLogger } from "../../src/logger.js";
+import type { Signer } from "../../src/signing/index.js";
 import { tempDir } from "./nats.js";
 
 export interface TestDaemon extends Daemon {
@@ -18,7 +19,7 @@ export interface TestDaemon extends Daemon {
 export async function startTestDaemon(
   natsUrl: string,
   settings: Record<string, string> = {},
-  options: { dataDir?: string; clock?: () => Date } = {},
+  options: { dataDir?: string; clock?: () => Date; signer?: Signer } = {},
 ): Promise<TestDaemon> {
   const dataDir = options.dataDir ?? (await tempDir("keyledger-data-"));
   const config = loadConfig(
@@ -32,7 +33,11 @@ export async function startTestDaemon(
       callback();
     },
   });
-  const daemon = await startDaemon(config, { logger: createLogger(config.logLevel, sink), clock: options.clock });
+  const daemon = await startDaemon(config, {
+    logger: createLogger(config.logLevel, sink),
+    clock: options.clock,
+    signer: options.signer,
+  });
   return Object.assign(daemon, {
     dataDir,
     config,
