@@ -21,11 +21,20 @@ export async function* decoded(body: ReadableStream<Uint8Array>, onChunk: () => 
   }
 }
 
+export interface Watchdog {
+  readonly signal: AbortSignal;
+  /** Starts the time again (a chunk arrived). */
+  kick(): void;
+  timedOut(): boolean;
+  /** Stops the timer and closes whatever still uses the signal. */
+  dispose(): void;
+}
+
 /**
  * An abort signal that fires when `parent` does, or when `ms` pass without a `kick` (a timeout
  * for a plain request, an idle timeout for a stream).
  */
-export function watchdog(ms: number, parent?: AbortSignal) {
+export function watchdog(ms: number, parent?: AbortSignal): Watchdog {
   const controller = new AbortController();
   let expired = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
