@@ -96,7 +96,8 @@ const MAX_KEY_LENGTH = 512;
  *   after one (the answering daemon may lag the one that recorded it), is not cached.
  * - Without the feed, a revoked key stays accepted from the cache for up to `cacheTtlMs`, so the
  *   default is short (5 s); set it to 0 to ask the API every time.
- * - A key reaching its `expiresAt` is not an event: a cached answer may outlive it by `cacheTtlMs`.
+ * - A key reaching its `expiresAt` is not an event: a cached answer ends at the key's `expiresAt`
+ *   (the verify answer carries it), or earlier at `cacheTtlMs`.
  *
  * No presented key, API key or NATS credential appears in what it logs or throws.
  */
