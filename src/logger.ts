@@ -43,7 +43,30 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/** What a request log line shows: no headers, and the path without its query (where a careless client may put a key). */
+/** What a request log line shows: no headers, and the path without its query and without a credential in it. */
 function requestSummary(request: { method?: string; url?: string; ip?: string }): Record<string, unknown> {
-  return { method: request.method, path: request.url?.split("?")[0], remoteAddress: request.ip };
+  return { method: request.method, path: safePath(request.url ?? ""), remoteAddress: request.ip };
+}
+
+/**
+ * A request path fit for a log line or an error message: without its query (where a careless
+ * client may put a key), and with every segment that could be a credential masked: anything longer
+ * than an id or a name can be (64: every API key and access token is), or the start of an API key.
+ */
+export function safePath(url: string): string {
+  return url
+    .split("?")[0]!
+    .split("/")
+    .map((segment) => (mayBeCredential(segment) ? "[redacted]" : segment))
+    .join("/");
+}
+
+function mayBeCredential(segment: string): boolean {
+  let decoded = segment;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    // not percent-encoding: judged as it is
+  }
+  return decoded.length > 64 || /^kl_[0-9A-Z]{26}_/i.test(decoded);
 }

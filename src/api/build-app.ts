@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { newRequestId } from "../application/index.js";
+import { safePath } from "../logger.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
@@ -36,7 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request) => {
-    throw new HttpError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`);
+    throw new HttpError("not_found", `no route ${request.method} ${safePath(request.url)}`);
   });
   // While closing, answers to requests still in flight close their connection, so that a
   // keep-alive client does not hold the shutdown open.
