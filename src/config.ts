@@ -20,6 +20,8 @@ export interface Config {
   /** Which proxies may set X-Forwarded-For: none (false), a hop count, or addresses and CIDRs. */
   readonly trustProxy: false | number | string[];
   readonly readYourWritesTimeoutMs: number;
+  /** How long one request to JetStream (an attempt to append an event, a read) waits for its answer. */
+  readonly publishTimeoutMs: number;
   readonly nameClaimGraceMs: number;
   readonly duplicateWindowMs: number;
 }
@@ -175,6 +177,13 @@ export const SETTINGS = [
     parse: integer(100, 600_000),
     fallback: 10_000,
     description: "how long a write waits for the read model",
+  }),
+  setting({
+    key: "publishTimeoutMs",
+    flag: "publish-timeout-ms",
+    parse: integer(100, 600_000),
+    fallback: 5000,
+    description: "how long one request to the event store (an attempt to append, a read) waits for its answer",
   }),
   setting({
     key: "signingKeyFile",

@@ -88,7 +88,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       stream: config.stream,
       replicas: config.replicas,
       duplicateWindowMs: config.duplicateWindowMs,
-      publishTimeoutMs: 5000,
+      publishTimeoutMs: config.publishTimeoutMs,
     });
     const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
     stops.push({ name: "signing key registry", stop: () => registry.stop() });

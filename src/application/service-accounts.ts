@@ -7,7 +7,7 @@ import {
   type Role,
   type ServiceAccountCommand,
 } from "../domain/index.js";
-import type { ClaimHeld, NameRegistry } from "../events/index.js";
+import { StoreUnavailableError, type ClaimHeld, type NameRegistry } from "../events/index.js";
 import type { CommandContext, CommandHandler } from "./command-handler.js";
 import { newAccountId, newKeyId } from "./ids.js";
 import { newSecret, type NewSecret } from "./secrets.js";
@@ -87,7 +87,15 @@ export class ServiceAccounts {
     decide(command(this.metadata(context)), null);
     await this.names.claim(input.name, accountId, this.now(), this.claimHeld);
     const account = await this.run(accountId, command, context);
-    await this.confirmClaim(input.name, accountId, context);
+    await this.confirmClaim(input.name, accountId, context).catch((error: unknown) => {
+      // The account is recorded by now: an answer must not say that nothing was written.
+      if (error instanceof StoreUnavailableError && !error.mayHaveWritten)
+        throw new StoreUnavailableError("the account was recorded, but its name could not be confirmed", {
+          cause: error,
+          mayHaveWritten: true,
+        });
+      throw error;
+    });
     return initial === undefined ? { account } : { account, apiKey: { key: keyOf(account, keyId), secret: initial.key } };
   }
 

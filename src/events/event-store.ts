@@ -29,6 +29,10 @@ export interface EventStoreOptions {
   readonly replicas: number;
   /** How long JetStream remembers message ids for deduplication. */
   readonly duplicateWindowMs: number;
+  /**
+   * How long one request to JetStream waits for its answer: each attempt of an append, and every
+   * read and name claim made through this store, so that nothing waits longer on a lost server.
+   */
   readonly publishTimeoutMs: number;
   /** Whether the connection is up now, so that a write fails at once while it is down. */
   readonly connected?: () => boolean;
@@ -71,9 +75,10 @@ export class JetStreamEventStore {
 
   static async open(nc: NatsConnection, signer: Signer, options: EventStoreOptions): Promise<JetStreamEventStore> {
     try {
-      const jsm = await jetstreamManager(nc);
+      const api = { timeout: options.publishTimeoutMs };
+      const jsm = await jetstreamManager(nc, api);
       const connected = options.connected ?? (() => !nc.isClosed());
-      const store = new JetStreamEventStore(nc, connected, jetstream(nc), jsm, signer, options);
+      const store = new JetStreamEventStore(nc, connected, jetstream(nc, api), jsm, signer, options);
       await ensureStream(jsm, {
         name: options.stream,
         subjects: STREAM_SUBJECTS,
