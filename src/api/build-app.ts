@@ -5,6 +5,7 @@ import { safePath } from "../logger.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
+import { clientErrorHandler } from "./plugins/client-errors.js";
 import { closeIdleConnectionsOnShutdown } from "./plugins/connections.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // New requests while closing get the contract's 503 body from the hook below, not fastify's own.
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

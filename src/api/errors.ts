@@ -32,6 +32,13 @@ export const unauthenticated = (): HttpError => new HttpError("unauthenticated",
 export const forbidden = (): HttpError => new HttpError("forbidden", "your service account's roles do not allow this");
 export const notFound = (what: string): HttpError => new HttpError("not_found", `${what} not found`);
 
+/** Fastify's own client errors by code, said the contract's way. */
+const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_MAX_PARAM_LENGTH: "a path parameter is too long: an id or a name has at most 64 characters",
+  FST_ERR_BAD_URL: "the path is not a valid URL (bad percent-encoding)",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "body must not be empty when its content-type is application/json",
+};
+
 function classify(error: FastifyError | Error): { code: ErrorCode; message: string; retryAfter?: number } {
   if (error instanceof HttpError) return { code: error.code, message: error.message, retryAfter: error.retryAfterSeconds };
   if (error instanceof DomainError) return { code: error.code, message: error.message };
@@ -59,11 +66,8 @@ function classify(error: FastifyError | Error): { code: ErrorCode; message: stri
         ? "body is too large"
         : status === 415
           ? "body must be application/json"
-          : fastifyError.code === "FST_ERR_BAD_URL"
-            ? "the path is not a valid URL (bad percent-encoding)"
-            : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
-              ? "body must not be empty when its content-type is application/json"
-              : "body is not valid JSON, or it holds a forbidden __proto__ or constructor.prototype member";
+          : (FRAMEWORK_MESSAGES[fastifyError.code] ??
+            "body is not valid JSON, or it holds a forbidden __proto__ or constructor.prototype member");
     return { code: "invalid_request", message };
   }
   return { code: "internal", message: "internal error" };

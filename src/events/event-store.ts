@@ -297,10 +297,17 @@ export class JetStreamEventStore {
 
   /** The sequence of the last message the stream stored at or before `at` (0: none). */
   async lastSequenceAt(at: Date): Promise<number> {
-    const head = await this.head();
-    if (head === 0) return 0;
-    const last = await this.timeOf(head);
-    if (last !== null && last.getTime() <= at.getTime()) return head;
+    let state: { first_seq: number; last_seq: number; messages: number };
+    try {
+      state = (await this.jsm.streams.info(this.options.stream)).state;
+    } catch (error) {
+      throw translate(error, "reading the event stream");
+    }
+    if (state.messages === 0) return state.last_seq;
+    const [first, last] = await Promise.all([this.timeOf(state.first_seq), this.timeOf(state.last_seq)]);
+    if (last !== null && last.getTime() <= at.getTime()) return state.last_seq;
+    // Before the first message: answered here, since the server cannot take an instant that far back.
+    if (first === null || at.getTime() < first.getTime()) return state.first_seq - 1;
     try {
       // The first message stored after `at` (time stamps have nanoseconds; ours have milliseconds).
       const consumer = await this.js.consumers.get(this.options.stream, {
@@ -308,8 +315,9 @@ export class JetStreamEventStore {
         deliver_policy: DeliverPolicy.StartTime,
         opt_start_time: new Date(at.getTime() + 1).toISOString(),
       });
-      const first = await consumer.next({ expires: this.options.publishTimeoutMs });
-      return first === null ? head : first.seq - 1;
+      const next = await consumer.next({ expires: this.options.publishTimeoutMs });
+      if (next === null) throw new StoreUnavailableError("the event store did not answer in time");
+      return next.seq - 1;
     } catch (error) {
       throw translate(error, "reading the event stream");
     }

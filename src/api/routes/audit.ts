@@ -8,6 +8,7 @@ import type { RequireRoles } from "../plugins/authenticate.js";
 import { presentAccountAsOf } from "../presenters.js";
 import { AsOfParam, AuditReport, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
+import { headOnly } from "./head-only.js";
 
 const VerifyQuery = Type.Object(
   { maxProblems: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })) },
@@ -33,6 +34,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       "/v1/audit/verify",
       { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
       async (request, reply) => {
+        if (request.method === "HEAD") return headOnly(reply, "application/json; charset=utf-8");
         if (running >= MAX_RUNNING_AUDITS)
           throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
         running += 1;

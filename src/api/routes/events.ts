@@ -9,6 +9,7 @@ import { notFound } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { EventEnvelope, EventTypeParam } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
+import { headOnly } from "./head-only.js";
 
 const Sequence = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const AccountFilter = Type.String({ minLength: 1, maxLength: 64 });
@@ -80,6 +81,8 @@ export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
         } else {
           after = request.query.after ?? (await deps.store.head());
         }
+        // HEAD: the head of the stream's answer, and no stream (it would end only when the client leaves).
+        if (request.method === "HEAD") return headOnly(reply, "text/event-stream; charset=utf-8");
         // Created before the answer starts, so that an unreachable store is still a 503 with a body.
         const messages = await deps.store.tail(after, accountId === undefined ? ALL_EVENTS_FILTER : accountSubject(accountId));
 
