@@ -22,12 +22,23 @@ export function isUnavailable(error: unknown): boolean {
     error instanceof ClosedConnectionError ||
     error instanceof DrainingConnectionError ||
     error instanceof ConnectionError ||
-    error instanceof RequestError
+    error instanceof RequestError ||
+    isNoRespondersWrapped(error)
   ) {
     return true;
   }
   // 503: JetStream not enabled or temporarily without a leader.
   return error instanceof JetStreamApiError && error.status === 503;
+}
+
+/**
+ * "No responders" to a JetStream request or publish, which the client wraps in its
+ * `JetStreamNotEnabled` error (not exported by the package) with the RequestError as the cause:
+ * JetStream is off, or (in a cluster) the stream is between leaders while a new one is elected.
+ * Nobody received the message, so nothing was stored.
+ */
+function isNoRespondersWrapped(error: unknown): boolean {
+  return error instanceof Error && error.cause instanceof RequestError && error.cause.isNoResponders();
 }
 
 /** Turns a NATS error into the store's own errors, so that nothing above the store sees NATS. */

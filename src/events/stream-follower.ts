@@ -3,6 +3,12 @@ import type { Logger } from "pino";
 import type { JetStreamEventStore } from "./event-store.js";
 import { ALL_EVENTS_FILTER } from "./subjects.js";
 
+/**
+ * How long each pull waits on the server; the server sends idle heartbeats at half of it, so a
+ * consumer that died with its server shows within two of them (the library's default is 30 s).
+ */
+const PULL_EXPIRES_MS = 5_000;
+
 /** What a follower does with one message: go on, or start again from `resumeAfter()`. */
 export type FollowStep = "next" | "restart";
 
@@ -31,6 +37,7 @@ export class StreamFollower {
 
   start(): void {
     this.stopping = false;
+    void this.restartOnReconnect();
     this.running = this.run();
   }
 
@@ -70,14 +77,46 @@ export class StreamFollower {
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     });
-    this.messages = await consumer.consume({ max_messages: 256 });
-    if (this.stopping) await this.messages.close();
+    const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+    this.messages = messages;
+    if (this.stopping) await messages.close();
     this.failure = null;
-    for await (const message of this.messages) {
+    void this.restartWhenSilent(messages);
+    for await (const message of messages) {
       if ((await this.handlers.onMessage(message)) === "restart") {
-        await this.messages.close();
+        await messages.close();
         return;
       }
     }
+  }
+
+  /*
+   * The ephemeral consumer lives on one server (in a cluster, the stream leader's when it was made).
+   * When that server is lost, the client library keeps asking after the dead consumer, backing off,
+   * rather than making a new one, and the follower would wait for that server to come back. So the
+   * follower lets the consumer go and follows again from its own position: when the consumer misses
+   * two heartbeats, and when the connection comes back after a loss.
+   */
+
+  private async restartWhenSilent(messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (status.type === "heartbeats_missed") {
+        await this.letGo(messages, "the event stream consumer went silent");
+        return;
+      }
+    }
+  }
+
+  private async restartOnReconnect(): Promise<void> {
+    for await (const status of this.store.connection.status()) {
+      if (this.stopping) return;
+      if (status.type === "reconnect" && this.messages !== null) await this.letGo(this.messages, "reconnected to NATS");
+    }
+  }
+
+  private async letGo(messages: ConsumerMessages, reason: string): Promise<void> {
+    if (this.stopping || this.messages !== messages) return;
+    this.logger.warn({ reason }, "following the event stream again from the last position");
+    await messages.close();
   }
 }
