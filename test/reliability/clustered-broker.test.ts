@@ -164,12 +164,7 @@ describe("a clustered broker: 3 nats-server nodes, stream and KV buckets with 3 
     const survivor = cluster.nodes.find((node) => node.running)!;
     const events = await retried(() => readStreamEvents(survivor.url, STREAM));
     const check = checkStream(load.records, events, load.requestIdPrefix);
-    // A known daemon bug, not a lost write: a creation whose events were appended answers 503 "nothing
-    // was written" when the name claim cannot be read again afterwards (ServiceAccounts.confirmClaim).
-    const misreported = check.problems.filter((p) => /^createAccount\S* .*answered that nothing was written/.test(p));
-    if (misreported.length > 0)
-      console.warn(`creations answered 503 "nothing was written" yet recorded:\n${misreported.join("\n")}`);
-    expect(check.problems.filter((p) => !misreported.includes(p))).toEqual([]);
+    expect(check.problems).toEqual([]);
     expect(check.acknowledgedFound).toBe(summary.acknowledged);
     const acknowledgedProbes = probes.flat().filter((p) => ok(p.status));
     const lostProbes = acknowledgedProbes.filter((p) => {
