@@ -11,18 +11,3 @@ export async function opsPerSecond(op: () => unknown, ms = 1000): Promise<number
   }
   return (count * 1000) / (performance.now() - start);
 }
-
-export interface Row {
-  readonly name: string;
-  readonly opsPerSecond: number;
-  readonly baseline: string;
-  readonly baselineOpsPerSecond: number;
-}
-
-export function printTable(title: string, rows: readonly Row[]): void {
-  const lines = rows.map((row) => {
-    const ratio = row.opsPerSecond / row.baselineOpsPerSecond;
-    return `  ${row.name.padEnd(44)} ${Math.round(row.opsPerSecond).toString().padStart(9)}/s   ${ratio.toFixed(3).padStart(8)} × ${row.baseline} (${Math.round(row.baselineOpsPerSecond)}/s)`;
-  });
-  process.stdout.write(`\n${title}\n${lines.join("\n")}\n`);
-}

@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { newRequestId } from "../application/index.js";
 import { safePath } from "../logger.js";
@@ -32,6 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // New requests while closing get the contract's 503 body from the hook below, not fastify's own.
     return503OnClosing: false,
+    logController: new AccessLog(),
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -65,6 +72,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
+}
+
+/** One access line per request, when it completes (fastify's default writes two: in and out). */
+class AccessLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, "incoming request");
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, "request errored");
+    else reply.log.info(fields, "request completed");
+  }
 }
 
 function hops(count: number): (address: string, hop: number) => boolean {

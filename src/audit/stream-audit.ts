@@ -14,7 +14,7 @@ import {
   type RawMessage,
   type StreamCheckpoint,
 } from "../events/index.js";
-import { inThreadChecker, SignatureWorkerPool, type SignatureChecker, type SignatureJob } from "./signature-pool.js";
+import { inThreadChecker, SignatureWorkerPool, type SignatureChecker, type SignatureJob } from "../signing/index.js";
 
 export interface AuditProblem {
   /** Stream sequence of the message the problem shows at. */

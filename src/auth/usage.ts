@@ -10,7 +10,8 @@ export const USAGE_BUCKET = "keyledger_usage";
  * bucket at most once per interval, and follows the bucket to know the uses seen by the others.
  */
 export class UsageTracker {
-  private readonly lastUsed = new Map<string, string>();
+  /** Milliseconds since the epoch: formatted only when asked for. */
+  private readonly lastUsed = new Map<string, number>();
   private readonly lastWritten = new Map<string, number>();
   private watcher: { stop(): void } | null = null;
 
@@ -31,24 +32,28 @@ export class UsageTracker {
     this.watcher = await followBucket(
       this.kv,
       (keyId, at) => {
+        const ms = Date.parse(at);
         const known = this.lastUsed.get(keyId);
-        if (known === undefined || known < at) this.lastUsed.set(keyId, at);
+        if (Number.isFinite(ms) && (known === undefined || known < ms)) this.lastUsed.set(keyId, ms);
       },
       (error) => this.logger.warn({ err: error }, "usage watch ended"),
     );
   }
 
   record(keyId: string, at: Date): void {
-    const iso = at.toISOString();
-    this.lastUsed.set(keyId, iso);
+    const ms = at.getTime();
+    this.lastUsed.set(keyId, ms);
     const written = this.lastWritten.get(keyId);
-    if (written !== undefined && at.getTime() - written < this.intervalMs) return;
-    this.lastWritten.set(keyId, at.getTime());
-    this.kv.put(keyId, iso).catch((error: unknown) => this.logger.warn({ err: error, keyId }, "could not record key usage"));
+    if (written !== undefined && ms - written < this.intervalMs) return;
+    this.lastWritten.set(keyId, ms);
+    this.kv
+      .put(keyId, at.toISOString())
+      .catch((error: unknown) => this.logger.warn({ err: error, keyId }, "could not record key usage"));
   }
 
   lastUsedAt(keyId: string): string | null {
-    return this.lastUsed.get(keyId) ?? null;
+    const ms = this.lastUsed.get(keyId);
+    return ms === undefined ? null : new Date(ms).toISOString();
   }
 
   stop(): void {

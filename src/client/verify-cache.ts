@@ -5,6 +5,8 @@ export type PositiveAnswer = Extract<VerifyResult, { valid: true }>;
 interface Entry {
   readonly answer: PositiveAnswer;
   readonly expiresAt: number;
+  /** When it was stored or last moved to the young end. */
+  stamp: number;
 }
 
 /**
@@ -14,8 +16,9 @@ interface Entry {
  * itself), and indexed by account and key id so that a revocation drops every entry it concerns.
  */
 export class VerifyCache {
-  /** Insertion order is recency order: a hit moves its entry to the end. */
+  /** Insertion order is (nearly) recency order: a hit on an aged entry moves it to the end. */
   private readonly entries = new Map<string, Entry>();
+  private clock = 0;
   private readonly byAccount = new Map<string, Set<string>>();
   private readonly byKey = new Map<string, Set<string>>();
 
@@ -31,12 +34,17 @@ export class VerifyCache {
   get(digest: string, now: number): PositiveAnswer | null {
     const entry = this.entries.get(digest);
     if (entry === undefined) return null;
-    this.entries.delete(digest);
     if (entry.expiresAt <= now) {
-      this.unindex(digest, entry.answer);
+      this.delete(digest);
       return null;
     }
-    this.entries.set(digest, entry);
+    // Used again: moved to the young end, but only once it has aged by half the capacity (taking
+    // a key out of a large Map and in again costs time that grows with the map).
+    if (this.clock - entry.stamp >= this.maxEntries / 2) {
+      this.entries.delete(digest);
+      entry.stamp = ++this.clock;
+      this.entries.set(digest, entry);
+    }
     return entry.answer;
   }
 
@@ -46,7 +54,7 @@ export class VerifyCache {
     // An entry never outlives the key's own expiry, which is no event on the feed.
     const keyExpiry = answer.apiKey.expiresAt == null ? Number.POSITIVE_INFINITY : Date.parse(answer.apiKey.expiresAt);
     if (keyExpiry <= now) return;
-    this.entries.set(digest, { answer, expiresAt: Math.min(now + this.ttlMs, keyExpiry) });
+    this.entries.set(digest, { answer, expiresAt: Math.min(now + this.ttlMs, keyExpiry), stamp: ++this.clock });
     index(this.byAccount, answer.serviceAccount.id, digest);
     index(this.byKey, answer.apiKey.id, digest);
     for (const oldest of this.entries.keys()) {

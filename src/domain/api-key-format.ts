@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 /**
  * An API key reads `kl_<26-char key id>_<43-char secret>`: the readable prefix names the product,
@@ -20,7 +20,7 @@ export function keyIdOf(presented: string): string | null {
 }
 
 export function hashApiKey(key: string): string {
-  return `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`;
+  return `sha256:${hash("sha256", key, "hex")}`;
 }
 
 /** A hint that tells keys apart without revealing them: the prefix and key id, then four secret characters. */

@@ -82,7 +82,8 @@ export class RevocationRelay {
     try {
       const envelope = decodeEnvelope(message.data);
       problem = hashProblem(envelope);
-      if (problem === null) {
+      // An event this daemon sealed itself (same hash, same signature) needs no Ed25519 check.
+      if (problem === null && !this.store.sealedHere(envelope)) {
         const publicKey = await this.keys.publicKey(envelope.signingKeyId);
         if (publicKey === null && this.patience.stillWaiting(message.seq)) throw new KeyNotYetKnown(message.seq);
         problem = signatureProblem(envelope, publicKey);

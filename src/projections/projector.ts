@@ -6,7 +6,7 @@ import {
   advancePosition,
   decodeEnvelope,
   eventProblem,
-  signatureProblem,
+  signedBytes,
   StreamFollower,
   UnknownKeyPatience,
   toDomainEvent,
@@ -16,7 +16,8 @@ import {
   type PublicKeys,
   type StoredEvent,
 } from "../events/index.js";
-import type { ReadModel } from "./read-model.js";
+import { inThreadChecker, SignatureWorkerPool, type SignatureJob } from "../signing/index.js";
+import type { ProjectionBatch, ReadModel } from "./read-model.js";
 
 export class ReadModelTimeoutError extends Error {
   constructor(readonly seq: number) {
@@ -31,6 +32,13 @@ class KeyNotYetKnown extends Error {
     this.name = "KeyNotYetKnown";
   }
 }
+
+/** At most this many messages are applied in one LevelDB batch. */
+const BATCH_MAX = 1000;
+/** A batch with this many signatures to check has them checked in worker threads. */
+const POOL_FROM = 64;
+
+type SignatureVerdict = "own" | "unknown" | "good" | "bad";
 
 interface Waiter {
   readonly seq: number;
@@ -48,6 +56,9 @@ export class Projector {
   private readonly follower: StreamFollower;
   private waiters: Waiter[] = [];
   private appliedThisRun = 0;
+  /** Messages gathered while more were waiting in the stream, applied together. */
+  private inbox: JsMsg[] = [];
+  private pool: SignatureWorkerPool | null = null;
 
   constructor(
     private readonly store: JetStreamEventStore,
@@ -59,7 +70,13 @@ export class Projector {
   ) {
     this.follower = new StreamFollower(
       store,
-      { resumeAfter: async () => this.applied, onMessage: (message) => this.onMessage(message) },
+      {
+        resumeAfter: async () => {
+          this.inbox = [];
+          return this.applied;
+        },
+        onMessage: (message) => this.onMessage(message),
+      },
       logger,
       retryDelayMs,
     );
@@ -77,6 +94,8 @@ export class Projector {
 
   async stop(): Promise<void> {
     await this.follower.stop();
+    await this.pool?.close();
+    this.pool = null;
   }
 
   /** The last stream sequence applied to this daemon's read model. */
@@ -123,65 +142,117 @@ export class Projector {
     });
   }
 
+  /**
+   * Gathers messages while more are already waiting in the stream (a catch-up, a burst), and
+   * applies them together: their signatures checked at once (in worker threads for a large batch)
+   * and their changes written in one LevelDB batch. A message someone waits for is applied at once.
+   */
   private async onMessage(message: JsMsg): Promise<FollowStep> {
     if (message.seq <= this.applied) return "next";
-    const position = advancePosition(this.digest, message.seq, message.data);
-    let event: StoredEvent;
-    try {
-      event = { ...decodeEnvelope(message.data), seq: message.seq };
-    } catch (error) {
-      await this.skip(position, message.subject, error);
-      return "next";
-    }
-    await this.apply(event, message.subject, position);
+    this.inbox.push(message);
+    const more = message.info.pending > 0 && this.inbox.length < BATCH_MAX;
+    if (more && !this.waiters.some((waiter) => waiter.seq <= message.seq)) return "next";
+    const messages = this.inbox;
+    this.inbox = [];
+    await this.applyAll(messages);
     return "next";
+  }
+
+  private async applyAll(messages: readonly JsMsg[]): Promise<void> {
+    const events = messages.map((message): StoredEvent | Error => {
+      try {
+        return { ...decodeEnvelope(message.data), seq: message.seq };
+      } catch (error) {
+        return error instanceof Error ? error : new Error(String(error));
+      }
+    });
+    const signatures = await this.signatureVerdicts(events);
+    const batch = this.readModel.batch();
+    let position = this.digest;
+    let applied = 0;
+    for (const [index, message] of messages.entries()) {
+      position = advancePosition(position, message.seq, message.data);
+      const event = events[index]!;
+      if (event instanceof Error) {
+        await this.skip(batch, position, message.subject, event);
+        continue;
+      }
+      const before = await batch.aggregate(event.accountId);
+      const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
+      let after;
+      try {
+        const problem = eventProblem(event, message.subject, head) ?? this.signatureProblem(event, signatures[index]!);
+        if (problem !== null) throw new Error(problem);
+        after = evolve(before?.state ?? null, toDomainEvent(event));
+        if (after === null) throw new Error(`event left account ${event.accountId} without state`);
+      } catch (error) {
+        if (error instanceof KeyNotYetKnown) throw error;
+        await this.skip(batch, position, message.subject, error);
+        continue;
+      }
+      batch.apply(before, after, position, event.hash);
+      applied += 1;
+    }
+    await batch.commit();
+    this.appliedThisRun += applied;
+    this.advance(position);
   }
 
   /**
    * A message that is not a readable event (or that the account's state cannot take) would stop
    * every projector for good, since history cannot be deleted: it is recorded, logged and passed.
    */
-  private async skip(position: DigestPosition, subject: string, error: unknown): Promise<void> {
+  private async skip(batch: ProjectionBatch, position: DigestPosition, subject: string, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error);
     this.logger.error({ seq: position.seq, subject, reason }, "skipping a stream message that is not an applicable event");
-    await this.readModel.skip(position, reason, accountIdOfSubject(subject));
-    this.advance(position);
-  }
-
-  /**
-   * Applies an event that verifies: on its account's subject, hashing right, following the chain,
-   * signed by a registered daemon. Anything else (a forged or tampered message) is skipped.
-   */
-  private async apply(event: StoredEvent, subject: string, position: DigestPosition): Promise<void> {
-    const before = await this.readModel.aggregate(event.accountId);
-    const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
-    // A registry that cannot be read (or a key not known yet) throws: the follower tries again.
-    const problem = eventProblem(event, subject, head) ?? (await this.signatureProblem(event));
-    let after;
-    try {
-      if (problem !== null) throw new Error(problem);
-      after = evolve(before?.state ?? null, toDomainEvent(event));
-      if (after === null) throw new Error(`event left account ${event.accountId} without state`);
-    } catch (error) {
-      await this.skip(position, subject, error);
-      return;
-    }
-    await this.readModel.apply(before?.state ?? null, after, position, event.hash);
-    this.appliedThisRun += 1;
-    this.advance(position);
+    await batch.skip(position, reason, accountIdOfSubject(subject));
   }
 
   private readonly patience = new UnknownKeyPatience();
 
   /**
-   * The signature check. A key not in the registry may belong to a daemon that just started (a
-   * lagging replica): the event is tried again shortly, and skipped only when its key stays unknown.
+   * Each event's signature check, made before the batch is applied: "own" for events this daemon
+   * sealed, "unknown" for a key not in the registry, else whether it verifies. A registry that
+   * cannot be read throws: the follower tries again.
    */
-  private async signatureProblem(event: StoredEvent): Promise<string | null> {
-    if (this.keys === undefined || this.store.sealedHere(event)) return null;
-    const publicKey = await this.keys.publicKey(event.signingKeyId);
-    if (publicKey === null && this.patience.stillWaiting(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
-    return signatureProblem(event, publicKey);
+  private async signatureVerdicts(events: ReadonlyArray<StoredEvent | Error>): Promise<SignatureVerdict[]> {
+    const verdicts: SignatureVerdict[] = [];
+    const jobs: SignatureJob[] = [];
+    const waiting: number[] = [];
+    for (const [index, event] of events.entries()) {
+      if (this.keys === undefined || event instanceof Error || this.store.sealedHere(event)) {
+        verdicts.push("own");
+        continue;
+      }
+      const publicKey = await this.keys.publicKey(event.signingKeyId);
+      if (publicKey === null) {
+        verdicts.push("unknown");
+        continue;
+      }
+      verdicts.push("bad");
+      waiting.push(index);
+      jobs.push({ publicKey, message: signedBytes(event), signature: Buffer.from(event.signature, "base64url") });
+    }
+    const results = jobs.length >= POOL_FROM ? await this.signaturePool().checkAcross(jobs) : await inThreadChecker.check(jobs);
+    results.forEach((valid, i) => {
+      if (valid) verdicts[waiting[i]!] = "good";
+    });
+    return verdicts;
+  }
+
+  /**
+   * A key not in the registry may belong to a daemon that just started (a lagging replica): the
+   * event is tried again shortly, and skipped only when its key stays unknown.
+   */
+  private signatureProblem(event: StoredEvent, verdict: SignatureVerdict): string | null {
+    if (verdict === "unknown" && this.patience.stillWaiting(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
+    if (verdict === "unknown") return `signing key ${event.signingKeyId} is not registered`;
+    return verdict === "bad" ? "signature does not verify" : null;
+  }
+
+  private signaturePool(): SignatureWorkerPool {
+    this.pool ??= new SignatureWorkerPool();
+    return this.pool;
   }
 
   private advance(position: DigestPosition): void {

@@ -7,7 +7,7 @@ import {
   type KeyRecord,
   type RetentionEntry,
 } from "./layout.js";
-import type { ReadModel } from "./read-model.js";
+import type { Credential, ReadModel } from "./read-model.js";
 
 export interface AccountFilter {
   readonly active?: boolean;
@@ -30,8 +30,10 @@ export class Queries {
   async resolveAccount(idOrName: string): Promise<AccountFields | null> {
     const id = ACCOUNT_ID_PATTERN.test(idOrName) ? idOrName : await this.readModel.accountIdByName(idOrName);
     if (id === undefined) return null;
-    const record = await this.readModel.accountRecord(id);
-    return record === undefined || record.account.deleted ? null : record.account;
+    const aggregate = await this.readModel.aggregate(id);
+    if (aggregate === null || aggregate.state.deleted) return null;
+    const { keys: _keys, ...account } = aggregate.state;
+    return account;
   }
 
   /**
@@ -40,17 +42,16 @@ export class Queries {
    */
   async knownAccountId(idOrName: string): Promise<string | null> {
     if (!ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.resolveAccount(idOrName))?.id ?? null;
-    return (await this.readModel.accountRecord(idOrName)) === undefined ? null : idOrName;
+    return (await this.readModel.aggregate(idOrName)) === null ? null : idOrName;
   }
 
   /** A live key of a live account, given the key's id or its name within the account. */
   async resolveKey(accountId: string, idOrName: string): Promise<KeyRecord | null> {
-    if (KEY_ID_PATTERN.test(idOrName)) {
-      const key = await this.readModel.keyRecord(idOrName);
-      return key === undefined || key.deleted || key.accountId !== accountId ? null : key;
-    }
-    const keys = await this.readModel.keysOf(accountId);
-    return keys.find((key) => !key.deleted && key.name === idOrName) ?? null;
+    const keys = (await this.readModel.aggregate(accountId))?.state.keys ?? {};
+    const key = KEY_ID_PATTERN.test(idOrName)
+      ? keys[idOrName]
+      : Object.values(keys).find((candidate) => !candidate.deleted && candidate.name === idOrName);
+    return key === undefined || key.deleted ? null : { ...key, accountId };
   }
 
   async listAccounts(filter: AccountFilter): Promise<AccountPage> {
@@ -65,19 +66,31 @@ export class Queries {
 
   /** The live keys of an account, in creation order. */
   async listKeys(accountId: string, active?: boolean): Promise<KeyRecord[]> {
-    const keys = await this.readModel.keysOf(accountId);
+    const keys = await this.keysOf(accountId);
     return keys.filter((key) => !key.deleted && (active === undefined || key.active === active));
+  }
+
+  /** Every key of an account (deleted ones too) in id order, which is creation order. */
+  private async keysOf(accountId: string): Promise<KeyRecord[]> {
+    const aggregate = await this.readModel.aggregate(accountId);
+    if (aggregate === null) return [];
+    return Object.values(aggregate.state.keys)
+      .map((key) => ({ ...key, accountId }))
+      .sort((x, y) => (x.id < y.id ? -1 : 1));
   }
 
   /**
    * What verification needs: the key record (deleted ones included) and its account's status.
-   * Always two reads, with stand-in ids when there is no key, so that an unknown key id costs what
-   * a known one costs.
+   * Recently used credentials come from memory (ReadModel keeps them exact); the key id is no
+   * secret (it is part of the key and of every listing), the secret's comparison stays constant-time.
    */
-  async credential(keyId: string | null): Promise<{ key: KeyRecord; account: AccountFields } | null> {
-    const key = await this.readModel.keyRecord(keyId ?? STAND_IN_KEY_ID);
-    const record = await this.readModel.accountRecord(key?.accountId ?? STAND_IN_ACCOUNT_ID);
-    return key === undefined || record === undefined ? null : { key, account: record.account };
+  async credential(keyId: string | null): Promise<Credential | null> {
+    return this.readModel.credential(keyId ?? STAND_IN_KEY_ID);
+  }
+
+  /** The credential if it is in memory now (undefined: ask `credential`). */
+  cachedCredential(keyId: string | null): Credential | undefined {
+    return keyId === null ? undefined : this.readModel.cachedCredential(keyId);
   }
 
   /** Whether some active admin account has a key that works now (the bootstrap's question). */
@@ -131,7 +144,6 @@ export async function pageAccounts(
 }
 
 const STAND_IN_KEY_ID = "key_00000000000000000000000000";
-const STAND_IN_ACCOUNT_ID = "sa_00000000000000000000000000";
 
 function encodeCursor(accountId: string): string {
   return Buffer.from(accountId, "utf8").toString("base64url");

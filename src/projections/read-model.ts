@@ -1,6 +1,7 @@
 import { Level } from "level";
 import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
 import { START_POSITION, type DigestPosition } from "../events/index.js";
+import { ReadThroughCache } from "./read-cache.js";
 import {
   accountKey,
   accountKeyIndex,
@@ -14,6 +15,7 @@ import {
   retentionKey,
   skippedKey,
   SKIPPED_RANGE,
+  type AccountFields,
   type AccountRecord,
   type Aggregate,
   type KeyRecord,
@@ -22,8 +24,25 @@ import {
 
 type Operation = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
 
-/** The LevelDB read model: records, indexes and the checkpoint, written together in one batch. */
+/** What verification reads: a key record (deleted ones included) and its account's fields. */
+export interface Credential {
+  readonly key: KeyRecord;
+  readonly account: AccountFields;
+}
+
+/** How many accounts (with their keys) and how many credentials stay in memory once read. */
+export const AGGREGATE_CACHE_SIZE = 5_000;
+export const CREDENTIAL_CACHE_SIZE = 20_000;
+
+/**
+ * The LevelDB read model: records, indexes and the checkpoint, written together in one batch.
+ * Recently read accounts and credentials are kept in memory; every write here updates them as it
+ * lands, so a read never answers what the read model no longer holds.
+ */
 export class ReadModel {
+  private readonly aggregates = new ReadThroughCache<string, Aggregate>(AGGREGATE_CACHE_SIZE);
+  private readonly credentials = new ReadThroughCache<string, Credential>(CREDENTIAL_CACHE_SIZE);
+
   private constructor(readonly db: Level<string, unknown>) {}
 
   /**
@@ -72,47 +91,44 @@ export class ReadModel {
     return records.filter((record): record is KeyRecord => record !== undefined);
   }
 
+  /** An account's state with its keys, where its stream subject stands, and its chain's last hash. */
   async aggregate(accountId: string): Promise<Aggregate | null> {
-    const record = await this.accountRecord(accountId);
-    if (record === undefined) return null;
-    const keys: Record<string, KeyState> = {};
-    for (const { accountId: _owner, ...key } of await this.keysOf(accountId)) keys[key.id] = key;
-    return { state: { ...record.account, keys }, streamSeq: record.streamSeq, lastHash: record.lastHash };
+    const aggregate = await this.aggregates.get(accountId, async () => {
+      const record = await this.accountRecord(accountId);
+      if (record === undefined) return undefined;
+      const keys: Record<string, KeyState> = {};
+      for (const { accountId: _owner, ...key } of await this.keysOf(accountId)) keys[key.id] = key;
+      return { state: { ...record.account, keys }, streamSeq: record.streamSeq, lastHash: record.lastHash };
+    });
+    return aggregate ?? null;
   }
 
-  /**
-   * Stores the account's new state with every index that depends on it and the checkpoint, in one
-   * atomic batch: a crash leaves either all of it or none of it.
-   */
-  async apply(before: AccountState | null, after: AccountState, position: DigestPosition, lastHash: string): Promise<void> {
-    const streamSeq = position.seq;
-    const ops: Operation[] = [];
-    const { keys, ...account } = after;
-    const record: AccountRecord = { account, streamSeq, lastHash };
-    ops.push({ type: "put", key: accountKey(after.id), value: record });
-    for (const key of Object.values(keys)) {
-      if (before?.keys[key.id] === key) continue;
-      const value: KeyRecord = { ...key, accountId: after.id };
-      ops.push({ type: "put", key: keyKey(key.id), value });
-      if (before?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(after.id, key.id), value: "" });
+  /** A key and its account, for verification; null when either is unknown. */
+  async credential(keyId: string): Promise<Credential | null> {
+    const credential = await this.credentials.get(keyId, async () => {
+      const key = await this.keyRecord(keyId);
+      const record = key === undefined ? undefined : await this.accountRecord(key.accountId);
+      return key === undefined || record === undefined ? undefined : { key, account: record.account };
+    });
+    return credential ?? null;
+  }
+
+  /** The credential if it is in memory (undefined: not known to be, ask `credential`). */
+  cachedCredential(keyId: string): Credential | undefined {
+    return this.credentials.peek(keyId);
+  }
+
+  /** A batch of projected events and skipped messages, written at once with the last one's position. */
+  batch(): ProjectionBatch {
+    return new ProjectionBatch(this, (ops, changed) => this.commit(ops, changed));
+  }
+
+  private async commit(ops: Operation[], changed: ReadonlyMap<string, Aggregate>): Promise<void> {
+    await this.db.batch(ops);
+    for (const [accountId, aggregate] of changed) {
+      this.aggregates.changed(accountId, aggregate);
+      for (const keyId of Object.keys(aggregate.state.keys)) this.credentials.changed(keyId);
     }
-    diffIndex(ops, nameIndex(before), nameIndex(after));
-    diffIndex(ops, retentionIndex(before), retentionIndex(after));
-    ops.push(...checkpointOps(position));
-    await this.db.batch(ops);
-  }
-
-  /**
-   * Moves the checkpoint past a message that cannot be applied, and keeps why. The account's
-   * expected sequence moves past it too (its state and chain do not), so that the account's next
-   * append expects the message that is now last on its subject.
-   */
-  async skip(position: DigestPosition, reason: string, accountId: string | null): Promise<void> {
-    const streamSeq = position.seq;
-    const ops: Operation[] = [{ type: "put", key: skippedKey(streamSeq), value: reason }, ...checkpointOps(position)];
-    const record = accountId === null ? undefined : await this.accountRecord(accountId);
-    if (record !== undefined) ops.push({ type: "put", key: accountKey(record.account.id), value: { ...record, streamSeq } });
-    await this.db.batch(ops);
   }
 
   /** Stream sequences the projector passed without applying, with the reason. */
@@ -126,7 +142,84 @@ export class ReadModel {
   /** Empties the read model (the projector then rebuilds it from sequence 1). */
   async clear(): Promise<void> {
     await this.db.clear();
+    this.aggregates.clear();
+    this.credentials.clear();
     await this.db.put(LAYOUT, LAYOUT_VERSION);
+  }
+}
+
+/**
+ * Events applied and messages skipped in stream order, gathered into one LevelDB batch. Reads of
+ * an account see what the batch already did to it, so that one batch can hold many of its events.
+ */
+export class ProjectionBatch {
+  private readonly ops: Operation[] = [];
+  private readonly changed = new Map<string, Aggregate>();
+  private position: DigestPosition | null = null;
+
+  constructor(
+    private readonly readModel: ReadModel,
+    private readonly write: (ops: Operation[], changed: ReadonlyMap<string, Aggregate>) => Promise<void>,
+  ) {}
+
+  private count = 0;
+
+  /** Events and skipped messages in the batch. */
+  get size(): number {
+    return this.count;
+  }
+
+  async aggregate(accountId: string): Promise<Aggregate | null> {
+    return this.changed.get(accountId) ?? (await this.readModel.aggregate(accountId));
+  }
+
+  /** The account moves from `before` (as `aggregate` answered it) to `after` with the event at `position`. */
+  apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
+    const streamSeq = position.seq;
+    const { keys, ...account } = after;
+    const record: AccountRecord = { account, streamSeq, lastHash };
+    const ops = this.ops;
+    ops.push({ type: "put", key: accountKey(after.id), value: record });
+    const old = before?.state ?? null;
+    for (const key of Object.values(keys)) {
+      if (old?.keys[key.id] === key) continue;
+      const value: KeyRecord = { ...key, accountId: after.id };
+      ops.push({ type: "put", key: keyKey(key.id), value });
+      if (old?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(after.id, key.id), value: "" });
+    }
+    diffIndex(ops, nameIndex(old), nameIndex(after));
+    diffIndex(ops, retentionIndex(old), retentionIndex(after));
+    this.changed.set(after.id, { state: after, streamSeq, lastHash });
+    this.moveTo(position);
+  }
+
+  /**
+   * Moves past a message that cannot be applied, and keeps why. The account's expected sequence
+   * moves past it too (its state and chain do not), so that the account's next append expects the
+   * message that is now last on its subject.
+   */
+  async skip(position: DigestPosition, reason: string, accountId: string | null): Promise<void> {
+    const streamSeq = position.seq;
+    this.ops.push({ type: "put", key: skippedKey(streamSeq), value: reason });
+    const aggregate = accountId === null ? null : await this.aggregate(accountId);
+    if (aggregate !== null) {
+      const { keys: _keys, ...account } = aggregate.state;
+      const record: AccountRecord = { account, streamSeq, lastHash: aggregate.lastHash };
+      this.ops.push({ type: "put", key: accountKey(account.id), value: record });
+      this.changed.set(account.id, { ...aggregate, streamSeq });
+    }
+    this.moveTo(position);
+  }
+
+  /** Writes everything with the checkpoint of the last message, atomically. */
+  async commit(): Promise<void> {
+    if (this.position === null) return;
+    await this.write([...this.ops, ...checkpointOps(this.position)], this.changed);
+  }
+
+  private moveTo(position: DigestPosition): void {
+    this.position = position;
+    this.count += 1;
   }
 }
 

@@ -113,14 +113,19 @@ function decideOnSameState(nodes: readonly Node[]): () => void {
   return () => spies.forEach((spy) => spy.mockRestore());
 }
 
-/** Holds every apply of a node's projector until released: its read model goes stale. */
+/** Holds every write of a node's projector until released: its read model goes stale. */
 function holdProjector(node: Node): { release: () => void; restore: () => void } {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const original = node.readModel.apply.bind(node.readModel);
-  const spy = vi.spyOn(node.readModel, "apply").mockImplementation(async (...args) => {
-    await gate;
-    return original(...args);
+  const original = node.readModel.batch.bind(node.readModel);
+  const spy = vi.spyOn(node.readModel, "batch").mockImplementation(() => {
+    const batch = original();
+    const commit = batch.commit.bind(batch);
+    batch.commit = async () => {
+      await gate;
+      return commit();
+    };
+    return batch;
   });
   return { release, restore: () => spy.mockRestore() };
 }

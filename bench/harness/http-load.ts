@@ -1,0 +1,59 @@
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import autocannon from "autocannon";
+import { waitUntil } from "../../test/helpers/http.js";
+import { freePort } from "../../test/helpers/ports.js";
+
+export interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** autocannon against one route: `connections` keep-alive connections for `seconds`. */
+export async function httpLoad(options: {
+  url: string;
+  method: "POST" | "GET";
+  headers: Record<string, string>;
+  body?: string;
+  connections: number;
+  seconds: number;
+}): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    method: options.method,
+    headers: options.headers,
+    ...(options.body === undefined ? {} : { body: options.body }),
+    connections: options.connections,
+    duration: options.seconds,
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** The bare fastify baseline as its own process, answering `body` on POST /v1/auth/verify. */
+export async function startBareFastify(body: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [resolve(import.meta.dirname, "../baselines/bare-fastify.mjs"), String(port)], {
+    env: { ...process.env, BENCH_CONSTANT_BODY: body },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  await waitUntil(() => output.includes("listening"), 20_000, 20);
+  const exited = new Promise((done) => child.once("exit", done));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

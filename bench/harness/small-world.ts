@@ -1,0 +1,334 @@
+import { createHash, hash, randomBytes } from "node:crypto";
+import nacl from "tweetnacl";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createVerifier } from "../../src/client/index.js";
+import { connectNats } from "../../src/nats/index.js";
+import { signerFromSeed, verifySignature } from "../../src/signing/index.js";
+import { startTestDaemon } from "../../test/helpers/daemon.js";
+import { client, waitUntil, type Client } from "../../test/helpers/http.js";
+import { startTestNats, tempDir } from "../../test/helpers/nats.js";
+import { opsPerSecond } from "../measure.js";
+import { httpLoad, startBareFastify, type LoadResult } from "./http-load.js";
+import { startDaemonProcess, type RunningDaemon } from "./processes.js";
+import { median, percentile, rateRow, type Row } from "./report.js";
+import type { BenchSizes } from "./sizes.js";
+
+const log = (line: string) => process.stdout.write(`  … ${line}\n`);
+
+/**
+ * The rows that need a small history: verification over HTTP and in process, writes, and the
+ * revocation feed, on a fresh nats-server with two daemon processes.
+ */
+export async function smallWorldRows(sizes: BenchSizes): Promise<Row[]> {
+  const nats = await startTestNats();
+  const a = await startDaemonProcess(nats.url, await tempDir("keyledger-bench-a-"));
+  const b = await startDaemonProcess(nats.url, await tempDir("keyledger-bench-b-"));
+  try {
+    const admin = client(a.url, await a.adminKey());
+    const verifierAccount = await admin.post("/v1/service-accounts", { name: "bench-verifier", roles: ["verifier"] });
+    const key: string = verifierAccount.body.apiKey.key;
+    const rows: Row[] = [];
+    const wanted = (id: string) => sizes.only === undefined || sizes.only.has(id);
+    if (wanted("1")) rows.push(await verifyOverHttp(a, key, sizes));
+    if (wanted("2")) rows.push(await verifyInProcess(nats.url, await a.adminKey(), sizes));
+    if (wanted("3")) rows.push(...(await writes(admin, nats.url, sizes)));
+    if (wanted("8")) rows.push(await revocationPropagation(b, admin, key, nats.url, sizes));
+    if (wanted("E")) rows.push(...(await ed25519Rows(sizes)));
+    return rows;
+  } finally {
+    await a.stop();
+    await b.stop();
+    await nats.stop();
+  }
+}
+
+async function verifyOverHttp(daemon: RunningDaemon, key: string, sizes: BenchSizes): Promise<Row> {
+  log("1. verify over HTTP");
+  const url = `${daemon.url}/v1/auth/verify`;
+  const request = {
+    method: "POST" as const,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ key }),
+    connections: sizes.httpConnections,
+  };
+  const answer = await fetch(url, request);
+  const answerBody = await answer.text();
+  if (answer.status !== 200 || !answerBody.includes('"valid":true')) throw new Error(`verify answered ${answer.status}`);
+  const bare = await startBareFastify(answerBody);
+  try {
+    // Warm both (JIT, connection pools), then measure baseline and keyledger in turn, twice.
+    await httpLoad({ ...request, url: `${bare.url}/v1/auth/verify`, seconds: 1 });
+    await httpLoad({ ...request, url, seconds: 1 });
+    const ours: LoadResult[] = [];
+    const raw: LoadResult[] = [];
+    for (let round = 0; round < 2; round++) {
+      raw.push(await httpLoad({ ...request, url: `${bare.url}/v1/auth/verify`, seconds: sizes.httpSeconds }));
+      ours.push(await httpLoad({ ...request, url, seconds: sizes.httpSeconds }));
+    }
+    const failed = ours.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
+    if (failed > 0) throw new Error(`${failed} verifications failed under load`);
+    const best = (results: typeof ours) => results.reduce((x, y) => (y.requestsPerSecond > x.requestsPerSecond ? y : x));
+    const o = best(ours);
+    const r = best(raw);
+    return rateRow(
+      {
+        id: "1",
+        name: `POST /v1/auth/verify, autocannon ${sizes.httpConnections} connections`,
+        ours: { value: o.requestsPerSecond, unit: "req/s", detail: `p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms` },
+        baselineName: "bare fastify route, constant JSON body",
+        baseline: { value: r.requestsPerSecond, unit: "req/s", detail: `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms` },
+      },
+      0.8,
+      "best of two rounds each, interleaved; the load generator shares the 2 cores with the server",
+    );
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** Runs `op` synchronously for about `ms` and answers operations per second. */
+function syncOpsPerSecond(op: () => unknown, ms: number): number {
+  const warm = performance.now() + ms / 5;
+  while (performance.now() < warm) op();
+  let count = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    for (let i = 0; i < 100; i++) op();
+    count += 100;
+  }
+  return (count * 1000) / (performance.now() - start);
+}
+
+async function verifyInProcess(natsUrl: string, adminKey: string, sizes: BenchSizes): Promise<Row> {
+  log("2. verify in process");
+  const daemon = await startTestDaemon(natsUrl, { "log-level": "silent" });
+  try {
+    const admin = client(daemon.url, adminKey);
+    const created = await admin.post("/v1/service-accounts", { name: "in-process", roles: ["verifier"] });
+    const key: string = created.body.apiKey.key;
+    if (!(await daemon.authenticator.verifyKey(key)).valid) throw new Error("the key does not verify");
+    const ours: number[] = [];
+    const raw: number[] = [];
+    const oneShot: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      raw.push(syncOpsPerSecond(() => createHash("sha256").update(key).digest(), sizes.inProcessMs));
+      oneShot.push(syncOpsPerSecond(() => hash("sha256", key), sizes.inProcessMs));
+      ours.push(await opsPerSecond(() => daemon.authenticator.verifyKey(key), sizes.inProcessMs));
+    }
+    return rateRow(
+      {
+        id: "2",
+        name: "API key verification in process (parse, hash, look up, check)",
+        ours: { value: median(ours), unit: "ops/s" },
+        baselineName: "one SHA-256 of the same key (node:crypto createHash, synchronous loop)",
+        baseline: { value: median(raw), unit: "ops/s" },
+      },
+      0.5,
+      `node:crypto's one-shot hash() does ${Math.round(median(oneShot)).toLocaleString("en-US")}/s here (keyledger uses it); against it the ratio is ${(median(ours) / median(oneShot)).toFixed(2)}`,
+    );
+  } finally {
+    await daemon.stop();
+  }
+}
+
+/** `concurrency` lanes, each calling `op(lane, n)` for `seconds`; answers operations per second. */
+async function lanes(concurrency: number, seconds: number, op: (lane: number) => Promise<void>): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, lane) => {
+      while (performance.now() < end) {
+        await op(lane);
+        done++;
+      }
+    }),
+  );
+  return (done * 1000) / (performance.now() - start);
+}
+
+async function writes(admin: Client, natsUrl: string, sizes: BenchSizes): Promise<Row[]> {
+  log("3. writes");
+  // Each lane writes to accounts of its own (four, taken in turn, so that no account grows without end).
+  const PER_LANE = 4;
+  const accounts = Array.from({ length: 32 * PER_LANE }, (_, index) => `writer-${index}`);
+  for (let start = 0; start < accounts.length; start += 32)
+    await Promise.all(
+      accounts.slice(start, start + 32).map(async (name) => {
+        const created = await admin.post("/v1/service-accounts", { name });
+        if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+      }),
+    );
+  const expect = (status: number, wanted: number, what: string) => {
+    if (status !== wanted) throw new Error(`${what} answered ${status}`);
+  };
+  let serial = 0;
+  const turns = new Array<number>(32).fill(0);
+  const accountOf = (lane: number) => accounts[lane * PER_LANE + (turns[lane]!++ % PER_LANE)];
+  const create = async (lane: number) =>
+    expect(
+      (await admin.post(`/v1/service-accounts/${accountOf(lane)}/api-keys`, { name: `k${serial++}` })).status,
+      201,
+      "key create",
+    );
+  const rotate = async (lane: number) =>
+    expect((await admin.post(`/v1/service-accounts/${accountOf(lane)}/api-keys/default/rotate`, {})).status, 200, "rotation");
+
+  // The size of what a write appends: an envelope as the stream holds it.
+  const sample = await admin.get(`/v1/events?account=${accounts[0]}&limit=10`);
+  const envelope = sample.body.items.find((item: { type: string }) => item.type === "ApiKeyCreated");
+  const { seq: _seq, ...stored } = envelope;
+  const payload = randomBytes(Buffer.byteLength(JSON.stringify(stored)) / 2).toString("hex");
+
+  const nc = await connectNats(natsUrl, "bench-raw");
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "RAWBENCH", subjects: ["rawbench.>"], storage: "file" as never, num_replicas: 1 });
+  const js = jetstream(nc);
+  const publish = async (lane: number) => void (await js.publish(`rawbench.${lane}`, payload));
+  const rows: Row[] = [];
+  try {
+    await lanes(4, 0.5, create);
+    await lanes(4, 0.5, rotate);
+    await lanes(4, 0.5, publish);
+    for (const [what, op] of [
+      ["key creation", create],
+      ["key rotation", rotate],
+    ] as const) {
+      for (const concurrency of [1, 32]) {
+        const ours: number[] = [];
+        const raw: number[] = [];
+        for (let round = 0; round < 2; round++) {
+          raw.push(await lanes(concurrency, sizes.writeSeconds, publish));
+          ours.push(await lanes(concurrency, sizes.writeSeconds, op));
+        }
+        rows.push(
+          rateRow(
+            {
+              id: `3${what === "key creation" ? "a" : "b"}${concurrency}`,
+              name: `${what} over HTTP, read-your-writes, concurrency ${concurrency} (distinct accounts)`,
+              ours: { value: Math.max(...ours), unit: "ops/s" },
+              baselineName: `raw JetStream publish of ${payload.length} bytes, concurrency ${concurrency}`,
+              baseline: { value: Math.max(...raw), unit: "ops/s" },
+            },
+            0.5,
+          ),
+        );
+      }
+    }
+    return rows;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function revocationPropagation(
+  b: RunningDaemon,
+  admin: Client,
+  verifierKey: string,
+  natsUrl: string,
+  sizes: BenchSizes,
+): Promise<Row> {
+  log(`8. revocation propagation (${sizes.revocations} revocations)`);
+  const perAccount = 10;
+  const keys: Array<{ path: string; key: string }> = [];
+  const accounts = Math.ceil(sizes.revocations / perAccount);
+  // Accounts side by side, each account's keys one after another (one account takes one write at a time).
+  await Promise.all(
+    Array.from({ length: accounts }, async (_, index) => {
+      const name = `revocable-${index}`;
+      const account = await admin.post("/v1/service-accounts", { name, createApiKey: false });
+      if (account.status !== 201) throw new Error(`create answered ${account.status}`);
+      for (let i = 0; i < perAccount && keys.length < sizes.revocations; i++) {
+        const answer = await admin.post(`/v1/service-accounts/${name}/api-keys`, { name: `k${i}` });
+        if (answer.status !== 201) throw new Error(`key create answered ${answer.status}`);
+        keys.push({ path: `/v1/service-accounts/${name}/api-keys/${answer.body.id}`, key: answer.body.key });
+      }
+    }),
+  );
+  // Daemon B follows the stream on its own: wait until it knows the last key, then warm the cache.
+  const onB = client(b.url, verifierKey);
+  let last: unknown;
+  await waitUntil(
+    async () => {
+      const answer = await onB.post("/v1/auth/verify", { key: keys.at(-1)!.key });
+      last = { status: answer.status, body: answer.body };
+      return answer.body?.valid === true;
+    },
+    30_000,
+    20,
+  ).catch(async (error: unknown) => {
+    throw new Error(`daemon B does not know the keys: ${JSON.stringify(last)}\n${await b.logTail()}`, { cause: error });
+  });
+  const verifier = createVerifier({ url: b.url, apiKey: verifierKey, natsUrl, maxEntries: keys.length * 2 });
+  try {
+    await verifier.ready();
+    for (const { key } of keys) {
+      const result = await verifier.verify(key);
+      if (!result.valid) throw new Error(`a fresh key does not verify: ${JSON.stringify(result)}`);
+    }
+    const latencies: number[] = [];
+    for (const { path, key } of keys) {
+      const answer = await admin.patch(path, { active: false });
+      const answered = performance.now();
+      if (answer.status !== 200) throw new Error(`deactivation answered ${answer.status}`);
+      for (;;) {
+        if (!(await verifier.verify(key)).valid) break;
+        if (performance.now() - answered > 10_000) throw new Error("the verifier still accepts a revoked key after 10 s");
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      latencies.push(performance.now() - answered);
+    }
+    const p99 = percentile(latencies, 99);
+    return {
+      id: "8",
+      name: `revocation: deactivation answered by daemon A → SDK verifier (daemon B, NATS feed) rejects; ${latencies.length} keys`,
+      ours: {
+        value: p99,
+        unit: "ms p99",
+        detail: `p50 ${percentile(latencies, 50).toFixed(2)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+      },
+      baselineName: "(absolute target)",
+      baseline: null,
+      ratio: null,
+      target: { text: "p99 < 1000 ms", met: p99 < 1000 },
+    };
+  } finally {
+    await verifier.close();
+  }
+}
+
+async function ed25519Rows(sizes: BenchSizes): Promise<Row[]> {
+  log("E. Ed25519");
+  const seed = randomBytes(32);
+  const message = randomBytes(200);
+  const fast = signerFromSeed(seed);
+  const pair = nacl.sign.keyPair.fromSeed(seed);
+  const signature = fast.sign(message);
+  if (!nacl.sign.detached.verify(message, signature, pair.publicKey)) throw new Error("signatures differ");
+  const ms = sizes.inProcessMs;
+  return [
+    rateRow(
+      {
+        id: "E1",
+        name: "Ed25519 sign, node:crypto (hot paths)",
+        ours: { value: syncOpsPerSecond(() => fast.sign(message), ms), unit: "ops/s" },
+        baselineName: "tweetnacl sign (SDK, portable)",
+        baseline: { value: syncOpsPerSecond(() => nacl.sign.detached(message, pair.secretKey), ms), unit: "ops/s" },
+      },
+      1,
+    ),
+    rateRow(
+      {
+        id: "E2",
+        name: "Ed25519 verify, node:crypto (hot paths)",
+        ours: { value: syncOpsPerSecond(() => verifySignature(fast.publicKey, message, signature), ms), unit: "ops/s" },
+        baselineName: "tweetnacl verify (SDK, portable)",
+        baseline: {
+          value: syncOpsPerSecond(() => nacl.sign.detached.verify(message, signature, pair.publicKey), ms),
+          unit: "ops/s",
+        },
+      },
+      1,
+    ),
+  ];
+}
