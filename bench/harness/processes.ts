@@ -98,7 +98,7 @@ export function runCommand(
   // /proc/<pid>/status goes with the process: read its high-water mark while it runs.
   const sampler = setInterval(() => {
     peakRssMiB(child.pid!).then(
-      (value) => (peak = Math.max(peak, value)),
+      (value) => (peak = Number.isFinite(value) ? Math.max(peak, value) : peak),
       () => undefined,
     );
   }, 250);

@@ -36,7 +36,7 @@ export const FULL: BenchSizes = {
   inProcessMs: 1000,
   revocations: 1000,
   auditSample: 50_000,
-  startupRuns: 3,
+  startupRuns: 5,
 };
 
 export const SMOKE: BenchSizes = {

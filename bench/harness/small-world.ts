@@ -3,7 +3,7 @@ import nacl from "tweetnacl";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createVerifier } from "../../src/client/index.js";
 import { connectNats } from "../../src/nats/index.js";
-import { signerFromSeed, verifySignature } from "../../src/signing/index.js";
+import { signerFromSeed, verifySignature, type Signer } from "../../src/signing/index.js";
 import { startTestDaemon } from "../../test/helpers/daemon.js";
 import { client, waitUntil, type Client } from "../../test/helpers/http.js";
 import { startTestNats, tempDir } from "../../test/helpers/nats.js";
@@ -33,7 +33,7 @@ export async function smallWorldRows(sizes: BenchSizes): Promise<Row[]> {
     if (wanted("2")) rows.push(await verifyInProcess(nats.url, await a.adminKey(), sizes));
     if (wanted("3")) rows.push(...(await writes(admin, nats.url, sizes)));
     if (wanted("8")) rows.push(await revocationPropagation(b, admin, key, nats.url, sizes));
-    if (wanted("E")) rows.push(...(await ed25519Rows(sizes)));
+    if (wanted("E")) rows.push(...(await ed25519Rows(sizes)), ...(await signingCostRows(sizes)));
     return rows;
   } finally {
     await a.stop();
@@ -331,4 +331,65 @@ async function ed25519Rows(sizes: BenchSizes): Promise<Row[]> {
       1,
     ),
   ];
+}
+
+/**
+ * What the Ed25519 signature costs the write path (issue 4's budget: at most 10%): PATCH with
+ * read-your-writes on two daemons in this process, one signing, one with the signature left out.
+ */
+async function signingCostRows(sizes: BenchSizes): Promise<Row[]> {
+  log("E. signing on the write path");
+  const real = signerFromSeed(randomBytes(32));
+  const unsigned: Signer = { keyId: real.keyId, publicKey: real.publicKey, sign: () => new Uint8Array(64) };
+  const natsA = await startTestNats();
+  const natsB = await startTestNats();
+  const settings = { "log-level": "silent", "checkpoint-interval-ms": "0" };
+  const signed = await startTestDaemon(natsA.url, settings, { signer: real });
+  const plain = await startTestDaemon(natsB.url, settings, { signer: unsigned });
+  try {
+    const prepare = async (daemon: typeof signed) => {
+      const admin = client(daemon.url, await daemon.adminKey());
+      for (let lane = 0; lane < 32; lane++) {
+        const created = await admin.post("/v1/service-accounts", { name: `w${lane}` });
+        if (created.status !== 201) throw new Error(`create answered ${created.status}`);
+      }
+      let n = 0;
+      return (concurrency: number) =>
+        lanes(concurrency, sizes.writeSeconds / 2, async (lane) => {
+          const answer = await admin.patch(`/v1/service-accounts/w${lane}`, { description: `d${n++}` });
+          if (answer.status !== 200) throw new Error(`PATCH answered ${answer.status}`);
+        });
+    };
+    const withSignature = await prepare(signed);
+    const without = await prepare(plain);
+    const rows: Row[] = [];
+    for (const concurrency of [1, 32]) {
+      const a: number[] = [];
+      const b: number[] = [];
+      // Five rounds, the order alternating, so that drift on a noisy machine hits both sides alike.
+      for (let round = 0; round < 5; round++) {
+        if (round % 2 === 0) b.push(await without(concurrency));
+        a.push(await withSignature(concurrency));
+        if (round % 2 === 1) b.push(await without(concurrency));
+      }
+      rows.push(
+        rateRow(
+          {
+            id: `E${concurrency === 1 ? 3 : 4}`,
+            name: `PATCH with read-your-writes, signed (node:crypto), concurrency ${concurrency}`,
+            ours: { value: median(a), unit: "ops/s" },
+            baselineName: "the same daemon with the signature left out",
+            baseline: { value: median(b), unit: "ops/s" },
+          },
+          0.9,
+        ),
+      );
+    }
+    return rows;
+  } finally {
+    await signed.stop();
+    await plain.stop();
+    await natsA.stop();
+    await natsB.stop();
+  }
 }

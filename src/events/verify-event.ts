@@ -18,9 +18,15 @@ export interface PublicKeys {
  * Why an event must not be applied, or null when its shape is right: it must sit on its account's
  * subject, hash to its `hash`, and follow the account's chain (`prevHash`, `accountVersion`).
  */
-export function eventProblem(event: StoredEvent, subject: string, head: ChainHead | null): string | null {
+export function eventProblem(
+  event: StoredEvent,
+  subject: string,
+  head: ChainHead | null,
+  /** `signedBytes(event)`, when the caller has it already. */
+  signed?: Uint8Array,
+): string | null {
   if (accountIdOfSubject(subject) !== event.accountId) return `event of ${event.accountId} on subject ${subject}`;
-  const hash = hashProblem(event);
+  const hash = hashProblem(event, signed);
   if (hash !== null) return hash;
   if (event.prevHash !== (head?.lastHash ?? null)) return "prevHash does not follow the account's chain";
   if (event.accountVersion !== (head?.version ?? 0) + 1) return "accountVersion does not follow the account's chain";
@@ -28,8 +34,8 @@ export function eventProblem(event: StoredEvent, subject: string, head: ChainHea
 }
 
 /** Why an event's `hash` is not the hash of its content (null: it is). */
-export function hashProblem(event: EventEnvelope): string | null {
-  return createHash("sha256").update(signedBytes(event)).digest("hex") === event.hash ? null : "hash does not match the event";
+export function hashProblem(event: EventEnvelope, signed: Uint8Array = signedBytes(event)): string | null {
+  return createHash("sha256").update(signed).digest("hex") === event.hash ? null : "hash does not match the event";
 }
 
 /**

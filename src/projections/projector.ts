@@ -40,6 +40,14 @@ const POOL_FROM = 64;
 
 type SignatureVerdict = "own" | "unknown" | "good" | "bad";
 
+interface PreparedBatch {
+  readonly messages: readonly JsMsg[];
+  readonly events: ReadonlyArray<StoredEvent | Error>;
+  /** The bytes each event's hash and signature cover (null: not a readable event). */
+  readonly signed: ReadonlyArray<Uint8Array | null>;
+  readonly verdicts: Promise<SignatureVerdict[]>;
+}
+
 interface Waiter {
   readonly seq: number;
   readonly resolve: () => void;
@@ -58,6 +66,10 @@ export class Projector {
   private appliedThisRun = 0;
   /** Messages gathered while more were waiting in the stream, applied together. */
   private inbox: JsMsg[] = [];
+  /** The last sequence gathered into the inbox or a prepared batch. */
+  private gathered = 0;
+  /** A gathered batch whose signatures are being checked, applied when the next one is gathered. */
+  private prepared: PreparedBatch | null = null;
   private pool: SignatureWorkerPool | null = null;
 
   constructor(
@@ -73,6 +85,8 @@ export class Projector {
       {
         resumeAfter: async () => {
           this.inbox = [];
+          this.prepared = null;
+          this.gathered = this.applied;
           return this.applied;
         },
         onMessage: (message) => this.onMessage(message),
@@ -143,22 +157,32 @@ export class Projector {
   }
 
   /**
-   * Gathers messages while more are already waiting in the stream (a catch-up, a burst), and
-   * applies them together: their signatures checked at once (in worker threads for a large batch)
-   * and their changes written in one LevelDB batch. A message someone waits for is applied at once.
+   * Gathers messages while more are already waiting in the stream (a catch-up, a burst) and
+   * applies them together, in one LevelDB batch. The signatures of a gathered batch are checked
+   * (in worker threads when there are many) while the batch before it is applied, so that neither
+   * the checks nor the writes wait for the other. A message someone waits for is applied at once.
    */
   private async onMessage(message: JsMsg): Promise<FollowStep> {
-    if (message.seq <= this.applied) return "next";
+    if (message.seq <= this.applied || message.seq <= this.gathered) return "next";
     this.inbox.push(message);
-    const more = message.info.pending > 0 && this.inbox.length < BATCH_MAX;
-    if (more && !this.waiters.some((waiter) => waiter.seq <= message.seq)) return "next";
-    const messages = this.inbox;
+    this.gathered = message.seq;
+    const awaited = this.waiters.some((waiter) => waiter.seq <= message.seq);
+    const more = message.info.pending > 0 && !awaited;
+    if (more && this.inbox.length < BATCH_MAX) return "next";
+    const next = this.prepare(this.inbox);
     this.inbox = [];
-    await this.applyAll(messages);
+    const previous = this.prepared;
+    this.prepared = next;
+    if (previous !== null) await this.applyAll(previous);
+    if (!more) {
+      this.prepared = null;
+      await this.applyAll(next);
+    }
     return "next";
   }
 
-  private async applyAll(messages: readonly JsMsg[]): Promise<void> {
+  /** Decodes a batch and starts its signature checks; nothing is awaited here. */
+  private prepare(messages: readonly JsMsg[]): PreparedBatch {
     const events = messages.map((message): StoredEvent | Error => {
       try {
         return { ...decodeEnvelope(message.data), seq: message.seq };
@@ -166,8 +190,16 @@ export class Projector {
         return error instanceof Error ? error : new Error(String(error));
       }
     });
-    const signatures = await this.signatureVerdicts(events);
+    const signed = events.map((event) => (event instanceof Error ? null : signedBytes(event)));
+    const verdicts = this.signatureVerdicts(events, signed);
+    verdicts.catch(() => undefined); // awaited in applyAll, unless the batch is dropped first
+    return { messages, events, signed, verdicts };
+  }
+
+  private async applyAll({ messages, events, signed, verdicts }: PreparedBatch): Promise<void> {
+    const signatures = await verdicts;
     const batch = this.readModel.batch();
+    if (messages.length > 1) await batch.preload(events.flatMap((event) => (event instanceof Error ? [] : [event.accountId])));
     let position = this.digest;
     let applied = 0;
     for (const [index, message] of messages.entries()) {
@@ -181,7 +213,8 @@ export class Projector {
       const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
       let after;
       try {
-        const problem = eventProblem(event, message.subject, head) ?? this.signatureProblem(event, signatures[index]!);
+        const problem =
+          eventProblem(event, message.subject, head, signed[index]!) ?? this.signatureProblem(event, signatures[index]!);
         if (problem !== null) throw new Error(problem);
         after = evolve(before?.state ?? null, toDomainEvent(event));
         if (after === null) throw new Error(`event left account ${event.accountId} without state`);
@@ -215,7 +248,10 @@ export class Projector {
    * sealed, "unknown" for a key not in the registry, else whether it verifies. A registry that
    * cannot be read throws: the follower tries again.
    */
-  private async signatureVerdicts(events: ReadonlyArray<StoredEvent | Error>): Promise<SignatureVerdict[]> {
+  private async signatureVerdicts(
+    events: ReadonlyArray<StoredEvent | Error>,
+    signed: ReadonlyArray<Uint8Array | null>,
+  ): Promise<SignatureVerdict[]> {
     const verdicts: SignatureVerdict[] = [];
     const jobs: SignatureJob[] = [];
     const waiting: number[] = [];
@@ -231,7 +267,7 @@ export class Projector {
       }
       verdicts.push("bad");
       waiting.push(index);
-      jobs.push({ publicKey, message: signedBytes(event), signature: Buffer.from(event.signature, "base64url") });
+      jobs.push({ publicKey, message: signed[index]!, signature: Buffer.from(event.signature, "base64url") });
     }
     const results = jobs.length >= POOL_FROM ? await this.signaturePool().checkAcross(jobs) : await inThreadChecker.check(jobs);
     results.forEach((valid, i) => {

@@ -37,7 +37,9 @@ export const CREDENTIAL_CACHE_SIZE = 20_000;
 /**
  * The LevelDB read model: records, indexes and the checkpoint, written together in one batch.
  * Recently read accounts and credentials are kept in memory; every write here updates them as it
- * lands, so a read never answers what the read model no longer holds.
+ * lands, so a read never answers what the read model no longer holds. Point reads are synchronous
+ * (`getSync`): they hit LevelDB's memtable or block cache in about a microsecond, where a trip
+ * through libuv's thread pool costs twenty or more.
  */
 export class ReadModel {
   private readonly aggregates = new ReadThroughCache<string, Aggregate>(AGGREGATE_CACHE_SIZE);
@@ -73,21 +75,21 @@ export class ReadModel {
   }
 
   async accountRecord(accountId: string): Promise<AccountRecord | undefined> {
-    return (await this.db.get(accountKey(accountId))) as AccountRecord | undefined;
+    return this.db.getSync(accountKey(accountId)) as AccountRecord | undefined;
   }
 
   async keyRecord(keyId: string): Promise<KeyRecord | undefined> {
-    return (await this.db.get(keyKey(keyId))) as KeyRecord | undefined;
+    return this.db.getSync(keyKey(keyId)) as KeyRecord | undefined;
   }
 
   async accountIdByName(name: string): Promise<string | undefined> {
-    return (await this.db.get(nameKey(name))) as string | undefined;
+    return this.db.getSync(nameKey(name)) as string | undefined;
   }
 
   async keysOf(accountId: string): Promise<KeyRecord[]> {
     const keyIds: string[] = [];
     for await (const key of this.db.keys(accountKeysRange(accountId))) keyIds.push(key.slice(key.lastIndexOf("!") + 1));
-    const records = await this.db.getMany(keyIds.map(keyKey));
+    const records = keyIds.map((keyId) => this.db.getSync(keyKey(keyId)) as KeyRecord | undefined);
     return records.filter((record): record is KeyRecord => record !== undefined);
   }
 
@@ -101,6 +103,28 @@ export class ReadModel {
       return { state: { ...record.account, keys }, streamSeq: record.streamSeq, lastHash: record.lastHash };
     });
     return aggregate ?? null;
+  }
+
+  /**
+   * The aggregates of many accounts at once (one LevelDB read for all those not in memory), as a
+   * map from account id to aggregate or null.
+   */
+  async aggregatesOf(accountIds: Iterable<string>): Promise<Map<string, Aggregate | null>> {
+    const found = new Map<string, Aggregate | null>();
+    const missing: string[] = [];
+    for (const id of new Set(accountIds)) {
+      const cached = this.aggregates.peek(id);
+      if (cached === undefined) missing.push(id);
+      else found.set(id, cached);
+    }
+    if (missing.length === 0) return found;
+    const records = missing.map((id) => this.db.getSync(accountKey(id)) as AccountRecord | undefined);
+    await Promise.all(
+      missing.map(async (id, index) => {
+        found.set(id, records[index] === undefined ? null : await this.aggregate(id));
+      }),
+    );
+    return found;
   }
 
   /** A key and its account, for verification; null when either is unknown. */
@@ -153,8 +177,12 @@ export class ReadModel {
  * an account see what the batch already did to it, so that one batch can hold many of its events.
  */
 export class ProjectionBatch {
+  /** The skipped messages' records. */
   private readonly ops: Operation[] = [];
+  /** Each account touched, as the batch leaves it. */
   private readonly changed = new Map<string, Aggregate>();
+  /** Each account touched, as it was before the batch. */
+  private readonly before = new Map<string, AccountState | null>();
   private position: DigestPosition | null = null;
 
   constructor(
@@ -170,26 +198,21 @@ export class ProjectionBatch {
   }
 
   async aggregate(accountId: string): Promise<Aggregate | null> {
-    return this.changed.get(accountId) ?? (await this.readModel.aggregate(accountId));
+    const known = this.changed.get(accountId) ?? this.preloaded.get(accountId);
+    return known !== undefined ? known : await this.readModel.aggregate(accountId);
   }
+
+  /** Reads the accounts the batch will touch, all at once, before it starts. */
+  async preload(accountIds: Iterable<string>): Promise<void> {
+    this.preloaded = await this.readModel.aggregatesOf(accountIds);
+  }
+
+  private preloaded = new Map<string, Aggregate | null>();
 
   /** The account moves from `before` (as `aggregate` answered it) to `after` with the event at `position`. */
   apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
-    const streamSeq = position.seq;
-    const { keys, ...account } = after;
-    const record: AccountRecord = { account, streamSeq, lastHash };
-    const ops = this.ops;
-    ops.push({ type: "put", key: accountKey(after.id), value: record });
-    const old = before?.state ?? null;
-    for (const key of Object.values(keys)) {
-      if (old?.keys[key.id] === key) continue;
-      const value: KeyRecord = { ...key, accountId: after.id };
-      ops.push({ type: "put", key: keyKey(key.id), value });
-      if (old?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(after.id, key.id), value: "" });
-    }
-    diffIndex(ops, nameIndex(old), nameIndex(after));
-    diffIndex(ops, retentionIndex(old), retentionIndex(after));
-    this.changed.set(after.id, { state: after, streamSeq, lastHash });
+    if (!this.before.has(after.id)) this.before.set(after.id, before?.state ?? null);
+    this.changed.set(after.id, { state: after, streamSeq: position.seq, lastHash });
     this.moveTo(position);
   }
 
@@ -199,22 +222,38 @@ export class ProjectionBatch {
    * message that is now last on its subject.
    */
   async skip(position: DigestPosition, reason: string, accountId: string | null): Promise<void> {
-    const streamSeq = position.seq;
-    this.ops.push({ type: "put", key: skippedKey(streamSeq), value: reason });
+    this.ops.push({ type: "put", key: skippedKey(position.seq), value: reason });
     const aggregate = accountId === null ? null : await this.aggregate(accountId);
     if (aggregate !== null) {
-      const { keys: _keys, ...account } = aggregate.state;
-      const record: AccountRecord = { account, streamSeq, lastHash: aggregate.lastHash };
-      this.ops.push({ type: "put", key: accountKey(account.id), value: record });
-      this.changed.set(account.id, { ...aggregate, streamSeq });
+      if (!this.before.has(aggregate.state.id)) this.before.set(aggregate.state.id, aggregate.state);
+      this.changed.set(aggregate.state.id, { ...aggregate, streamSeq: position.seq });
     }
     this.moveTo(position);
   }
 
-  /** Writes everything with the checkpoint of the last message, atomically. */
+  /**
+   * Writes everything with the checkpoint of the last message, atomically: each account touched
+   * once, as the batch left it, with the keys and indexes that differ from before the batch.
+   */
   async commit(): Promise<void> {
     if (this.position === null) return;
-    await this.write([...this.ops, ...checkpointOps(this.position)], this.changed);
+    const ops = [...this.ops];
+    for (const [accountId, { state, streamSeq, lastHash }] of this.changed) {
+      const old = this.before.get(accountId) ?? null;
+      const { keys, ...account } = state;
+      const record: AccountRecord = { account, streamSeq, lastHash };
+      ops.push({ type: "put", key: accountKey(accountId), value: record });
+      for (const key of Object.values(keys)) {
+        if (old?.keys[key.id] === key) continue;
+        const value: KeyRecord = { ...key, accountId };
+        ops.push({ type: "put", key: keyKey(key.id), value });
+        if (old?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(accountId, key.id), value: "" });
+      }
+      diffIndex(ops, nameIndex(old), nameIndex(state));
+      diffIndex(ops, retentionIndex(old), retentionIndex(state));
+    }
+    ops.push(...checkpointOps(this.position));
+    await this.write(ops, this.changed);
   }
 
   private moveTo(position: DigestPosition): void {
