@@ -43,6 +43,24 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
+/**
+ * The daemon's standard output, written asynchronously: under load, lines that arrive while a
+ * write is under way go out together in the next one, instead of one system call each. Whatever
+ * is still buffered is written synchronously when the process exits (process.exit included); only
+ * a kill -9 can lose the last lines.
+ */
+export function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false });
+  process.on("exit", () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // nothing more can be done while exiting
+    }
+  });
+  return stream;
+}
+
 /** What a request log line shows: no headers, and the path without its query and without a credential in it. */
 function requestSummary(request: { method?: string; url?: string; ip?: string }): Record<string, unknown> {
   return { method: request.method, path: safePath(request.url ?? ""), remoteAddress: request.ip };

@@ -23,8 +23,11 @@ export function addServeCommand(program: Command, onRunning: () => void): void {
       throw error;
     }
     // The daemon's modules load only here, so that client commands start fast.
-    const [{ startDaemon }, { createLogger }] = await Promise.all([import("../daemon.js"), import("../logger.js")]);
-    const logger = createLogger(config.logLevel);
+    const [{ startDaemon }, { bufferedStdout, createLogger }] = await Promise.all([
+      import("../daemon.js"),
+      import("../logger.js"),
+    ]);
+    const logger = createLogger(config.logLevel, bufferedStdout());
     // Signals are handled from the start: one stops the daemon gracefully (once it is up), a second
     // one exits at once (the embedded nats-server is stopped on exit either way).
     let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
