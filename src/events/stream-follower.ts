@@ -37,15 +37,22 @@ export class StreamFollower {
 
   start(): void {
     this.stopping = false;
+    this.stopped = null;
     void this.restartOnReconnect();
     this.running = this.run();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.messages?.close();
-    await this.running;
+  /** Stops following; safe to call again (it answers the same promise). */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      await this.messages?.close();
+      await this.running;
+    })();
+    return this.stopped;
   }
+
+  private stopped: Promise<void> | null = null;
 
   get started(): boolean {
     return this.running !== null;
@@ -78,8 +85,13 @@ export class StreamFollower {
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     });
     const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+    if (this.stopping) {
+      // Stopped while the consumer was being made: nobody will read these messages, and close()
+      // would wait for a reader to drain them, so it is not awaited (nor kept for stop() to await).
+      void messages.close().catch(() => undefined);
+      return;
+    }
     this.messages = messages;
-    if (this.stopping) await messages.close();
     this.failure = null;
     void this.restartWhenSilent(messages);
     for await (const message of messages) {

@@ -157,8 +157,8 @@ export class Projector {
   }
 
   /**
-   * Gathers messages while more are already waiting in the stream (a catch-up, a burst) and
-   * applies them together, in one LevelDB batch. The signatures of a gathered batch are checked
+   * While catching up, gathers messages that are already waiting in the stream and applies them
+   * together, in one LevelDB batch. The signatures of a gathered batch are checked
    * (in worker threads when there are many) while the batch before it is applied, so that neither
    * the checks nor the writes wait for the other. A message someone waits for is applied at once.
    */
@@ -166,8 +166,12 @@ export class Projector {
     if (message.seq <= this.applied || message.seq <= this.gathered) return "next";
     this.inbox.push(message);
     this.gathered = message.seq;
+    // Gathering is for catching up to the head known at start (a start, a rebuild): those messages
+    // exist, so they come. Past it, each message is applied at once: a pending count taken while a
+    // cluster changes leaders may promise a message that is not delivered, and a gathered message
+    // must never wait for one.
     const awaited = this.waiters.some((waiter) => waiter.seq <= message.seq);
-    const more = message.info.pending > 0 && !awaited;
+    const more = message.info.pending > 0 && message.seq < this.target && !awaited;
     if (more && this.inbox.length < BATCH_MAX) return "next";
     const next = this.prepare(this.inbox);
     this.inbox = [];

@@ -106,6 +106,19 @@ describe("the projector", () => {
     await projector.stop();
   });
 
+  it("stops when told to right after it started on a read model that was already caught up", async () => {
+    // start() resolves before the follower has its consumer: a stop in that window once hung for good.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const projector = newProjector(incremental);
+      await projector.start();
+      const outcome = await Promise.race([
+        projector.stop().then(() => "stopped"),
+        new Promise((resolve) => setTimeout(() => resolve("still stopping after 10 s"), 10_000).unref()),
+      ]);
+      expect(outcome).toBe("stopped");
+    }
+  });
+
   it("resumes from its checkpoint after a restart and applies only what is new", async () => {
     const checkpoint = await incremental.checkpoint();
     expect(checkpoint).toBeGreaterThan(0);
