@@ -24,6 +24,8 @@ export interface Config {
   readonly publishTimeoutMs: number;
   readonly nameClaimGraceMs: number;
   readonly duplicateWindowMs: number;
+  /** /readyz answers 503 while the read model is more than this many stream sequences behind. */
+  readonly readyMaxLag: number;
 }
 
 export class ConfigError extends Error {
@@ -184,6 +186,13 @@ export const SETTINGS = [
     parse: integer(100, 600_000),
     fallback: 5000,
     description: "how long one request to the event store (an attempt to append, a read) waits for its answer",
+  }),
+  setting({
+    key: "readyMaxLag",
+    flag: "ready-max-lag",
+    parse: integer(0, 1_000_000_000),
+    fallback: 1000,
+    description: "/readyz answers 503 while the read model is more than this many stream sequences behind the stream",
   }),
   setting({
     key: "signingKeyFile",

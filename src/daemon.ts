@@ -11,7 +11,7 @@ import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } fr
 import type { Config } from "./config.js";
 import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
-import { Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
+import { ProjectionLag, Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, SigningKeyRegistry, type Signer } from "./signing/index.js";
 
@@ -103,6 +103,9 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const projector = new Projector(store, readModel, logger.child({ component: "projector" }), 1000, registry);
     await projector.start();
     stops.push({ name: "projector", stop: () => projector.stop() });
+    const projectionLag = new ProjectionLag(store, projector, logger.child({ component: "projection-lag" }));
+    await projectionLag.start();
+    stops.push({ name: "projection lag", stop: () => projectionLag.stop() });
 
     const handler = new CommandHandler(store, readModel, projector, clock, {
       maxAttempts: 5,
@@ -153,8 +156,13 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       tokenTtlSeconds: config.tokenTtlSeconds,
       trustProxy: config.trustProxy,
       readiness: () => {
-        const checks = { eventStore: connection.connected, readModel: projector.caughtUp };
-        return { ready: checks.eventStore && checks.readModel, checks };
+        const { lag } = projectionLag;
+        const checks = {
+          eventStore: connection.connected,
+          readModel: projector.caughtUp,
+          projectionLag: lag !== null && lag <= config.readyMaxLag,
+        };
+        return { ready: checks.eventStore && checks.readModel && checks.projectionLag, checks, lag };
       },
     });
     stops.push({ name: "http", stop: () => app.close() });

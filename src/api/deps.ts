@@ -8,6 +8,8 @@ import type { Signer, SigningKeyRegistry } from "../signing/index.js";
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, boolean>>;
+  /** Stream sequences the read model is behind the stream (null: not known yet). */
+  readonly lag?: number | null;
 }
 
 /** Everything the HTTP API needs, injected by the daemon (or by a test). */

@@ -1,4 +1,5 @@
 export type { AccountFields, AccountRecord, Aggregate, KeyRecord, RetentionEntry } from "./layout.js";
+export { ProjectionLag } from "./projection-lag.js";
 export { Projector, ReadModelTimeoutError } from "./projector.js";
 export { pageAccounts, Queries } from "./queries.js";
 export type { AccountFilter, AccountPage } from "./queries.js";

@@ -2,15 +2,22 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { AppDeps } from "../deps.js";
 
-const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())) });
+const Health = Type.Object({
+  status: Type.String(),
+  checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
+  /** How many stream sequences the read model is behind (null: not known yet). */
+  lag: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+});
 
 export function operationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get("/healthz", { schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
 
     app.get("/readyz", { schema: { response: { 200: Health, 503: Health } } }, async (_request, reply) => {
-      const { ready, checks } = deps.readiness();
-      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks: { ...checks } });
+      const { ready, checks, lag } = deps.readiness();
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? "ready" : "not ready", checks: { ...checks }, ...(lag === undefined ? {} : { lag }) });
     });
   };
 }
