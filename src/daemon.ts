@@ -11,6 +11,7 @@ import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } fr
 import type { Config } from "./config.js";
 import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
 import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
+import { Metrics } from "./metrics/index.js";
 import { ProjectionLag, Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, SigningKeyRegistry, type Signer } from "./signing/index.js";
@@ -140,7 +141,16 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     stops.push({ name: "checkpoint writer", stop: () => checkpoints.stop() });
 
     const authenticator = new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock);
+    const metrics = new Metrics({
+      eventsAppended: () => store.appendedByType,
+      projectionLag: () => projectionLag.lag,
+      projectorPosition: () => projector.position,
+      schedulerRuns: () => scheduler.runs,
+      schedulerExpiries: () => scheduler.expiries,
+      natsConnected: () => connection.connected,
+    });
     const app = await buildApp({
+      metrics,
       logger,
       accounts,
       queries,

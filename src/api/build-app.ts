@@ -59,6 +59,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing && request.url !== "/healthz")
       throw new HttpError("unavailable", "the daemon is shutting down; try another one or again shortly");
   });
+  const metrics = deps.metrics;
+  if (metrics !== undefined)
+    app.addHook("onResponse", async (request, reply) => {
+      // The route's pattern (never the raw path, which may hold anything a client sent).
+      const route = request.routeOptions.url ?? "unmatched";
+      metrics.requestDuration.observe(
+        { method: request.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
   app.addHook("onSend", async (request, reply) => {
     void reply.header("x-request-id", String(request.id));
     if (closing) void reply.header("connection", "close");

@@ -5,6 +5,8 @@ import type { DigestPosition, JetStreamEventStore } from "../events/index.js";
 import type { Queries, TimeTravel } from "../projections/index.js";
 import type { Signer, SigningKeyRegistry } from "../signing/index.js";
 
+import type { Metrics } from "../metrics/index.js";
+
 export interface Readiness {
   readonly ready: boolean;
   readonly checks: Readonly<Record<string, boolean>>;
@@ -31,4 +33,6 @@ export interface AppDeps {
   readonly tokenTtlSeconds: number;
   readonly readiness: () => Readiness;
   readonly trustProxy: false | number | string[];
+  /** Prometheus metrics; without them (some tests) `/metrics` answers 404 and nothing is counted. */
+  readonly metrics?: Metrics;
 }

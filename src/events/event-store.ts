@@ -128,12 +128,20 @@ export class JetStreamEventStore {
       }
       // A duplicate was stored earlier, by another daemon or attempt: the chain goes on from that one.
       const stored = ack.duplicate ? await this.envelopeAt(ack.seq) : envelope;
+      if (!ack.duplicate) this.appendedCounts.set(envelope.type, (this.appendedCounts.get(envelope.type) ?? 0) + 1);
       appended.push({ seq: ack.seq, envelope: stored, duplicate: ack.duplicate });
       expectedSeq = ack.seq;
       prevHash = stored.hash;
       version = stored.accountVersion;
     }
     return appended;
+  }
+
+  private readonly appendedCounts = new Map<string, number>();
+
+  /** Events this store appended since it opened (duplicates not counted), by type. */
+  get appendedByType(): ReadonlyMap<string, number> {
+    return this.appendedCounts;
   }
 
   private remember(envelope: EventEnvelope): void {

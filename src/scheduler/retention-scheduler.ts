@@ -19,6 +19,18 @@ export interface SchedulerOptions {
 export class RetentionScheduler {
   private timer: NodeJS.Timeout | null = null;
   private tick: Promise<void> | null = null;
+  private ticks = 0;
+  private closedCount = 0;
+
+  /** Ticks run since start. */
+  get runs(): number {
+    return this.ticks;
+  }
+
+  /** Retentions this scheduler closed since start. */
+  get expiries(): number {
+    return this.closedCount;
+  }
 
   constructor(
     private readonly queries: Queries,
@@ -30,6 +42,7 @@ export class RetentionScheduler {
 
   start(): void {
     const loop = (): void => {
+      this.ticks += 1;
       this.tick = this.runOnce()
         .then(() => undefined)
         .catch((error: unknown) => this.logger.warn({ err: error }, "retention scheduler tick failed"))
@@ -66,6 +79,7 @@ export class RetentionScheduler {
             requestId: null,
           });
           closed += 1;
+          this.closedCount += 1;
         } catch (error) {
           failed.add(entry.keyId);
           this.logger.warn(

@@ -126,10 +126,14 @@ export const AUDIT_ROUTES: readonly ContractRoute[] = [
 ];
 
 /**
- * Operations: open to anyone. The contract's `/metrics`, `/openapi.json` and `/docs` come with the
+ * Operations: open to anyone. The contract's `/openapi.json` and `/docs` come later in the
  * operations issue (7); they join this list when they exist.
  */
-export const OPERATION_ROUTES: readonly ContractRoute[] = [get("/healthz", "public", []), get("/readyz", "public", [])];
+export const OPERATION_ROUTES: readonly ContractRoute[] = [
+  get("/healthz", "public", []),
+  get("/readyz", "public", []),
+  get("/metrics", "public", []),
+];
 
 export const CONTRACT_ROUTES: readonly ContractRoute[] = [
   ...RESOURCE_ROUTES,

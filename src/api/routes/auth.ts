@@ -49,6 +49,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
       },
       async (request) => {
         const result = await deps.authenticator.verifyKey(request.body.key);
+        deps.metrics?.verifications.inc({ result: result.valid ? "valid" : result.code });
         if (!result.valid) return { valid: false as const, code: result.code };
         return {
           valid: true as const,

@@ -13,6 +13,13 @@ export function operationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get("/healthz", { schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
 
+    const metrics = deps.metrics;
+    if (metrics !== undefined)
+      app.get("/metrics", async (_request, reply) => {
+        const { contentType, body } = await metrics.exposition();
+        return reply.type(contentType).send(body);
+      });
+
     app.get("/readyz", { schema: { response: { 200: Health, 503: Health } } }, async (_request, reply) => {
       const { ready, checks, lag } = deps.readiness();
       return reply

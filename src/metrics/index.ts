@@ -1,0 +1,2 @@
+export { Metrics } from "./metrics.js";
+export type { MetricSources } from "./metrics.js";

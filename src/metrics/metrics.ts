@@ -1,0 +1,99 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** What the daemon's parts count themselves; read when Prometheus scrapes, never on a request's path. */
+export interface MetricSources {
+  /** Events this daemon appended, by event type. */
+  readonly eventsAppended: () => ReadonlyMap<string, number>;
+  /** Stream sequences the read model is behind the stream (null: not known yet). */
+  readonly projectionLag: () => number | null;
+  readonly projectorPosition: () => number;
+  readonly schedulerRuns: () => number;
+  readonly schedulerExpiries: () => number;
+  readonly natsConnected: () => boolean;
+}
+
+/**
+ * The daemon's Prometheus metrics (`GET /metrics`), in a registry of its own: verifications by
+ * result, request latency by route, events appended by type, projection lag, scheduler runs and
+ * expiries, the NATS connection, and Node's process metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly verifications: Counter<"result">;
+  readonly requestDuration: Histogram<"method" | "route" | "status_code">;
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "keyledger_" });
+    this.verifications = new Counter({
+      name: "keyledger_verifications_total",
+      help: "API keys checked by POST /v1/auth/verify, by result (valid, or the refusal's code)",
+      labelNames: ["result"],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: "keyledger_http_request_duration_seconds",
+      help: "HTTP request latency, by method, route pattern and status code",
+      labelNames: ["method", "route", "status_code"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    new Counter({
+      name: "keyledger_events_appended_total",
+      help: "Events this daemon appended to the stream, by type",
+      labelNames: ["type"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [type, count] of sources.eventsAppended()) this.inc({ type }, count);
+      },
+    });
+    new Gauge({
+      name: "keyledger_projection_lag",
+      help: "Stream sequences between the stream's last event and this daemon's read model (-1: not known yet)",
+      registers,
+      collect() {
+        this.set(sources.projectionLag() ?? -1);
+      },
+    });
+    new Gauge({
+      name: "keyledger_projection_position",
+      help: "The last stream sequence applied to this daemon's read model",
+      registers,
+      collect() {
+        this.set(sources.projectorPosition());
+      },
+    });
+    new Counter({
+      name: "keyledger_scheduler_runs_total",
+      help: "Ticks of the retention scheduler",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.schedulerRuns());
+      },
+    });
+    new Counter({
+      name: "keyledger_scheduler_expiries_total",
+      help: "Retained secrets the scheduler closed (ApiKeyRetentionExpired appended by this daemon)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.schedulerExpiries());
+      },
+    });
+    new Gauge({
+      name: "keyledger_nats_connected",
+      help: "1 while the NATS connection is up, 0 otherwise",
+      registers,
+      collect() {
+        this.set(sources.natsConnected() ? 1 : 0);
+      },
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
