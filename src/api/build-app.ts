@@ -13,6 +13,7 @@ import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
 import { clientErrorHandler } from "./plugins/client-errors.js";
 import { closeIdleConnectionsOnShutdown } from "./plugins/connections.js";
+import { registerOpenApi } from "./plugins/openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authRoutes } from "./routes/auth.js";
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) void reply.header("connection", "close");
   });
 
+  await registerOpenApi(app);
   const requireRoles = authenticate(app, deps);
   await app.register(serviceAccountRoutes(deps, requireRoles));
   await app.register(apiKeyRoutes(deps, requireRoles));

@@ -125,15 +125,17 @@ export const AUDIT_ROUTES: readonly ContractRoute[] = [
   get("/v1/audit/verify", "read", ["maxProblems"]),
 ];
 
-/**
- * Operations: open to anyone. The contract's `/openapi.json` and `/docs` come later in the
- * operations issue (7); they join this list when they exist.
- */
+/** Operations: open to anyone. */
 export const OPERATION_ROUTES: readonly ContractRoute[] = [
   get("/healthz", "public", []),
   get("/readyz", "public", []),
   get("/metrics", "public", []),
+  get("/openapi.json", "public", []),
+  get("/docs", "public", []),
 ];
+
+/** The routes that describe the API rather than belong to it: not listed in the OpenAPI document. */
+export const DOCUMENTATION_PATHS: ReadonlySet<string> = new Set(["/openapi.json", "/docs"]);
 
 export const CONTRACT_ROUTES: readonly ContractRoute[] = [
   ...RESOURCE_ROUTES,

@@ -84,7 +84,7 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
       },
     );
 
-    app.get("/.well-known/jwks.json", { schema: { response: { 200: Jwks } } }, async (_request, reply) => {
+    app.get("/.well-known/jwks.json", { schema: { security: [], response: { 200: Jwks } } }, async (_request, reply) => {
       const keys = deps.registry.all();
       void reply.header("cache-control", "public, max-age=300");
       return {

@@ -11,16 +11,16 @@ const Health = Type.Object({
 
 export function operationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/healthz", { schema: { response: { 200: Health } } }, async () => ({ status: "ok" }));
+    app.get("/healthz", { schema: { security: [], response: { 200: Health } } }, async () => ({ status: "ok" }));
 
     const metrics = deps.metrics;
     if (metrics !== undefined)
-      app.get("/metrics", async (_request, reply) => {
+      app.get("/metrics", { schema: { security: [], summary: "Prometheus metrics (text)" } }, async (_request, reply) => {
         const { contentType, body } = await metrics.exposition();
         return reply.type(contentType).send(body);
       });
 
-    app.get("/readyz", { schema: { response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    app.get("/readyz", { schema: { security: [], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
       const { ready, checks, lag } = deps.readiness();
       return reply
         .status(ready ? 200 : 503)
