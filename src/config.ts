@@ -26,6 +26,20 @@ export interface Config {
   readonly duplicateWindowMs: number;
   /** /readyz answers 503 while the read model is more than this many stream sequences behind. */
   readonly readyMaxLag: number;
+  /** PEM certificate and key files: the API is served over HTTPS when both are set. */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** How the daemon authenticates to an external NATS (at most one way), and TLS to it. */
+  readonly natsUser: string | undefined;
+  /** From KEYLEDGER_NATS_PASSWORD only (never a flag, which `ps` would show). */
+  readonly natsPassword: string | undefined;
+  /** From KEYLEDGER_NATS_TOKEN only. */
+  readonly natsToken: string | undefined;
+  readonly natsNkeySeedFile: string | undefined;
+  readonly natsCredsFile: string | undefined;
+  readonly natsTlsCa: string | undefined;
+  readonly natsTlsCert: string | undefined;
+  readonly natsTlsKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -195,6 +209,62 @@ export const SETTINGS = [
     description: "/readyz answers 503 while the read model is more than this many stream sequences behind the stream",
   }),
   setting({
+    key: "tlsCert",
+    flag: "tls-cert",
+    parse: text,
+    fallback: undefined,
+    description: "PEM certificate file: with --tls-key, the API is served over HTTPS",
+  }),
+  setting({
+    key: "tlsKey",
+    flag: "tls-key",
+    parse: text,
+    fallback: undefined,
+    description: "PEM private key file of --tls-cert",
+  }),
+  setting({
+    key: "natsUser",
+    flag: "nats-user",
+    parse: text,
+    fallback: undefined,
+    description: "NATS user name (its password from KEYLEDGER_NATS_PASSWORD only)",
+  }),
+  setting({
+    key: "natsNkeySeedFile",
+    flag: "nats-nkey-seed-file",
+    parse: text,
+    fallback: undefined,
+    description: "file holding the NKey seed to authenticate to NATS with",
+  }),
+  setting({
+    key: "natsCredsFile",
+    flag: "nats-creds-file",
+    parse: text,
+    fallback: undefined,
+    description: "NATS credentials file (user JWT and NKey seed)",
+  }),
+  setting({
+    key: "natsTlsCa",
+    flag: "nats-tls-ca",
+    parse: text,
+    fallback: undefined,
+    description: "PEM file of the CA that signed the NATS servers' certificates: connect with TLS",
+  }),
+  setting({
+    key: "natsTlsCert",
+    flag: "nats-tls-cert",
+    parse: text,
+    fallback: undefined,
+    description: "PEM client certificate for TLS to NATS (with --nats-tls-key)",
+  }),
+  setting({
+    key: "natsTlsKey",
+    flag: "nats-tls-key",
+    parse: text,
+    fallback: undefined,
+    description: "PEM private key of --nats-tls-cert",
+  }),
+  setting({
     key: "signingKeyFile",
     flag: "signing-key-file",
     parse: text,
@@ -235,7 +305,36 @@ export function loadConfig(flags: Readonly<Record<string, string | undefined>>, 
     else if (fromEnv !== undefined && fromEnv !== "") config[s.key] = s.parse(fromEnv, variable);
     else config[s.key] = s.fallback;
   }
-  const signingKey = env.KEYLEDGER_SIGNING_KEY;
-  config.signingKey = signingKey === undefined || signingKey === "" ? undefined : signingKey;
+  config.signingKey = secretFromEnv(env, "KEYLEDGER_SIGNING_KEY");
+  config.natsPassword = secretFromEnv(env, "KEYLEDGER_NATS_PASSWORD");
+  config.natsToken = secretFromEnv(env, "KEYLEDGER_NATS_TOKEN");
+  checkPairs(config as unknown as Config);
   return config as unknown as Config;
+}
+
+function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** Settings that only work together, or only one at a time: refused at start, naming them. */
+function checkPairs(config: Config): void {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
+    throw new ConfigError("--tls-cert (KEYLEDGER_TLS_CERT) and --tls-key (KEYLEDGER_TLS_KEY) go together: give both or neither");
+  if ((config.natsTlsCert === undefined) !== (config.natsTlsKey === undefined))
+    throw new ConfigError("--nats-tls-cert and --nats-tls-key go together: give both or neither");
+  if ((config.natsUser === undefined) !== (config.natsPassword === undefined))
+    throw new ConfigError("--nats-user (KEYLEDGER_NATS_USER) needs KEYLEDGER_NATS_PASSWORD, and the password a user");
+  const ways = [config.natsUser, config.natsToken, config.natsNkeySeedFile, config.natsCredsFile].filter(
+    (way) => way !== undefined,
+  );
+  if (ways.length > 1)
+    throw new ConfigError(
+      "authenticate to NATS one way only: a user and password, KEYLEDGER_NATS_TOKEN, --nats-nkey-seed-file or --nats-creds-file",
+    );
+  const external = [config.natsUser, config.natsToken, config.natsNkeySeedFile, config.natsCredsFile, config.natsTlsCa];
+  if (config.natsUrl === undefined && external.some((value) => value !== undefined))
+    throw new ConfigError(
+      "NATS authentication and TLS settings need --nats-url (KEYLEDGER_NATS_URL): the embedded server has its own",
+    );
 }

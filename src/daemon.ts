@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -10,7 +10,7 @@ import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts } fr
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
-import { ConnectionState, connectNats, startNatsServer, type EmbeddedNats } from "./nats/index.js";
+import { ConnectionState, connectNats, natsAuthOf, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Metrics } from "./metrics/index.js";
 import { ProjectionLag, Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
@@ -74,7 +74,11 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       logger.info({ natsUrl, pid: embedded.pid }, "embedded nats-server started");
     }
 
-    const nc: NatsConnection = await connectNats(natsUrl, "keyledger", natsToken);
+    const nc: NatsConnection = await connectNats(
+      natsUrl,
+      "keyledger",
+      natsToken === undefined ? natsAuthOf(config) : { token: natsToken },
+    );
     stops.push({ name: "nats connection", stop: () => nc.drain() });
     const connection = new ConnectionState(nc);
 
@@ -149,7 +153,12 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       schedulerExpiries: () => scheduler.expiries,
       natsConnected: () => connection.connected,
     });
+    const https =
+      config.tlsCert === undefined || config.tlsKey === undefined
+        ? undefined
+        : { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) };
     const app = await buildApp({
+      ...(https === undefined ? {} : { https }),
       metrics,
       logger,
       accounts,

@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { JetStreamEventStore } from "./events/index.js";
-import { connectNats, startNatsServer } from "./nats/index.js";
+import { connectNats, natsAuthOf, startNatsServer } from "./nats/index.js";
 import { Projector, ReadModel } from "./projections/index.js";
 import { loadSigner, SIGNING_KEY_FILE, SigningKeyRegistry, type Signer } from "./signing/index.js";
 
@@ -96,7 +96,11 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
       stops.push({ name: "embedded nats-server", stop: () => embedded.stop() });
       natsUrl = embedded.url;
     }
-    const nc = await connectNats(natsUrl, "keyledger-rebuild", natsToken);
+    const nc = await connectNats(
+      natsUrl,
+      "keyledger-rebuild",
+      natsToken === undefined ? natsAuthOf(config) : { token: natsToken },
+    );
     stops.push({ name: "nats connection", stop: () => nc.drain() });
 
     // The stream as it is: its replicas and deduplication window are taken over, so nothing is reconfigured.

@@ -28,6 +28,7 @@ const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // pino's Logger and fastify's base logger type differ only in optional members.
   const app = Fastify({
+    ...(deps.https === undefined ? {} : { https: { cert: deps.https.cert, key: deps.https.key } }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     // A hop count trusts that many proxies nearest to us; never the whole (client-written) chain.
     trustProxy: typeof deps.trustProxy === "number" ? hops(deps.trustProxy) : deps.trustProxy,

@@ -33,6 +33,8 @@ export interface AppDeps {
   readonly tokenTtlSeconds: number;
   readonly readiness: () => Readiness;
   readonly trustProxy: false | number | string[];
+  /** The certificate and key to serve HTTPS with; plain HTTP without them. */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /** Prometheus metrics; without them (some tests) `/metrics` answers 404 and nothing is counted. */
   readonly metrics?: Metrics;
 }

@@ -1,4 +1,5 @@
-export { connectNats } from "./connect.js";
+export { connectNats, natsAuthOf } from "./connect.js";
+export type { NatsClientAuth } from "./connect.js";
 export { ConnectionState } from "./connection-state.js";
 export { followBucket } from "./kv-follow.js";
 export { findNatsServer, INSTALL_HINT, NatsServerNotFoundError, startNatsServer } from "./embedded-server.js";

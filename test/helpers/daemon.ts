@@ -19,12 +19,12 @@ export interface TestDaemon extends Daemon {
 export async function startTestDaemon(
   natsUrl: string,
   settings: Record<string, string> = {},
-  options: { dataDir?: string; clock?: () => Date; signer?: Signer } = {},
+  options: { dataDir?: string; clock?: () => Date; signer?: Signer; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestDaemon> {
   const dataDir = options.dataDir ?? (await tempDir("keyledger-data-"));
   const config = loadConfig(
     { port: "0", "data-dir": dataDir, "nats-url": natsUrl, "log-level": "info", "scheduler-interval-ms": "200", ...settings },
-    {},
+    options.env ?? {},
   );
   const logs: string[] = [];
   const sink = new Writable({

@@ -44,3 +44,29 @@ describe("the signing key setting", () => {
     expect(SETTINGS.some((setting) => setting.flag === "signing-key")).toBe(false);
   });
 });
+
+describe("transport security and NATS authentication settings", () => {
+  const external = { "nats-url": "nats://n1:4222" };
+
+  it("takes the NATS password and token from the environment only", () => {
+    const config = loadConfig({ ...external, "nats-user": "svc" }, { KEYLEDGER_NATS_PASSWORD: "pw" });
+    expect(config).toMatchObject({ natsUser: "svc", natsPassword: "pw" });
+    expect(SETTINGS.map((setting) => setting.flag)).not.toContain("nats-password");
+    expect(SETTINGS.map((setting) => setting.flag)).not.toContain("nats-token");
+    expect(loadConfig(external, { KEYLEDGER_NATS_TOKEN: "t" }).natsToken).toBe("t");
+  });
+
+  it("refuses settings that only work together when one is missing, naming them", () => {
+    expect(() => loadConfig({ "tls-cert": "/c.pem" }, {})).toThrow(/--tls-cert .* --tls-key/);
+    expect(() => loadConfig({ ...external, "nats-user": "svc" }, {})).toThrow(/KEYLEDGER_NATS_PASSWORD/);
+    expect(() => loadConfig({ ...external, "nats-tls-cert": "/c.pem" }, {})).toThrow(/--nats-tls-key/);
+  });
+
+  it("refuses two ways of authenticating to NATS, and NATS settings without an external NATS", () => {
+    expect(() => loadConfig({ ...external, "nats-creds-file": "/x.creds" }, { KEYLEDGER_NATS_TOKEN: "t" })).toThrow(
+      /one way only/,
+    );
+    expect(() => loadConfig({ "nats-creds-file": "/x.creds" }, {})).toThrow(/--nats-url/);
+    expect(loadConfig({ ...external, "nats-tls-ca": "/ca.pem" }, {}).natsTlsCa).toBe("/ca.pem");
+  });
+});

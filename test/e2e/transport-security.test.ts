@@ -1,0 +1,141 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { request } from "node:https";
+import { connect } from "node:net";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findNatsServer } from "../../src/nats/index.js";
+import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { waitUntil } from "../helpers/http.js";
+import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
+import { freePort } from "../helpers/ports.js";
+
+/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl for this test run. */
+async function testCertificate(): Promise<{ cert: string; key: string; pem: Buffer }> {
+  const dir = await tempDir("keyledger-tls-");
+  const cert = join(dir, "cert.pem");
+  const key = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"],
+      ...["-keyout", key, "-out", cert, "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+    ],
+    { stdio: "ignore" },
+  );
+  return { cert, key, pem: await readFile(cert) };
+}
+
+/** One HTTPS request that trusts only `ca`; answers the status and body. */
+function httpsGet(url: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers }, (response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("HTTPS when a certificate and key are configured", () => {
+  let nats: TestNats;
+  let daemon: TestDaemon;
+  let certificate: Awaited<ReturnType<typeof testCertificate>>;
+
+  beforeAll(async () => {
+    certificate = await testCertificate();
+    nats = await startTestNats();
+    daemon = await startTestDaemon(nats.url, { "tls-cert": certificate.cert, "tls-key": certificate.key });
+  });
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await nats?.stop();
+  });
+
+  it("serves the API over TLS with that certificate, and nothing in plain HTTP", async () => {
+    expect(daemon.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(await httpsGet(`${daemon.url}/readyz`, certificate.pem)).toMatchObject({ status: 200 });
+    const whoami = await httpsGet(`${daemon.url}/v1/auth/whoami`, certificate.pem, {
+      authorization: `Bearer ${await daemon.adminKey()}`,
+    });
+    expect(whoami.status).toBe(200);
+    expect(JSON.parse(whoami.body).serviceAccount.name).toBe("admin");
+    // A client that does not trust the certificate is refused by its own TLS check.
+    await expect(httpsGet(`${daemon.url}/healthz`, Buffer.from(""))).rejects.toThrow();
+    const plain = await fetch(daemon.url.replace("https:", "http:") + "/healthz").then(
+      (answer) => answer.status,
+      () => "refused",
+    );
+    expect(plain).not.toBe(200);
+  });
+});
+
+describe("NATS with user and password", () => {
+  let server: ChildProcess;
+  let url: string;
+  const daemons: TestDaemon[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const storeDir = await tempDir("keyledger-nats-auth-");
+    server = spawn(
+      findNatsServer()!,
+      ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "--user", "keyledger", "--pass", "s3cret-nats-pass"],
+      { stdio: "ignore" },
+    );
+    url = `nats://127.0.0.1:${port}`;
+    await waitUntil(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = connect(port, "127.0.0.1");
+          socket.once("connect", () => (socket.destroy(), resolve(true)));
+          socket.once("error", () => resolve(false));
+        }),
+      10_000,
+      50,
+    );
+  });
+
+  afterAll(async () => {
+    for (const daemon of daemons) await daemon.stop();
+    server?.kill("SIGKILL");
+  });
+
+  it("starts and serves with the user and the password from KEYLEDGER_NATS_PASSWORD", async () => {
+    const daemon = await startTestDaemon(
+      url,
+      { "nats-user": "keyledger" },
+      { env: { KEYLEDGER_NATS_PASSWORD: "s3cret-nats-pass" } },
+    );
+    daemons.push(daemon);
+    const answer = await fetch(`${daemon.url}/readyz`);
+    expect(answer.status).toBe(200);
+    const admin = await daemon.adminKey();
+    const created = await fetch(`${daemon.url}/v1/service-accounts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "over-authenticated-nats" }),
+    });
+    expect(created.status).toBe(201);
+  });
+
+  it("refuses to start with a wrong password, saying why and without the password", async () => {
+    const failure = await startTestDaemon(
+      url,
+      { "nats-user": "keyledger" },
+      { env: { KEYLEDGER_NATS_PASSWORD: "wrong-pass" } },
+    ).then(
+      (daemon) => {
+        daemons.push(daemon);
+        return null;
+      },
+      (error: unknown) => error as Error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(String(failure!.message)).toMatch(/authorization/i);
+    expect(String(failure!.message)).not.toContain("wrong-pass");
+  });
+});
