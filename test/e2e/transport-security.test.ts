@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:https";
 import { connect } from "node:net";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findNatsServer } from "../../src/nats/index.js";
@@ -70,6 +70,85 @@ describe("HTTPS when a certificate and key are configured", () => {
       () => "refused",
     );
     expect(plain).not.toBe(200);
+  });
+});
+
+/** Starts a nats-server with `args` on a free port; answers its URL. */
+async function startNatsWith(args: readonly string[]): Promise<{ url: string; server: ChildProcess }> {
+  const port = await freePort();
+  const storeDir = await tempDir("keyledger-nats-auth-");
+  const server = spawn(findNatsServer()!, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, ...args], {
+    stdio: "ignore",
+  });
+  await waitUntil(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, "127.0.0.1");
+        socket.once("connect", () => (socket.destroy(), resolve(true)));
+        socket.once("error", () => resolve(false));
+      }),
+    10_000,
+    50,
+  );
+  return { url: `nats://127.0.0.1:${port}`, server };
+}
+
+/** A CA and a server certificate it signed, for 127.0.0.1. */
+async function certificateAuthority(): Promise<{ ca: string; cert: string; key: string }> {
+  const dir = await tempDir("keyledger-nats-tls-");
+  const file = (name: string) => join(dir, name);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  const run = (args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  run(["req", "-x509", ...ec, "-days", "1", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-subj", "/CN=keyledger test CA"]);
+  run(["req", ...ec, "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=127.0.0.1"]);
+  await writeFile(file("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  run([
+    ...["x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial"],
+    ...["-days", "1", "-out", file("server.pem"), "-extfile", file("san.ext")],
+  ]);
+  return { ca: file("ca.pem"), cert: file("server.pem"), key: file("server.key") };
+}
+
+describe("NATS with a token, and over TLS", () => {
+  const servers: ChildProcess[] = [];
+  const daemons: TestDaemon[] = [];
+
+  afterAll(async () => {
+    for (const daemon of daemons) await daemon.stop();
+    for (const server of servers) server.kill("SIGKILL");
+  });
+
+  it("authenticates with KEYLEDGER_NATS_TOKEN", async () => {
+    const { url, server } = await startNatsWith(["--auth", "nats-token-for-keyledger"]);
+    servers.push(server);
+    const daemon = await startTestDaemon(url, {}, { env: { KEYLEDGER_NATS_TOKEN: "nats-token-for-keyledger" } });
+    daemons.push(daemon);
+    expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
+  });
+
+  it("connects over TLS to a server whose certificate --nats-tls-ca signed, and not without that CA", async () => {
+    const tls = await certificateAuthority();
+    const { url, server } = await startNatsWith(["--tls", "--tlscert", tls.cert, "--tlskey", tls.key]);
+    servers.push(server);
+    const daemon = await startTestDaemon(url, { "nats-tls-ca": tls.ca });
+    daemons.push(daemon);
+    expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
+    const admin = await daemon.adminKey();
+    const created = await fetch(`${daemon.url}/v1/service-accounts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "over-tls" }),
+    });
+    expect(created.status).toBe(201);
+    // Without the CA the server's certificate is not trusted: the daemon does not start.
+    const refused = await startTestDaemon(url, {}).then(
+      (started) => {
+        daemons.push(started);
+        return "started";
+      },
+      () => "refused",
+    );
+    expect(refused).toBe("refused");
   });
 });
 
