@@ -57,34 +57,42 @@ export const inThreadChecker: SignatureChecker = {
  * and chain checks to do meanwhile. Each batch goes to the least busy worker.
  */
 export class SignatureWorkerPool implements SignatureChecker {
-  private readonly workers: Array<{ worker: Worker; busy: number }>;
-  private readonly waiting = new Map<number, { resolve: (results: boolean[]) => void; reject: (error: Error) => void }>();
+  private readonly workers: WorkerEntry[];
   private nextId = 0;
+  private closing = false;
 
   constructor(size = availableParallelism()) {
-    this.workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
-      const entry = { worker, busy: 0 };
-      worker.on("message", ({ id, results }: { id: number; results: boolean[] }) => {
-        entry.busy -= 1;
-        this.waiting.get(id)?.resolve(results);
-        this.waiting.delete(id);
-      });
-      worker.on("error", (error) => {
-        for (const { reject } of this.waiting.values()) reject(error);
-        this.waiting.clear();
-      });
-      return entry;
+    this.workers = Array.from({ length: Math.max(1, size) }, () => this.spawn());
+  }
+
+  /**
+   * A worker that fails or exits takes only its own checks with it (they are refused with the
+   * error, and the caller tries again); a fresh worker takes its place.
+   */
+  private spawn(): WorkerEntry {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const entry: WorkerEntry = { worker, waiting: new Map() };
+    worker.on("message", ({ id, results }: { id: number; results: boolean[] }) => {
+      entry.waiting.get(id)?.resolve(results);
+      entry.waiting.delete(id);
     });
+    const lost = (error: Error): void => {
+      for (const { reject } of entry.waiting.values()) reject(error);
+      entry.waiting.clear();
+      const index = this.workers.indexOf(entry);
+      if (!this.closing && index >= 0) this.workers[index] = this.spawn();
+    };
+    worker.on("error", lost);
+    worker.on("exit", (code) => lost(new Error(`a signature worker exited (${code})`)));
+    return entry;
   }
 
   check(jobs: readonly SignatureJob[]): Promise<boolean[]> {
     if (jobs.length === 0) return Promise.resolve([]);
-    const entry = this.workers.reduce((least, candidate) => (candidate.busy < least.busy ? candidate : least));
+    const entry = this.workers.reduce((least, candidate) => (candidate.waiting.size < least.waiting.size ? candidate : least));
     const id = this.nextId++;
-    entry.busy += 1;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      entry.waiting.set(id, { resolve, reject });
       entry.worker.postMessage({ id, jobs });
     });
   }
@@ -97,6 +105,13 @@ export class SignatureWorkerPool implements SignatureChecker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
   }
+}
+
+interface WorkerEntry {
+  readonly worker: Worker;
+  /** Checks sent to this worker and not answered yet. */
+  readonly waiting: Map<number, { resolve: (results: boolean[]) => void; reject: (error: Error) => void }>;
 }
