@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { client, waitUntil } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
+import { holdProjector } from "../helpers/hold-projector.js";
 
 let nats: TestNats;
 let lagging: TestDaemon;
@@ -18,23 +19,6 @@ afterAll(async () => {
   await lagging?.stop();
   await nats?.stop();
 });
-
-/** Holds every write of a daemon's projector until released: its read model falls behind. */
-function holdProjector(daemon: TestDaemon): { release: () => void; restore: () => void } {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const original = daemon.readModel.batch.bind(daemon.readModel);
-  const spy = vi.spyOn(daemon.readModel, "batch").mockImplementation(() => {
-    const batch = original();
-    const commit = batch.commit.bind(batch);
-    batch.commit = async () => {
-      await gate;
-      return commit();
-    };
-    return batch;
-  });
-  return { release, restore: () => spy.mockRestore() };
-}
 
 describe("GET /readyz and the projection lag", () => {
   it("answers 503 while the read model is more than --ready-max-lag behind the stream, and 200 once it caught up", async () => {

@@ -158,24 +158,7 @@ describe("NATS with user and password", () => {
   const daemons: TestDaemon[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    const storeDir = await tempDir("keyledger-nats-auth-");
-    server = spawn(
-      findNatsServer()!,
-      ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "--user", "keyledger", "--pass", "s3cret-nats-pass"],
-      { stdio: "ignore" },
-    );
-    url = `nats://127.0.0.1:${port}`;
-    await waitUntil(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = connect(port, "127.0.0.1");
-          socket.once("connect", () => (socket.destroy(), resolve(true)));
-          socket.once("error", () => resolve(false));
-        }),
-      10_000,
-      50,
-    );
+    ({ url, server } = await startNatsWith(["--user", "keyledger", "--pass", "s3cret-nats-pass"]));
   });
 
   afterAll(async () => {

@@ -18,6 +18,7 @@ import { ReadModel } from "../../src/projections/read-model.js";
 import type { Signer } from "../../src/signing/ed25519.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 import { eventually, foldStored, newSigner, openStore, sleep, TEST_ACTOR } from "./support.js";
+import { holdProjector } from "../helpers/hold-projector.js";
 
 const STREAM = "T_command_handler";
 const logger = createLogger("silent");
@@ -111,23 +112,6 @@ function decideOnSameState(nodes: readonly Node[]): () => void {
     });
   });
   return () => spies.forEach((spy) => spy.mockRestore());
-}
-
-/** Holds every write of a node's projector until released: its read model goes stale. */
-function holdProjector(node: Node): { release: () => void; restore: () => void } {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const original = node.readModel.batch.bind(node.readModel);
-  const spy = vi.spyOn(node.readModel, "batch").mockImplementation(() => {
-    const batch = original();
-    const commit = batch.commit.bind(batch);
-    batch.commit = async () => {
-      await gate;
-      return commit();
-    };
-    return batch;
-  });
-  return { release, restore: () => spy.mockRestore() };
 }
 
 async function history(accountId: string): Promise<StoredEvent[]> {
