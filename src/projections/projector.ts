@@ -203,7 +203,6 @@ export class Projector {
   private async applyAll({ messages, events, signed, verdicts }: PreparedBatch): Promise<void> {
     const signatures = await verdicts;
     const batch = this.readModel.batch();
-    if (messages.length > 1) await batch.preload(events.flatMap((event) => (event instanceof Error ? [] : [event.accountId])));
     let position = this.digest;
     let applied = 0;
     for (const [index, message] of messages.entries()) {

@@ -105,28 +105,6 @@ export class ReadModel {
     return aggregate ?? null;
   }
 
-  /**
-   * The aggregates of many accounts at once (one LevelDB read for all those not in memory), as a
-   * map from account id to aggregate or null.
-   */
-  async aggregatesOf(accountIds: Iterable<string>): Promise<Map<string, Aggregate | null>> {
-    const found = new Map<string, Aggregate | null>();
-    const missing: string[] = [];
-    for (const id of new Set(accountIds)) {
-      const cached = this.aggregates.peek(id);
-      if (cached === undefined) missing.push(id);
-      else found.set(id, cached);
-    }
-    if (missing.length === 0) return found;
-    const records = missing.map((id) => this.db.getSync(accountKey(id)) as AccountRecord | undefined);
-    await Promise.all(
-      missing.map(async (id, index) => {
-        found.set(id, records[index] === undefined ? null : await this.aggregate(id));
-      }),
-    );
-    return found;
-  }
-
   /** A key and its account, for verification; null when either is unknown. */
   async credential(keyId: string): Promise<Credential | null> {
     const credential = await this.credentials.get(keyId, async () => {
@@ -190,30 +168,15 @@ export class ProjectionBatch {
     private readonly write: (ops: Operation[], changed: ReadonlyMap<string, Aggregate>) => Promise<void>,
   ) {}
 
-  private count = 0;
-
-  /** Events and skipped messages in the batch. */
-  get size(): number {
-    return this.count;
-  }
-
   async aggregate(accountId: string): Promise<Aggregate | null> {
-    const known = this.changed.get(accountId) ?? this.preloaded.get(accountId);
-    return known !== undefined ? known : await this.readModel.aggregate(accountId);
+    return this.changed.get(accountId) ?? (await this.readModel.aggregate(accountId));
   }
-
-  /** Reads the accounts the batch will touch, all at once, before it starts. */
-  async preload(accountIds: Iterable<string>): Promise<void> {
-    this.preloaded = await this.readModel.aggregatesOf(accountIds);
-  }
-
-  private preloaded = new Map<string, Aggregate | null>();
 
   /** The account moves from `before` (as `aggregate` answered it) to `after` with the event at `position`. */
   apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
     if (!this.before.has(after.id)) this.before.set(after.id, before?.state ?? null);
     this.changed.set(after.id, { state: after, streamSeq: position.seq, lastHash });
-    this.moveTo(position);
+    this.position = position;
   }
 
   /**
@@ -228,7 +191,7 @@ export class ProjectionBatch {
       if (!this.before.has(aggregate.state.id)) this.before.set(aggregate.state.id, aggregate.state);
       this.changed.set(aggregate.state.id, { ...aggregate, streamSeq: position.seq });
     }
-    this.moveTo(position);
+    this.position = position;
   }
 
   /**
@@ -254,11 +217,6 @@ export class ProjectionBatch {
     }
     ops.push(...checkpointOps(this.position));
     await this.write(ops, this.changed);
-  }
-
-  private moveTo(position: DigestPosition): void {
-    this.position = position;
-    this.count += 1;
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findNatsServer } from "../../src/nats/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { waitUntil } from "../helpers/http.js";
+import { client, waitUntil } from "../helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 import { freePort } from "../helpers/ports.js";
 
@@ -133,13 +133,8 @@ describe("NATS with a token, and over TLS", () => {
     const daemon = await startTestDaemon(url, { "nats-tls-ca": tls.ca });
     daemons.push(daemon);
     expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200);
-    const admin = await daemon.adminKey();
-    const created = await fetch(`${daemon.url}/v1/service-accounts`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "over-tls" }),
-    });
-    expect(created.status).toBe(201);
+    const admin = client(daemon.url, await daemon.adminKey());
+    expect((await admin.post("/v1/service-accounts", { name: "over-tls" })).status).toBe(201);
     // Without the CA the server's certificate is not trusted: the daemon does not start.
     const refused = await startTestDaemon(url, {}).then(
       (started) => {
@@ -175,13 +170,8 @@ describe("NATS with user and password", () => {
     daemons.push(daemon);
     const answer = await fetch(`${daemon.url}/readyz`);
     expect(answer.status).toBe(200);
-    const admin = await daemon.adminKey();
-    const created = await fetch(`${daemon.url}/v1/service-accounts`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "over-authenticated-nats" }),
-    });
-    expect(created.status).toBe(201);
+    const admin = client(daemon.url, await daemon.adminKey());
+    expect((await admin.post("/v1/service-accounts", { name: "over-authenticated-nats" })).status).toBe(201);
   });
 
   it("refuses to start with a wrong password, saying why and without the password", async () => {
