@@ -1,3 +1,5 @@
+import { BlockList, isIP } from "node:net";
+
 /** The daemon's settings: each from a flag, else a `KEYLEDGER_*` variable, else its default. */
 export interface Config {
   readonly host: string;
@@ -24,6 +26,17 @@ export interface Config {
   readonly publishTimeoutMs: number;
   readonly nameClaimGraceMs: number;
   readonly duplicateWindowMs: number;
+  /**
+   * The key id of the ledger's trust anchor this daemon must find on the stream; absent: the one
+   * pinned in `<data-dir>/trust-anchor` (learned from the stream at first start).
+   */
+  readonly trustAnchor: string | undefined;
+  /** How far in the future an access token's `iat` may lie (another daemon's clock running ahead). */
+  readonly tokenClockSkewSeconds: number;
+  /** Live event streams (`/v1/events/stream`) one principal may hold open at once. */
+  readonly maxStreamsPerPrincipal: number;
+  /** Live event streams this daemon holds open at once, for everyone together. */
+  readonly maxStreams: number;
   /** /readyz answers 503 while the read model is more than this many stream sequences behind. */
   readonly readyMaxLag: number;
   /** PEM certificate and key files: the API is served over HTTPS when both are set. */
@@ -91,9 +104,36 @@ const trustedProxies: Parser<false | number | string[]> = (value, name) => {
   if (trimmed === "false" || trimmed === "0") return false;
   if (/^\d{1,2}$/.test(trimmed)) return Number(trimmed);
   const entries = trimmed.split(",").map((entry) => entry.trim());
-  if (entries.every((entry) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry))) return entries;
-  throw new ConfigError(`${name} must be false, a number of proxy hops, or addresses/CIDRs separated by commas`);
+  if (!entries.every(isAddressOrCidr))
+    throw new ConfigError(`${name} must be false, a number of proxy hops, or addresses/CIDRs separated by commas`);
+  const everyone = entries.find(coversEveryone);
+  if (everyone !== undefined)
+    throw new ConfigError(
+      `${name} must not trust everyone (${everyone}): any client could then choose its own address, and with it its rate limit`,
+    );
+  return entries;
 };
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split("/");
+  if (address === undefined || rest.length > 0 || isIP(address) === 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (isIP(address) === 4 ? 32 : 128);
+}
+
+/** A range that holds every IPv4 or every IPv6 address (`0.0.0.0/0`, `::/0`, `::ffff:0:0/96`, …). */
+function coversEveryone(entry: string): boolean {
+  const [address, prefix] = entry.split("/");
+  if (prefix === undefined) return false;
+  const bits = Number(prefix);
+  if (bits === 0) return true;
+  if (isIP(address!) !== 6 || bits > 96) return false;
+  // Every IPv4-mapped IPv6 address: the range ::ffff:0:0/96, or any wider one around it.
+  const range = new BlockList();
+  range.addSubnet(address!, bits, "ipv6");
+  return range.check("::ffff:0.0.0.0", "ipv6") && range.check("::ffff:255.255.255.255", "ipv6");
+}
 
 interface Setting<K extends keyof Config> {
   readonly key: K;
@@ -277,6 +317,38 @@ export const SETTINGS = [
     parse: integer(1000, 3_600_000),
     fallback: 60_000,
     description: "how long an unfinished name claim holds",
+  }),
+  setting({
+    key: "trustAnchor",
+    flag: "trust-anchor",
+    parse: (value, name) => {
+      if (!/^[A-Za-z0-9_-]{16}$/.test(value.trim()))
+        throw new ConfigError(`${name} must be a signing key id: 16 base64url characters, as \`keyledger signing-keys list\` shows`);
+      return value.trim();
+    },
+    fallback: undefined,
+    description: "key id of the ledger's trust anchor that the stream must have (default: the one pinned in <data-dir>/trust-anchor)",
+  }),
+  setting({
+    key: "tokenClockSkewSeconds",
+    flag: "token-clock-skew-seconds",
+    parse: integer(0, 300),
+    fallback: 30,
+    description: "how far in the future an access token's issue time may lie (clocks of other daemons)",
+  }),
+  setting({
+    key: "maxStreamsPerPrincipal",
+    flag: "max-streams-per-principal",
+    parse: integer(1, 10_000),
+    fallback: 8,
+    description: "live event streams (/v1/events/stream) one service account may hold open at once",
+  }),
+  setting({
+    key: "maxStreams",
+    flag: "max-streams",
+    parse: integer(1, 100_000),
+    fallback: 256,
+    description: "live event streams this daemon holds open at once, for everyone together",
   }),
   setting({
     key: "duplicateWindowMs",

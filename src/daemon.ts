@@ -174,6 +174,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       clock,
       tokenTtlSeconds: config.tokenTtlSeconds,
       trustProxy: config.trustProxy,
+      streamLimits: { perPrincipal: config.maxStreamsPerPrincipal, total: config.maxStreams },
       readiness: () => {
         const { lag } = projectionLag;
         const checks = {

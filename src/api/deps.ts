@@ -35,6 +35,8 @@ export interface AppDeps {
   readonly trustProxy: false | number | string[];
   /** The certificate and key to serve HTTPS with; plain HTTP without them. */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Caps on live event streams (`/v1/events/stream`): per service account, and for the daemon. */
+  readonly streamLimits: { readonly perPrincipal: number; readonly total: number };
   /** Prometheus metrics; without them (some tests) `/metrics` answers 404 and nothing is counted. */
   readonly metrics?: Metrics;
 }
