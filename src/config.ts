@@ -323,11 +323,14 @@ export const SETTINGS = [
     flag: "trust-anchor",
     parse: (value, name) => {
       if (!/^[A-Za-z0-9_-]{16}$/.test(value.trim()))
-        throw new ConfigError(`${name} must be a signing key id: 16 base64url characters, as \`keyledger signing-keys list\` shows`);
+        throw new ConfigError(
+          `${name} must be a signing key id: 16 base64url characters, as \`keyledger signing-keys list\` shows`,
+        );
       return value.trim();
     },
     fallback: undefined,
-    description: "key id of the ledger's trust anchor that the stream must have (default: the one pinned in <data-dir>/trust-anchor)",
+    description:
+      "key id of the ledger's trust anchor that the stream must have (default: the one pinned in <data-dir>/trust-anchor)",
   }),
   setting({
     key: "tokenClockSkewSeconds",

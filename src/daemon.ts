@@ -1,26 +1,40 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buildApp } from "./api/index.js";
 import { CheckpointWriter } from "./audit/index.js";
-import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts } from "./application/index.js";
+import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts, SigningKeys } from "./application/index.js";
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
-import { JetStreamEventStore, NameRegistry, RevocationRelay } from "./events/index.js";
+import { privateDataDir } from "./data-dir.js";
+import {
+  JetStreamEventStore,
+  KeyAnnouncements,
+  NameRegistry,
+  RevocationRelay,
+  StreamMissingError,
+  TrustLedger,
+} from "./events/index.js";
 import { ConnectionState, connectNats, natsAuthOf, startNatsServer, type EmbeddedNats } from "./nats/index.js";
 import { Metrics } from "./metrics/index.js";
-import { ProjectionLag, Projector, Queries, ReadModel, TimeTravel } from "./projections/index.js";
+import { ProjectionLag, Projector, Queries, ReadModel, reprojectionNeeded, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
-import { loadSigner, SigningKeyRegistry, type Signer } from "./signing/index.js";
+import { loadSigner, type Signer } from "./signing/index.js";
+import { establishTrust, ledgerMemory, streamBehind, streamExpected, streamMissing } from "./startup-checks.js";
+import { gatedSigner, SigningKeyNotTrustedError } from "./trust/index.js";
 
 export interface Daemon {
   /** The address the HTTP API listens on, such as http://127.0.0.1:8080. */
   readonly url: string;
   readonly natsUrl: string;
   readonly store: JetStreamEventStore;
+  readonly trust: TrustLedger;
+  readonly signingKeys: SigningKeys;
+  /** The daemon's own signing key (not gated). */
+  readonly signer: Signer;
   readonly readModel: ReadModel;
   readonly projector: Projector;
   readonly scheduler: RetentionScheduler;
@@ -61,7 +75,12 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
   };
 
   try {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await privateDataDir(dataDir);
+    // The read model first: its lock keeps a second daemon off this data directory, and its
+    // checkpoint says whether the stream must already exist.
+    const readModel = await ReadModel.open(join(dataDir, "readmodel"));
+    stops.push({ name: "read model", stop: () => readModel.close() });
+    const memory = await ledgerMemory(dataDir, await readModel.checkpoint());
 
     let natsUrl = config.natsUrl;
     let natsToken: string | undefined;
@@ -88,24 +107,70 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
         : { signer: options.signer, created: false };
     if (created) logger.info({ path: join(dataDir, "signing.key"), keyId: signer.keyId }, "signing key created");
 
-    const store = await JetStreamEventStore.open(nc, signer, {
-      connected: () => connection.connected,
+    // Everything this daemon signs passes here, and is refused while the ledger does not trust its key.
+    let ledger: TrustLedger | undefined;
+    const gated = gatedSigner(signer, (kid) => ledger?.trustedNow(kid) != null);
+    let store: JetStreamEventStore;
+    try {
+      store = await JetStreamEventStore.open(nc, gated, {
+        connected: () => connection.connected,
+        stream: config.stream,
+        replicas: config.replicas,
+        duplicateWindowMs: config.duplicateWindowMs,
+        publishTimeoutMs: config.publishTimeoutMs,
+        mustExist: streamExpected(memory),
+      });
+    } catch (error) {
+      if (error instanceof StreamMissingError) throw streamMissing(config.stream, natsUrl, dataDir, memory);
+      throw error;
+    }
+    const head = await store.head();
+    if (head < memory.checkpoint) throw streamBehind(config.stream, head, dataDir, memory);
+
+    ledger = await TrustLedger.open(store, logger.child({ component: "trust" }), config.trustAnchor ?? memory.pinnedInFile);
+    const trust = ledger;
+    const announcements = await KeyAnnouncements.open(nc, config.replicas, logger.child({ component: "trust" }));
+    stops.push({ name: "signing key announcements", stop: () => announcements.stop() });
+    const queries = new Queries(readModel);
+    const signingKeys = new SigningKeys(
+      store,
+      trust,
+      announcements,
+      async () => queries.untrustedSigners(trust.trust.genesisSeq),
+      signer,
+      clock,
+    );
+    const { anchor } = await establishTrust({
+      ledger: trust,
+      signingKeys,
+      signer,
+      dataDir,
       stream: config.stream,
-      replicas: config.replicas,
-      duplicateWindowMs: config.duplicateWindowMs,
-      publishTimeoutMs: config.publishTimeoutMs,
+      configured: config.trustAnchor,
+      memory,
+      logger,
     });
-    const registry = await SigningKeyRegistry.open(nc, signer, config.replicas);
-    stops.push({ name: "signing key registry", stop: () => registry.stop() });
-    const relay = await RevocationRelay.open(store, registry, logger.child({ component: "revocation-relay" }));
+    // Every daemon says which key it signs with, so that an admin can approve a new one by its id.
+    await announcements.announce(signer);
+    if (await reprojectionNeeded(readModel, trust)) {
+      logger.warn(
+        "signing keys trusted since this read model was built cover events it passed over: rebuilding it from the stream",
+      );
+      await readModel.clear();
+    }
+
+    const relay = await RevocationRelay.open(store, trust, logger.child({ component: "revocation-relay" }), {
+      sealedHere: (envelope) => store.sealedHere(envelope),
+    });
     relay.start();
     stops.push({ name: "revocation relay", stop: () => relay.stop() });
     const usage = await UsageTracker.open(nc, logger, config.replicas);
     stops.push({ name: "usage tracker", stop: () => usage.stop() });
 
-    const readModel = await ReadModel.open(join(dataDir, "readmodel"));
-    stops.push({ name: "read model", stop: () => readModel.close() });
-    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), 1000, registry);
+    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), {
+      trust,
+      sealedHere: (envelope) => store.sealedHere(envelope),
+    });
     await projector.start();
     stops.push({ name: "projector", stop: () => projector.stop() });
     const projectionLag = new ProjectionLag(store, projector, logger.child({ component: "projection-lag" }));
@@ -116,35 +181,38 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       maxAttempts: 5,
       readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
     });
+    const signs = (): boolean => trust.trustedNow(signer.keyId) !== null;
     const accounts = new ServiceAccounts(
       handler,
       new NameRegistry(store),
       claimHeldByStream(store, clock, config.nameClaimGraceMs),
       clock,
+      () => {
+        if (!signs()) throw new SigningKeyNotTrustedError(signer.keyId);
+      },
     );
-    const queries = new Queries(readModel);
 
-    await bootstrapAdmin({ queries, accounts, dataDir, logger, clock });
+    // A daemon whose key the ledger does not trust never bootstraps: the stream has its admin already.
+    if (signs()) await bootstrapAdmin({ queries, accounts, dataDir, logger, clock });
 
     const scheduler = new RetentionScheduler(queries, accounts, clock, logger.child({ component: "scheduler" }), {
       intervalMs: config.schedulerIntervalMs,
       batchSize: 100,
+      enabled: signs,
     });
     scheduler.start();
     stops.push({ name: "scheduler", stop: () => scheduler.stop() });
 
-    const checkpoints = new CheckpointWriter(
-      store,
-      signer,
-      () => projector.digestPosition,
-      clock,
-      logger.child({ component: "checkpoints" }),
-      { intervalMs: config.checkpointIntervalMs },
-    );
+    const checkpoints = new CheckpointWriter(store, gated, projector, signs, clock, logger.child({ component: "checkpoints" }), {
+      intervalMs: config.checkpointIntervalMs,
+    });
     checkpoints.start();
     stops.push({ name: "checkpoint writer", stop: () => checkpoints.stop() });
 
-    const authenticator = new Authenticator(queries, registry, new VerifiedTokenCache(), usage, clock);
+    const authenticator = new Authenticator(queries, trust, new VerifiedTokenCache(), usage, clock, {
+      maxLifetimeSeconds: config.tokenTtlSeconds,
+      clockSkewSeconds: config.tokenClockSkewSeconds,
+    });
     const metrics = new Metrics({
       eventsAppended: () => store.appendedByType,
       projectionLag: () => projectionLag.lag,
@@ -164,25 +232,31 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       accounts,
       queries,
       store,
-      timeTravel: new TimeTravel(store, registry, clock),
+      timeTravel: new TimeTravel(store, trust, clock),
       auditAnchor: () => projector.digestPosition,
       authenticator,
       limiter: new FailedAuthLimiter(config.authFailuresPerMinute),
       usage,
-      signer,
-      registry,
+      signer: gated,
+      signingKeys,
+      trustedKeys: () => trust.trustedKeys(),
+      trustAnchor: anchor,
       clock,
       tokenTtlSeconds: config.tokenTtlSeconds,
       trustProxy: config.trustProxy,
       streamLimits: { perPrincipal: config.maxStreamsPerPrincipal, total: config.maxStreams },
       readiness: () => {
-        const { lag } = projectionLag;
+        const { lag, streamLost } = projectionLag;
         const checks = {
           eventStore: connection.connected,
           readModel: projector.caughtUp,
           projectionLag: lag !== null && lag <= config.readyMaxLag,
+          stream: streamLost === null,
+          // Informational: a daemon whose key is pending serves reads and verifications.
+          signingKeyTrusted: signs(),
         };
-        return { ready: checks.eventStore && checks.readModel && checks.projectionLag, checks, lag };
+        const ready = checks.eventStore && checks.readModel && checks.projectionLag && checks.stream;
+        return { ready, checks, lag, ...(streamLost === null ? {} : { problem: streamLost }) };
       },
     });
     stops.push({ name: "http", stop: () => app.close() });
@@ -193,6 +267,9 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       url: address,
       natsUrl,
       store,
+      trust,
+      signingKeys,
+      signer,
       readModel,
       projector,
       scheduler,

@@ -5,10 +5,12 @@ import { JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { JetStreamEventStore } from "./events/index.js";
+import { readTrustAnchor, TRUST_ANCHOR_FILE, writeTrustAnchor } from "./data-dir.js";
+import { JetStreamEventStore, TrustLedger } from "./events/index.js";
 import { connectNats, natsAuthOf, startNatsServer } from "./nats/index.js";
 import { Projector, ReadModel } from "./projections/index.js";
-import { loadSigner, SIGNING_KEY_FILE, SigningKeyRegistry, type Signer } from "./signing/index.js";
+import { signerFromSeed } from "./signing/index.js";
+import { gatedSigner } from "./trust/index.js";
 
 /** The rebuild cannot run on this data directory (a daemon uses it, it is not one, …): nothing was changed. */
 export class RebuildRefused extends Error {
@@ -56,11 +58,11 @@ export interface RebuildOptions {
 
 /**
  * `keyledger projections rebuild`: empties the read model of a stopped daemon's data directory and
- * projects the whole stream into it again, with the daemon's checks (signatures against the
- * registered daemon keys), so it ends as a fresh daemon would build it. Wires only what that needs:
- * the read model first (its lock says whether a daemon runs there; only then may the embedded
- * nats-server start on `<data-dir>/nats`, which stops any server left there), NATS, the stream
- * (never created or reconfigured here), the signing key registry and a projector.
+ * projects the whole stream into it again, with the daemon's checks (each event signed by a key the
+ * ledger's trust root trusted at its sequence), so it ends as a fresh daemon would build it. Wires
+ * only what that needs: the read model first (its lock says whether a daemon runs there; only then
+ * may the embedded nats-server start on `<data-dir>/nats`, which stops any server left there), NATS,
+ * the stream (never created or reconfigured here), the trust root and a projector.
  */
 export async function rebuildReadModel(config: Config, options: RebuildOptions): Promise<RebuildResult> {
   const { logger } = options;
@@ -82,7 +84,8 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
       throw new RebuildRefused(`${dataDir} holds no read model: give the daemon's --data-dir (KEYLEDGER_DATA_DIR)`);
     const readModel = await openUnlocked(readModelPath, dataDir);
     stops.push({ name: "read model", stop: () => readModel.close() });
-    const signer = await daemonSigner(dataDir, config);
+    // A rebuild appends nothing: its store gets a key that refuses to sign.
+    const signer = gatedSigner(signerFromSeed(randomBytes(32)), () => false);
 
     let natsUrl = config.natsUrl;
     let natsToken: string | undefined;
@@ -110,14 +113,15 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
       replicas: stream.replicas,
       duplicateWindowMs: stream.duplicateWindowMs,
       publishTimeoutMs: 5000,
+      mustExist: true,
+      reconfigure: false,
     });
-    const registry = await SigningKeyRegistry.open(nc, signer, stream.replicas);
-    stops.push({ name: "signing key registry", stop: () => registry.stop() });
+    const trust = await trustOf(store, dataDir, config, logger);
 
     if (options.signal?.aborted === true) throw new RebuildRefused("interrupted before the read model was changed");
     await readModel.clear();
-    const head = await store.lastEventSequence();
-    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), 1000, registry);
+    const head = await store.head();
+    const projector = new Projector(store, readModel, logger.child({ component: "projector" }), { trust });
     stops.push({ name: "projector", stop: () => projector.stop() });
     const report = (): void => options.onProgress?.({ applied: projector.appliedSinceStart, position: projector.position, head });
     const timer = setInterval(report, options.progressEveryMs ?? 200);
@@ -151,14 +155,26 @@ async function openUnlocked(path: string, dataDir: string): Promise<ReadModel> {
   }
 }
 
-/** The daemon's own key (needed to open the registry, which it is in already); never a new one. */
-async function daemonSigner(dataDir: string, config: Config): Promise<Signer> {
-  const configured = config.signingKey !== undefined || config.signingKeyFile !== undefined;
-  if (!configured && !(await isFile(join(dataDir, SIGNING_KEY_FILE))))
+/**
+ * The stream's trust root, checked against the anchor the data directory pinned (or
+ * `--trust-anchor`): a rebuild never accepts another ledger's anchor, and never enrols one (a stream
+ * without a genesis has had no daemon of this release yet: start one first).
+ */
+async function trustOf(store: JetStreamEventStore, dataDir: string, config: Config, logger: Logger): Promise<TrustLedger> {
+  const pinnedInFile = await readTrustAnchor(dataDir);
+  const pinned = config.trustAnchor ?? pinnedInFile;
+  const trust = await TrustLedger.open(store, logger.child({ component: "trust" }), pinned);
+  const anchor = trust.trust.anchor;
+  if (anchor === null) {
+    const mismatch = trust.refusedStatements.find(({ problem }) => problem.code === "anchor_mismatch");
     throw new RebuildRefused(
-      `${dataDir} holds no ${SIGNING_KEY_FILE}: give the daemon's KEYLEDGER_SIGNING_KEY or --signing-key-file`,
+      mismatch !== undefined
+        ? `${mismatch.problem.reason}: the stream belongs to another ledger than ${dataDir}; to rebuild from it on purpose, remove ${dataDir}/${TRUST_ANCHOR_FILE} first`
+        : `the stream ${config.stream} has no trust anchor yet: start a daemon on it once, then rebuild`,
     );
-  return (await loadSigner(dataDir, { seed: config.signingKey, file: config.signingKeyFile })).signer;
+  }
+  if (pinnedInFile === undefined) await writeTrustAnchor(dataDir, anchor);
+  return trust;
 }
 
 async function existingStream(nc: NatsConnection, name: string): Promise<{ replicas: number; duplicateWindowMs: number }> {
@@ -194,13 +210,6 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, erro
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
     (info) => info.isDirectory(),
-    () => false,
-  );
-}
-
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (info) => info.isFile(),
     () => false,
   );
 }

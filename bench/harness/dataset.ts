@@ -3,12 +3,12 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { newAccountId, newEventId, newKeyId } from "../../src/application/ids.js";
 import { formatApiKey, hashApiKey, hintOf, SECRET_BYTES, type DomainEvent } from "../../src/domain/index.js";
 import { accountSubject, JetStreamEventStore, sealEvent, type EventEnvelope } from "../../src/events/index.js";
-import { signerFromSeed, SigningKeyRegistry, type Signer } from "../../src/signing/index.js";
+import type { Signer } from "../../src/signing/index.js";
 
 /**
- * A large, valid history written straight to the stream, as another daemon would have written it:
- * each account is created, then gets `keysPerAccount` keys. Every envelope is sealed, chained and
- * signed with a key registered in the signing key registry, so daemons, rebuilds and audits accept it.
+ * A large, valid history written straight to the stream, as a daemon would have written it: each
+ * account is created, then gets `keysPerAccount` keys. Every envelope is sealed, chained and signed
+ * with the given key (one the ledger trusts: the daemon's own), so daemons, rebuilds and audits accept it.
  */
 export class BulkHistory {
   /** Keys whose plaintext is kept (the first `sampleSize`), to verify against later. */
@@ -26,30 +26,23 @@ export class BulkHistory {
   private constructor(
     private readonly nc: NatsConnection,
     private readonly store: JetStreamEventStore,
-    /** Follows the signing key registry: the public keys an audit needs. */
-    readonly registry: SigningKeyRegistry,
-    private readonly signer: Signer,
+    readonly signer: Signer,
     private readonly keysPerAccount: number,
     private readonly sampleSize: number,
   ) {}
 
   static async open(
     nc: NatsConnection,
-    options: { stream: string; keysPerAccount: number; sampleSize: number },
+    options: { stream: string; keysPerAccount: number; sampleSize: number; signer: Signer },
   ): Promise<BulkHistory> {
-    const signer = signerFromSeed(randomBytes(32));
-    const registry = await SigningKeyRegistry.open(nc, signer, 1);
+    const { signer } = options;
     const store = await JetStreamEventStore.open(nc, signer, {
       stream: options.stream,
       replicas: 1,
       duplicateWindowMs: 120_000,
       publishTimeoutMs: 60_000,
     });
-    return new BulkHistory(nc, store, registry, signer, options.keysPerAccount, options.sampleSize);
-  }
-
-  close(): void {
-    this.registry.stop();
+    return new BulkHistory(nc, store, signer, options.keysPerAccount, options.sampleSize);
   }
 
   /**

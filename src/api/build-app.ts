@@ -20,6 +20,7 @@ import { authRoutes } from "./routes/auth.js";
 import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { serviceAccountRoutes } from "./routes/service-accounts.js";
+import { signingKeyRoutes } from "./routes/signing-keys.js";
 import { validatorCompiler } from "./validation.js";
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes(deps, requireRoles));
   await app.register(eventRoutes(deps, requireRoles));
   await app.register(auditRoutes(deps, requireRoles));
+  await app.register(signingKeyRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
 }

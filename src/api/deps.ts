@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import type { ServiceAccounts } from "../application/index.js";
+import type { ServiceAccounts, SigningKeys } from "../application/index.js";
 import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
 import type { DigestPosition, JetStreamEventStore } from "../events/index.js";
 import type { Queries, TimeTravel } from "../projections/index.js";
-import type { Signer, SigningKeyRegistry } from "../signing/index.js";
+import type { Signer } from "../signing/index.js";
 
 import type { Metrics } from "../metrics/index.js";
 
@@ -12,6 +12,8 @@ export interface Readiness {
   readonly checks: Readonly<Record<string, boolean>>;
   /** Stream sequences the read model is behind the stream (null: not known yet). */
   readonly lag?: number | null;
+  /** What is wrong, in a sentence, when the daemon knows (a lost stream). */
+  readonly problem?: string;
 }
 
 /** Everything the HTTP API needs, injected by the daemon (or by a test). */
@@ -27,8 +29,13 @@ export interface AppDeps {
   readonly authenticator: Authenticator;
   readonly limiter: FailedAuthLimiter;
   readonly usage: UsageTracker;
+  /** This daemon's signer: it refuses to sign while the ledger does not trust its key. */
   readonly signer: Signer;
-  readonly registry: SigningKeyRegistry;
+  /** The trust root: the keys that count now (JWKS), and the approvals and revocations of keys. */
+  readonly signingKeys: SigningKeys;
+  readonly trustedKeys: () => ReadonlyArray<{ readonly kid: string; readonly publicKey: Uint8Array }>;
+  /** The trust anchor this daemon pinned: an audit expects it unless told another. */
+  readonly trustAnchor: string;
   readonly clock: () => Date;
   readonly tokenTtlSeconds: number;
   readonly readiness: () => Readiness;

@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { DomainError, type ErrorCode } from "../domain/index.js";
-import { StoreUnavailableError } from "../events/index.js";
+import { ConcurrencyError, StoreUnavailableError, StreamMissingError } from "../events/index.js";
 import { ReadModelTimeoutError } from "../projections/index.js";
+import { SigningKeyNotTrustedError } from "../trust/index.js";
 import { describeValidation } from "./validation.js";
 
 /** The one map from error code to HTTP status. */
@@ -39,19 +40,34 @@ const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: "body must not be empty when its content-type is application/json",
 };
 
-function classify(error: FastifyError | Error): { code: ErrorCode; message: string; retryAfter?: number } {
-  if (error instanceof HttpError) return { code: error.code, message: error.message, retryAfter: error.retryAfterSeconds };
+interface Classified {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly retryAfter?: number;
+  /** A 5xx the daemon knows and expects (an outage, a busy daemon, an untrusted key): a warning, not an error. */
+  readonly expected?: boolean;
+}
+
+function classify(error: FastifyError | Error): Classified {
+  if (error instanceof HttpError)
+    return { code: error.code, message: error.message, retryAfter: error.retryAfterSeconds, expected: true };
   if (error instanceof DomainError) return { code: error.code, message: error.message };
+  if (error instanceof ConcurrencyError)
+    return { code: "conflict", message: "the change was made concurrently elsewhere, again and again; try again" };
+  if (error instanceof SigningKeyNotTrustedError) return { code: "unavailable", message: error.message, expected: true };
+  if (error instanceof StreamMissingError)
+    return { code: "unavailable", message: "the event stream is missing from NATS; nothing was written", expected: true };
   if (error instanceof StoreUnavailableError) {
     const message = error.mayHaveWritten
       ? "the event store stopped answering during the change, which may be partly recorded: read it back before retrying"
       : "the event store cannot be reached; nothing was written";
-    return { code: "unavailable", message };
+    return { code: "unavailable", message, expected: true };
   }
   if (error instanceof ReadModelTimeoutError) {
     return {
       code: "unavailable",
       message: "the change was recorded but this daemon has not caught up yet; read it again shortly",
+      expected: true,
     };
   }
   const fastifyError = error as FastifyError;
@@ -80,9 +96,11 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 
 /** Maps every error to the contract's error body; a 5xx never shows its real message. */
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  const { code, message, retryAfter } = classify(error);
+  const { code, message, retryAfter, expected } = classify(error);
   const status = STATUS_OF[code];
-  if (status >= 500) request.log.error({ err: error }, "request failed");
+  // An expected 503 is a known state, said in one line; anything else 5xx keeps its stack for whoever debugs it.
+  if (status >= 500 && expected === true) request.log.warn({ code, reason: message }, "request refused");
+  else if (status >= 500) request.log.error({ err: error }, "request failed");
   if (retryAfter !== undefined) void reply.header("retry-after", String(retryAfter));
   void reply.header("x-request-id", String(request.id));
   void reply.status(status).send({ error: { code, message, requestId: String(request.id) } });

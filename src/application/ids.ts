@@ -33,3 +33,4 @@ export const newKeyId = (): string => `key_${ulid()}`;
 export const newEventId = (): string => `evt_${ulid()}`;
 export const newRequestId = (): string => `req_${ulid()}`;
 export const newTokenId = (): string => `tok_${ulid()}`;
+export const newStatementId = (): string => `stm_${ulid()}`;

@@ -55,6 +55,12 @@ export class ServiceAccounts {
     private readonly names: NameRegistry,
     private readonly claimHeld: ClaimHeld,
     private readonly clock: () => Date,
+    /**
+     * Throws when this daemon may not append now (its signing key not trusted). Asked before a name
+     * is claimed: a claim is not signed, and one left behind by a write that cannot be signed would
+     * hold the name for the grace period.
+     */
+    private readonly mayWrite: () => void = () => undefined,
   ) {}
 
   /**
@@ -85,6 +91,7 @@ export class ServiceAccounts {
     });
     // Decide once on the empty state first, so that an invalid request claims no name.
     decide(command(this.metadata(context)), null);
+    this.mayWrite();
     await this.names.claim(input.name, accountId, this.now(), this.claimHeld);
     const account = await this.run(accountId, command, context);
     await this.confirmClaim(input.name, accountId, context).catch((error: unknown) => {
@@ -120,6 +127,7 @@ export class ServiceAccounts {
     if (changes.name !== undefined) {
       const events = await this.dryRun(accountId, command, context);
       if (events.some((event) => event.type === "ServiceAccountUpdated" && event.data.name !== undefined)) {
+        this.mayWrite();
         await this.names.claim(changes.name, accountId, this.now(), this.claimHeld);
       }
     }

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { sealCheckpoint, type DigestPosition, type JetStreamEventStore } from "../events/index.js";
+import { CHECKPOINT_SUBJECT, sealCheckpoint, type DigestPosition, type JetStreamEventStore } from "../events/index.js";
 import type { Signer } from "../signing/index.js";
 
 export interface CheckpointWriterOptions {
@@ -7,11 +7,24 @@ export interface CheckpointWriterOptions {
   readonly intervalMs: number;
 }
 
+/** Where this daemon's read model stands: what a checkpoint may state, and what it chains to. */
+export interface CheckpointSource {
+  /** The running digest of every event message applied. */
+  readonly digestPosition: DigestPosition;
+  /** The last stream sequence applied or passed. */
+  readonly position: number;
+  /** The last authentic checkpoint passed (null: none yet). */
+  readonly streamCheckpoint: { readonly hash: string; readonly eventCount: number } | null;
+}
+
 /**
  * Runs on every daemon: each tick, when events were appended since the last checkpoint, appends a
  * signed checkpoint of the running digest up to what this daemon's read model has applied, chained
- * to the last checkpoint and appended with its expected sequence. With several daemons one of them
- * wins each round, and the others find a checkpoint that already covers as much.
+ * to the last *authentic* checkpoint (one a trusted key signed: anyone who can write to NATS can
+ * append to the subject, and a forgery must not break the line), and appended with the expected
+ * last sequence of the subject. A daemon writes only once its projector has passed the last message
+ * on the subject, so it knows what that message was. With several daemons one of them wins each
+ * round; a daemon whose key the ledger does not trust writes none.
  */
 export class CheckpointWriter {
   private timer: NodeJS.Timeout | null = null;
@@ -20,7 +33,8 @@ export class CheckpointWriter {
   constructor(
     private readonly store: JetStreamEventStore,
     private readonly signer: Signer,
-    private readonly position: () => DigestPosition,
+    private readonly source: CheckpointSource,
+    private readonly mayWrite: () => boolean,
     private readonly clock: () => Date,
     private readonly logger: Logger,
     private readonly options: CheckpointWriterOptions,
@@ -47,16 +61,14 @@ export class CheckpointWriter {
 
   /** Appends a checkpoint when one is due; answers whether this daemon appended it. */
   async runOnce(): Promise<boolean> {
-    const position = this.position();
-    if (position.count === 0) return false;
-    const last = await this.store.lastCheckpoint();
-    if (last !== null && last.checkpoint === null) {
-      this.logger.error({ seq: last.seq }, "the last stream checkpoint is unreadable; not chaining to it");
-      return false;
-    }
-    if (last !== null && last.checkpoint!.eventCount >= position.count) return false;
-    const checkpoint = sealCheckpoint(position, last?.checkpoint?.hash ?? null, this.clock().toISOString(), this.signer);
-    const appended = await this.store.appendCheckpoint(checkpoint, last?.seq ?? 0);
+    const position = this.source.digestPosition;
+    if (position.count === 0 || !this.mayWrite()) return false;
+    const subjectSeq = await this.store.lastSequence(CHECKPOINT_SUBJECT);
+    if (this.source.position < subjectSeq) return false; // the projector has not judged the last one yet
+    const last = this.source.streamCheckpoint;
+    if (last !== null && last.eventCount >= position.count) return false;
+    const checkpoint = sealCheckpoint(position, last?.hash ?? null, this.clock().toISOString(), this.signer);
+    const appended = await this.store.appendCheckpoint(checkpoint, subjectSeq);
     if (appended) this.logger.debug({ upToSeq: position.seq, eventCount: position.count }, "stream checkpoint appended");
     return appended;
   }

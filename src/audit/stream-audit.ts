@@ -5,22 +5,20 @@ import {
   checkpointBytes,
   decodeCheckpoint,
   decodeEnvelope,
-  EVENT_SUBJECT_PREFIX,
+  isEventSubject,
+  KEYS_SUBJECT,
   signedBytes,
   START_POSITION,
   type DigestPosition,
   type EventEnvelope,
-  type PublicKeys,
   type RawMessage,
   type StreamCheckpoint,
 } from "../events/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureChecker, type SignatureJob } from "../signing/index.js";
+import { signerAt, type FoldedTrust, type StatementRecord } from "../trust/index.js";
+import { type AuditProblem, type ProblemCode, ProblemList } from "./problems.js";
 
-export interface AuditProblem {
-  /** Stream sequence of the message the problem shows at. */
-  readonly seq: number;
-  readonly reason: string;
-}
+export type { AuditProblem, ProblemCode } from "./problems.js";
 
 export interface AuditReport {
   /** True when no problem was found. */
@@ -29,11 +27,17 @@ export interface AuditReport {
   readonly checked: number;
   /** The stream's last sequence when the audit started: everything up to it was read. */
   readonly head: number;
+  /** The key id the ledger's genesis enrols as its trust anchor (null: none that counts). */
+  readonly anchor: string | null;
+  /** The anchor the audit was told to expect, if any. */
+  readonly pinnedAnchor: string | null;
   readonly problems: AuditProblem[];
   /** Whether more problems were found than `problems` lists. */
   readonly truncated: boolean;
   /** Checkpoints checked, and how many event messages the last good one covers. */
   readonly checkpoints: { readonly checked: number; readonly coveredEvents: number };
+  /** Key statements read, and how many of them count. */
+  readonly statements: { readonly checked: number; readonly counted: number };
 }
 
 export interface AuditProgress {
@@ -44,7 +48,12 @@ export interface AuditProgress {
 }
 
 export interface AuditOptions {
-  readonly keys: PublicKeys;
+  /**
+   * The ledger's key statements, folded from the stream itself before the audit (`foldStatements`),
+   * against the pinned anchor when there is one: only keys they trust at a message's sequence count.
+   */
+  readonly trust: FoldedTrust;
+  readonly pinnedAnchor?: string;
   /** The stream head (last sequence) the messages run to. */
   readonly head: number;
   /**
@@ -64,19 +73,17 @@ const BATCH = 1000;
 
 /** A message read and hashed, its signature check under way. */
 type Prepared =
-  | {
-      readonly kind: "event";
-      readonly message: RawMessage;
-      readonly event: EventEnvelope | null;
-      readonly problem: string | null;
-    }
+  | { readonly kind: "event"; readonly message: RawMessage; readonly event: EventEnvelope | null; readonly problem: Found | null }
   | {
       readonly kind: "checkpoint";
       readonly message: RawMessage;
       readonly checkpoint: StreamCheckpoint | null;
-      readonly problem: string | null;
+      readonly problem: Found | null;
     }
+  | { readonly kind: "statement"; readonly message: RawMessage; readonly problem: Found | null }
   | { readonly kind: "other"; readonly message: RawMessage };
+
+type Found = Omit<AuditProblem, "seq">;
 
 interface PreparedBatch {
   readonly items: Prepared[];
@@ -86,12 +93,13 @@ interface PreparedBatch {
 }
 
 /**
- * Checks every event of a stream, in order: that it is readable, sits on its account's subject,
- * hashes to its `hash`, carries a signature of a registered daemon key, and follows the previous
- * event of its account (`prevHash`, `accountVersion`); and every checkpoint: authentic, following
- * the previous checkpoint, and matching the running digest of the event messages before it. Each
- * problem is reported with the sequence it shows at; after a broken link the chain is followed
- * from the event that broke it, so that one removal is one problem.
+ * Checks every message of a stream, in order. Each event: readable, on its account's subject,
+ * hashing to its `hash`, signed by a key the ledger's own statements trusted at its sequence, and
+ * following the previous event of its account (`prevHash`, `accountVersion`). Each checkpoint:
+ * authentic the same way, following the previous checkpoint, and matching the running digest of
+ * the event messages before it. Each key statement: as `foldStatements` judged it. Every problem is
+ * reported with the sequence it shows at and a code; after a broken link the chain is followed from
+ * the event that broke it, so that one removal is one problem.
  *
  * Messages are read and hashed in batches while the signatures of the batch before are checked in
  * worker threads; the checks that depend on order then run batch by batch, in stream order.
@@ -99,184 +107,240 @@ interface PreparedBatch {
 export async function auditStream(messages: AsyncIterable<RawMessage>, options: AuditOptions): Promise<AuditReport> {
   const checker: SignatureChecker = options.head >= (options.workersFrom ?? 20_000) ? new SignatureWorkerPool() : inThreadChecker;
   try {
-    return await run(messages, options, checker);
+    return await new StreamAudit(options, checker).run(messages);
   } finally {
     await checker.close();
   }
 }
 
-async function run(messages: AsyncIterable<RawMessage>, options: AuditOptions, checker: SignatureChecker): Promise<AuditReport> {
-  const maxProblems = options.maxProblems ?? 1000;
-  const problems: AuditProblem[] = [];
-  let found = 0;
-  const report = (seq: number, reason: string): void => {
-    found += 1;
-    if (problems.length < maxProblems) problems.push({ seq, reason });
-  };
+class StreamAudit {
+  private readonly problems: ProblemList;
+  private readonly statements: ReadonlyMap<number, StatementRecord>;
+  /** Each account's last event seen: the next one must follow it. */
+  private readonly heads = new Map<string, { hash: string; version: number }>();
+  private position: DigestPosition = START_POSITION;
+  /** The running digest after each count of event messages, as far back as a checkpoint may point. */
+  private readonly digests = new Map<number, string>([[0, START_POSITION.digest]]);
+  private lastCheckpointHash: string | null = null;
+  private checkpoints = 0;
+  private coveredEvents = 0;
+  private anchorSeen = false;
+  private lastSeq = 0;
 
-  const publicKeys = new Map<string, Uint8Array | null>();
-  const publicKey = async (keyId: string): Promise<Uint8Array | null> => {
-    let key = publicKeys.get(keyId);
-    if (key === undefined) {
-      key = await options.keys.publicKey(keyId);
-      publicKeys.set(keyId, key);
+  constructor(
+    private readonly options: AuditOptions,
+    private readonly checker: SignatureChecker,
+  ) {
+    this.problems = new ProblemList(options.maxProblems ?? 1000);
+    this.statements = new Map(options.trust.records.map((record) => [record.seq, record]));
+  }
+
+  async run(messages: AsyncIterable<RawMessage>): Promise<AuditReport> {
+    let pending: PreparedBatch | null = null;
+    for await (const batch of batches(messages, BATCH)) {
+      const prepared = this.prepare(batch);
+      if (pending !== null) await this.finish(pending);
+      pending = prepared;
     }
-    return key;
-  };
+    if (pending !== null) await this.finish(pending);
+    return this.summary();
+  }
 
-  /** Reads and hashes one batch, and starts checking its signatures. */
-  const prepare = async (batch: RawMessage[]): Promise<PreparedBatch> => {
+  /** Reads and hashes one batch, checks whose keys signed it, and starts checking the signatures. */
+  private prepare(batch: RawMessage[]): PreparedBatch {
     const items: Prepared[] = [];
     const jobs: SignatureJob[] = [];
     const signed: number[] = [];
-    const sign = (bytes: Uint8Array, keyId: string, signature: string, key: Uint8Array | null): string | null => {
-      if (key === null) return `signing key ${keyId} is not registered`;
+    const sign = (seq: number, bytes: Uint8Array, keyId: string, signature: string): Found | null => {
+      const signer = signerAt(this.options.trust.state, keyId, seq);
+      if ("code" in signer) return { code: signer.code, reason: signer.reason, kid: signer.kid };
       signed.push(items.length);
       // Own-sized copies: a view into Buffer's shared pool would carry the whole pool to the worker.
       jobs.push({
-        publicKey: key,
+        publicKey: signer.publicKey,
         message: new Uint8Array(bytes),
         signature: new Uint8Array(Buffer.from(signature, "base64url")),
       });
       return null;
     };
     for (const message of batch) {
-      if (message.subject.startsWith(`${EVENT_SUBJECT_PREFIX}.`)) {
+      if (isEventSubject(message.subject)) {
         let event: EventEnvelope | null = null;
-        let problem: string | null;
+        let problem: Found | null;
         try {
           event = decodeEnvelope(message.data);
           const bytes = signedBytes(event);
           problem =
-            `${EVENT_SUBJECT_PREFIX}.${event.accountId}` !== message.subject
-              ? `event of ${String(event.accountId)} on subject ${message.subject}`
+            `kl.acct.${event.accountId}` !== message.subject
+              ? { code: "wrong_subject", reason: `event of ${String(event.accountId)} on subject ${message.subject}` }
               : sha256(bytes) !== event.hash
-                ? "hash does not match the event: the event was altered"
-                : sign(bytes, event.signingKeyId, event.signature, await publicKey(event.signingKeyId));
+                ? { code: "hash_mismatch", reason: "hash does not match the event: the event was altered" }
+                : sign(message.seq, bytes, event.signingKeyId, event.signature);
         } catch (error) {
-          problem = `not a readable event: ${error instanceof Error ? error.message : String(error)}`;
+          problem = {
+            code: "unreadable",
+            reason: `not a readable event: ${error instanceof Error ? error.message : String(error)}`,
+          };
         }
         items.push({ kind: "event", message, event, problem });
       } else if (message.subject === CHECKPOINT_SUBJECT) {
         let checkpoint: StreamCheckpoint | null = null;
-        let problem: string | null;
+        let problem: Found | null;
         try {
           checkpoint = decodeCheckpoint(message.data);
           const bytes = checkpointBytes(checkpoint);
           problem =
             sha256(bytes) !== checkpoint.hash
-              ? "checkpoint hash does not match its content: the checkpoint was altered"
-              : sign(bytes, checkpoint.signingKeyId, checkpoint.signature, await publicKey(checkpoint.signingKeyId));
+              ? { code: "hash_mismatch", reason: "checkpoint hash does not match its content: the checkpoint was altered" }
+              : sign(message.seq, bytes, checkpoint.signingKeyId, checkpoint.signature);
         } catch {
-          problem = "not a readable checkpoint";
+          problem = { code: "unreadable", reason: "not a readable checkpoint" };
         }
         items.push({ kind: "checkpoint", message, checkpoint, problem });
+      } else if (message.subject === KEYS_SUBJECT) {
+        const record = this.statements.get(message.seq);
+        const problem: Found | null =
+          record === undefined
+            ? { code: "statement_unread", reason: "a key statement that appeared after the trust root was read" }
+            : record.problem === null
+              ? null
+              : { ...record.problem, reason: `key statement: ${record.problem.reason}` };
+        items.push({ kind: "statement", message, problem });
       } else {
         items.push({ kind: "other", message });
       }
     }
-    return { items, signed, verdicts: checker.check(jobs) };
-  };
+    return { items, signed, verdicts: this.checker.check(jobs) };
+  }
 
-  const heads = new Map<string, { hash: string; version: number }>();
-  let position: DigestPosition = START_POSITION;
-  const digests = new Map<number, string>([[0, START_POSITION.digest]]);
-  let lastCheckpointHash: string | null = null;
-  let checkpoints = 0;
-  let coveredEvents = 0;
-  let anchorSeen = false;
-
-  const checkEvent = (message: RawMessage, event: EventEnvelope | null, problem: string | null): void => {
-    position = advancePosition(position, message.seq, message.data);
-    digests.set(position.count, position.digest);
-    if (digests.size > CHECKPOINT_WINDOW) digests.delete(digests.keys().next().value as number);
-    if (options.anchor !== undefined && position.count === options.anchor.count) {
-      anchorSeen = true;
-      if (position.digest !== options.anchor.digest)
-        report(message.seq, "the stream no longer holds the event messages this daemon's read model was built from");
-    }
-    if (problem !== null || event === null) {
-      report(message.seq, problem ?? "not a readable event");
-      return;
-    }
-    const head = heads.get(event.accountId);
-    if (event.prevHash !== (head?.hash ?? null) || event.accountVersion !== (head?.version ?? 0) + 1) {
-      report(
-        message.seq,
-        `breaks the chain of ${event.accountId}: it follows version ${event.accountVersion - 1}, the last event seen is version ${head?.version ?? 0}; an event before it was removed, inserted or reordered`,
-      );
-    }
-    heads.set(event.accountId, { hash: event.hash, version: event.accountVersion });
-  };
-
-  const checkCheckpoint = (message: RawMessage, checkpoint: StreamCheckpoint | null, problem: string | null): void => {
-    if (problem !== null || checkpoint === null) {
-      report(message.seq, problem ?? "not a readable checkpoint");
-      return;
-    }
-    checkpoints += 1;
-    if (checkpoint.prevHash !== lastCheckpointHash)
-      report(message.seq, "checkpoint does not follow the previous checkpoint: a checkpoint was removed, inserted or reordered");
-    lastCheckpointHash = checkpoint.hash;
-    const digest = digests.get(checkpoint.eventCount);
-    if (checkpoint.eventCount > position.count) {
-      report(
-        message.seq,
-        `checkpoint covers ${checkpoint.eventCount} event messages, but only ${position.count} precede it: events were removed or reordered`,
-      );
-    } else if (digest === undefined) {
-      report(message.seq, `checkpoint refers to event message ${checkpoint.eventCount}, too far behind it`);
-    } else if (digest !== checkpoint.digest) {
-      report(
-        message.seq,
-        `the first ${checkpoint.eventCount} event messages do not match this checkpoint's digest: an event before it was removed, inserted, altered or reordered`,
-      );
-    } else {
-      coveredEvents = checkpoint.eventCount;
-      for (const count of digests.keys()) {
-        if (count >= checkpoint.eventCount) break;
-        digests.delete(count);
-      }
-    }
-  };
-
-  let lastSeq = 0;
   /** The order-dependent checks of one batch, once its signatures are known. */
-  const finish = async (batch: PreparedBatch): Promise<void> => {
+  private async finish(batch: PreparedBatch): Promise<void> {
     const verdicts = await batch.verdicts;
     const forged = new Set(batch.signed.filter((_, i) => !verdicts[i]));
     batch.items.forEach((item, i) => {
-      lastSeq = item.message.seq;
-      const problem = forged.has(i) ? `signature does not verify: the ${item.kind} was forged or altered` : null;
-      if (item.kind === "event") checkEvent(item.message, item.event, item.problem ?? problem);
-      else if (item.kind === "checkpoint") checkCheckpoint(item.message, item.checkpoint, item.problem ?? problem);
+      this.lastSeq = item.message.seq;
+      const badSignature: Found | null = forged.has(i)
+        ? { code: "bad_signature", reason: `signature does not verify: the ${item.kind} was forged or altered` }
+        : null;
+      if (item.kind === "event") this.checkEvent(item.message, item.event, item.problem ?? badSignature);
+      else if (item.kind === "checkpoint") this.checkCheckpoint(item.message, item.checkpoint, item.problem ?? badSignature);
+      else if (item.kind === "statement" && item.problem !== null) this.report(item.message.seq, item.problem);
     });
-    options.onProgress?.({ seq: lastSeq, head: options.head, checked: position.count, problems: found });
-  };
-
-  let pending: PreparedBatch | null = null;
-  for await (const batch of batches(messages, BATCH)) {
-    const prepared = await prepare(batch);
-    if (pending !== null) await finish(pending);
-    pending = prepared;
+    this.options.onProgress?.({
+      seq: this.lastSeq,
+      head: this.options.head,
+      checked: this.position.count,
+      problems: this.problems.found,
+    });
   }
-  if (pending !== null) await finish(pending);
 
-  if (lastSeq < options.head) report(lastSeq + 1, `the stream ended at sequence ${lastSeq}, before its head ${options.head}`);
-  if (options.anchor !== undefined && !anchorSeen && options.anchor.count > 0) {
-    report(
-      options.anchor.seq,
-      `the stream holds ${position.count} event messages, fewer than the ${options.anchor.count} this daemon's read model applied: events were removed`,
-    );
+  private report(seq: number, found: Found): void {
+    this.problems.add({ seq, ...found });
   }
-  return {
-    ok: found === 0,
-    checked: position.count,
-    head: options.head,
-    problems,
-    truncated: found > problems.length,
-    checkpoints: { checked: checkpoints, coveredEvents },
-  };
+
+  private problem(seq: number, code: ProblemCode, reason: string): void {
+    this.problems.add({ seq, code, reason });
+  }
+
+  private checkEvent(message: RawMessage, event: EventEnvelope | null, problem: Found | null): void {
+    this.position = advancePosition(this.position, message.seq, message.data);
+    this.digests.set(this.position.count, this.position.digest);
+    if (this.digests.size > CHECKPOINT_WINDOW) this.digests.delete(this.digests.keys().next().value as number);
+    const anchor = this.options.anchor;
+    if (anchor !== undefined && this.position.count === anchor.count) {
+      this.anchorSeen = true;
+      if (this.position.digest !== anchor.digest)
+        this.problem(
+          message.seq,
+          "read_model_mismatch",
+          "the stream no longer holds the event messages this daemon's read model was built from",
+        );
+    }
+    if (problem !== null || event === null) {
+      this.report(message.seq, problem ?? { code: "unreadable", reason: "not a readable event" });
+      return;
+    }
+    const head = this.heads.get(event.accountId);
+    if (event.prevHash !== (head?.hash ?? null) || event.accountVersion !== (head?.version ?? 0) + 1) {
+      this.problem(
+        message.seq,
+        "chain_broken",
+        `breaks the chain of ${event.accountId}: it follows version ${event.accountVersion - 1}, the last event seen is version ${head?.version ?? 0}; an event before it was removed, inserted or reordered`,
+      );
+    }
+    this.heads.set(event.accountId, { hash: event.hash, version: event.accountVersion });
+  }
+
+  private checkCheckpoint(message: RawMessage, checkpoint: StreamCheckpoint | null, problem: Found | null): void {
+    if (problem !== null || checkpoint === null) {
+      this.report(message.seq, problem ?? { code: "unreadable", reason: "not a readable checkpoint" });
+      return;
+    }
+    this.checkpoints += 1;
+    if (checkpoint.prevHash !== this.lastCheckpointHash)
+      this.problem(
+        message.seq,
+        "checkpoint_chain_broken",
+        "checkpoint does not follow the previous checkpoint: a checkpoint was removed, inserted or reordered",
+      );
+    this.lastCheckpointHash = checkpoint.hash;
+    const digest = this.digests.get(checkpoint.eventCount);
+    if (checkpoint.eventCount > this.position.count) {
+      this.problem(
+        message.seq,
+        "checkpoint_digest_mismatch",
+        `checkpoint covers ${checkpoint.eventCount} event messages, but only ${this.position.count} precede it: events were removed or reordered`,
+      );
+    } else if (digest === undefined) {
+      this.problem(
+        message.seq,
+        "checkpoint_out_of_reach",
+        `checkpoint refers to event message ${checkpoint.eventCount}, too far behind it`,
+      );
+    } else if (digest !== checkpoint.digest) {
+      this.problem(
+        message.seq,
+        "checkpoint_digest_mismatch",
+        `the first ${checkpoint.eventCount} event messages do not match this checkpoint's digest: an event before it was removed, inserted, altered or reordered`,
+      );
+    } else {
+      this.coveredEvents = checkpoint.eventCount;
+      for (const count of this.digests.keys()) {
+        if (count >= checkpoint.eventCount) break;
+        this.digests.delete(count);
+      }
+    }
+  }
+
+  private summary(): AuditReport {
+    const { head, anchor, trust, pinnedAnchor } = this.options;
+    if (this.lastSeq < head)
+      this.problem(this.lastSeq + 1, "stream_truncated", `the stream ended at sequence ${this.lastSeq}, before its head ${head}`);
+    if (anchor !== undefined && !this.anchorSeen && anchor.count > 0) {
+      this.problem(
+        anchor.seq,
+        "read_model_mismatch",
+        `the stream holds ${this.position.count} event messages, fewer than the ${anchor.count} this daemon's read model applied: events were removed`,
+      );
+    }
+    if (
+      trust.state.anchor === null &&
+      this.position.count > 0 &&
+      !trust.records.some((record) => record.problem?.code === "anchor_mismatch")
+    )
+      this.problem(0, "no_trust_anchor", "the stream holds no genesis statement: no signing key counts, so no event does");
+    return {
+      ok: this.problems.found === 0,
+      checked: this.position.count,
+      head,
+      anchor: trust.state.anchor,
+      pinnedAnchor: pinnedAnchor ?? null,
+      problems: this.problems.sorted(),
+      truncated: this.problems.truncated,
+      checkpoints: { checked: this.checkpoints, coveredEvents: this.coveredEvents },
+      statements: { checked: trust.records.length, counted: trust.records.filter((record) => record.problem === null).length },
+    };
+  }
 }
 
 function sha256(bytes: Uint8Array): string {

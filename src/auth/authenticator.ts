@@ -7,9 +7,7 @@ import {
   type CredentialKind,
   type Role,
 } from "../domain/index.js";
-import { StoreUnavailableError } from "../events/index.js";
 import type { AccountFields, KeyRecord, Queries } from "../projections/index.js";
-import type { SigningKeyRegistry } from "../signing/index.js";
 import type { VerifiedTokenCache } from "./token-cache.js";
 import { looksLikeToken, tokenKeyId, verifyToken } from "./tokens.js";
 import type { UsageTracker } from "./usage.js";
@@ -25,14 +23,27 @@ export type KeyVerification =
   | { readonly valid: true; readonly credential: CredentialKind; readonly account: AccountFields; readonly key: KeyRecord }
   | { readonly valid: false; readonly code: Extract<CredentialCheck, { valid: false }>["code"] };
 
+/** The public keys that sign access tokens: only keys the ledger trusts now (enrolled, not revoked). */
+export interface TokenKeys {
+  trustedNow(kid: string): { readonly publicKey: Uint8Array } | null;
+}
+
+export interface TokenPolicy {
+  /** The longest token lifetime accepted, in seconds (the configured TTL). */
+  readonly maxLifetimeSeconds: number;
+  /** How far in the future a token's issue time may lie, in seconds. */
+  readonly clockSkewSeconds: number;
+}
+
 /** Verifies API keys and access tokens against this daemon's read model. */
 export class Authenticator {
   constructor(
     private readonly queries: Queries,
-    private readonly registry: SigningKeyRegistry,
+    private readonly tokenKeys: TokenKeys,
     private readonly tokens: VerifiedTokenCache,
     private readonly usage: UsageTracker,
     private readonly clock: () => Date,
+    private readonly policy: TokenPolicy,
   ) {}
 
   /** Verifies a presented API key: the same work for an unknown key id as for a wrong secret. */
@@ -66,28 +77,33 @@ export class Authenticator {
     return this.authenticateToken(credential);
   }
 
+  /**
+   * A token counts while the key that signed it is trusted by the ledger (checked on every use: a
+   * revocation ends the tokens it signed), its claims pass `verifyToken`, it has not expired, and
+   * its key and account are still in the epochs it names.
+   */
   private async authenticateToken(token: string): Promise<Principal | null> {
+    const kid = tokenKeyId(token);
+    const signer = kid === null ? null : this.tokenKeys.trustedNow(kid);
+    if (signer === null) return null;
+    const now = this.clock();
     let claims = this.tokens.get(token);
     if (claims === undefined) {
-      const keyId = tokenKeyId(token);
-      const publicKey =
-        keyId === null
-          ? null
-          : await this.registry.publicKey(keyId).catch((error: unknown) => {
-              throw new StoreUnavailableError("the signing key registry cannot be read", { cause: error });
-            });
-      const verified = publicKey === null ? null : verifyToken(token, publicKey);
+      const verified = verifyToken(token, signer.publicKey, {
+        nowMs: now.getTime(),
+        skewSeconds: this.policy.clockSkewSeconds,
+        maxLifetimeSeconds: this.policy.maxLifetimeSeconds,
+      });
       if (verified === null) return null;
       this.tokens.set(token, verified);
       claims = verified;
     }
-    const now = this.clock();
     if (claims.exp * 1000 <= now.getTime()) return null;
     const found = await this.queries.credential(claims.key);
     if (found === null || found.account.id !== claims.sub) return null;
     const { key, account } = found;
-    const issuedAt = new Date(claims.iat_ms).toISOString();
-    if (tokenAccepted({ generation: claims.gen, issuedAt }, key, account, now.toISOString()) === null) return null;
+    const issued = { generation: claims.gen, keyEpoch: claims.kep, accountEpoch: claims.aep };
+    if (tokenAccepted(issued, key, account, now.toISOString()) === null) return null;
     return { account, key, credential: "token" };
   }
 }

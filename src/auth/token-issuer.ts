@@ -28,6 +28,8 @@ export function issueToken(principal: Principal, signer: Signer, ttlSeconds: num
       sub: principal.account.id,
       key: principal.key.id,
       gen: generation,
+      kep: principal.key.epoch,
+      aep: principal.account.epoch,
       name: principal.account.name,
       roles: principal.account.roles,
       iat,

@@ -29,15 +29,14 @@ export class UsageTracker {
   }
 
   private async follow(): Promise<void> {
-    this.watcher = await followBucket(
-      this.kv,
-      (keyId, at) => {
+    this.watcher = await followBucket(this.kv, {
+      onPut: (keyId, at) => {
         const ms = Date.parse(at);
         const known = this.lastUsed.get(keyId);
         if (Number.isFinite(ms) && (known === undefined || known < ms)) this.lastUsed.set(keyId, ms);
       },
-      (error) => this.logger.warn({ err: error }, "usage watch ended"),
-    );
+      onEnd: (error) => this.logger.warn({ err: error }, "usage watch ended"),
+    });
   }
 
   record(keyId: string, at: Date): void {

@@ -8,6 +8,7 @@ import { addAuthCommands } from "./commands/auth.js";
 import { addEventsCommand } from "./commands/events.js";
 import { addProjectionsCommands } from "./commands/projections.js";
 import { addServiceAccountCommands } from "./commands/service-account.js";
+import { addSigningKeyCommands } from "./commands/signing-keys.js";
 import type { Io } from "./io.js";
 import { addServeCommand } from "./serve.js";
 import { CommandFailed, UsageError } from "./usage-error.js";
@@ -31,6 +32,7 @@ export function buildProgram(io: Io, onServing: () => void): Command {
   addApiKeyCommands(addServiceAccountCommands(program, io), io);
   addEventsCommand(program, io);
   addAuditCommands(program, io);
+  addSigningKeyCommands(program, io);
   addProjectionsCommands(program, io);
   return program;
 }

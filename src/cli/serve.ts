@@ -27,6 +27,8 @@ export function addServeCommand(program: Command, onRunning: () => void): void {
       import("../daemon.js"),
       import("../logger.js"),
     ]);
+    // Whatever the daemon and its embedded nats-server create (read model, keys, NATS store) is private.
+    process.umask(0o077);
     const logger = createLogger(config.logLevel, bufferedStdout());
     // Signals are handled from the start: one stops the daemon gracefully (once it is up), a second
     // one exits at once (the embedded nats-server is stopped on exit either way).

@@ -19,6 +19,8 @@ import type {
   ServiceAccount,
   ServiceAccountAsOfAt,
   ServiceAccountWithKeys,
+  SigningKey,
+  SigningKeyList,
   UpdateApiKeyBody,
   UpdateServiceAccountBody,
   VerifyAuditOptions,
@@ -243,7 +245,7 @@ export class KeyledgerClient {
    * timeout applies between two lines; without, it is one JSON answer within the timeout.
    */
   async verifyAudit(options: VerifyAuditOptions = {}): Promise<AuditReport> {
-    const path = `/v1/audit/verify${search({ maxProblems: options.maxProblems })}`;
+    const path = `/v1/audit/verify${search({ maxProblems: options.maxProblems, anchor: options.anchor })}`;
     if (options.onProgress === undefined) return this.auditReport(await this.request("GET", path, undefined, options.signal));
     const watch = watchdog(this.options.timeoutMs ?? 30_000, options.signal);
     try {
@@ -279,6 +281,23 @@ export class KeyledgerClient {
     } finally {
       watch.dispose();
     }
+  }
+
+  /** `GET /v1/signing-keys`: the trust anchor, and the trusted, pending and revoked signing keys. */
+  async signingKeys(): Promise<SigningKeyList> {
+    const list = await this.request<Partial<SigningKeyList> | undefined>("GET", "/v1/signing-keys");
+    if (!Array.isArray(list?.items)) throw this.notTheApi("the signing keys");
+    return list as SigningKeyList;
+  }
+
+  /** `POST /v1/signing-keys/:kid/approve`: enrols a pending key (one a daemon announced, or with its public key). */
+  approveSigningKey(kid: string, publicKey?: string): Promise<SigningKey> {
+    return this.request("POST", `/v1/signing-keys/${segment(kid)}/approve`, publicKey === undefined ? {} : { publicKey });
+  }
+
+  /** `POST /v1/signing-keys/:kid/revoke`: nothing the key signs after this counts (another trusted key signs it). */
+  revokeSigningKey(kid: string, reason: string): Promise<SigningKey> {
+    return this.request("POST", `/v1/signing-keys/${segment(kid)}/revoke`, { reason });
   }
 
   /** `GET /v1/audit/state`: every account and key as they were at a point in history, each key with its status then. */

@@ -262,7 +262,11 @@ export interface ReconnectInfo {
 
 export interface AuditProblem {
   readonly seq: number;
+  /** What kind of problem (`untrusted_signer`, `bad_signature`, `chain_broken`, `hash_mismatch`, …). */
+  readonly code: string;
   readonly reason: string;
+  /** The signing key concerned: the untrusted signer, the key a statement names. */
+  readonly kid?: string;
 }
 
 export interface AuditReport {
@@ -272,10 +276,42 @@ export interface AuditReport {
   readonly checked: number;
   /** The stream's last sequence when the audit started. */
   readonly head: number;
+  /** The key id the ledger's genesis enrols as its trust anchor (null: none that counts). */
+  readonly anchor: string | null;
+  /** The anchor the audit held the ledger to (the daemon's own pin, or the one asked for). */
+  readonly pinnedAnchor: string | null;
   readonly problems: AuditProblem[];
   /** Whether more problems were found than `problems` lists. */
   readonly truncated: boolean;
   readonly checkpoints: { readonly checked: number; readonly coveredEvents: number };
+  /** Signing key statements read, and how many of them count. */
+  readonly statements: { readonly checked: number; readonly counted: number };
+}
+
+/** A signing key of the ledger's trust root (`GET /v1/signing-keys`). */
+export interface SigningKey {
+  readonly kid: string;
+  readonly status: "trusted" | "pending" | "revoked";
+  /** Whether it is the ledger's trust anchor (the key its genesis enrols). */
+  readonly anchor: boolean;
+  /** The raw Ed25519 public key, base64url; null for a pending key known only by its signatures. */
+  readonly publicKey: string | null;
+  readonly enrolledAtSeq: number | null;
+  /** The key that signed the enrolment. */
+  readonly enrolledBy: string | null;
+  readonly approvedBy: unknown;
+  /** Trusted also for what it signed before the genesis (a stream written before the trust root). */
+  readonly legacyHistory: boolean;
+  readonly revokedAtSeq: number | null;
+  readonly revokedBy: string | null;
+  readonly reason: string | null;
+  /** Events before the genesis that it signed and the answering daemon's read model passed over. */
+  readonly legacyEvents: number;
+}
+
+export interface SigningKeyList {
+  readonly anchor: string | null;
+  readonly items: SigningKey[];
 }
 
 export interface AuditProgress {
@@ -291,6 +327,8 @@ export interface AuditProgress {
 export interface VerifyAuditOptions {
   /** How many problems the report lists at most (the API's default is 1000). */
   readonly maxProblems?: number;
+  /** The trust anchor the ledger must have (default: the one the daemon pinned). */
+  readonly anchor?: string;
   /**
    * Called as the audit goes (the answer is then NDJSON, and the client's timeout applies between two
    * lines rather than to the whole audit, which may take minutes on a long stream).

@@ -12,7 +12,7 @@ export type CredentialCheck =
 export interface AccountStatus {
   readonly active: boolean;
   readonly deleted: boolean;
-  readonly tokensNotBefore: string | null;
+  readonly epoch: number;
 }
 
 /**
@@ -63,20 +63,19 @@ export function generationAccepted(key: KeyState, generation: number, now: strin
 
 /**
  * Whether an access token is accepted at `now`: its key and account live, active and unexpired,
- * neither deactivated since the token was issued (a reactivation does not revive old tokens), and
- * the secret it was issued from still accepted (a rotation out ends it).
+ * both still in the epoch the token was issued in (a deactivation, deletion or role removal since
+ * moved it on; a reactivation does not move it back), and the secret it was issued from still
+ * accepted (a rotation out ends it). Epochs are counted by the read model from the stream, so the
+ * answer is the same on every daemon whatever their clocks.
  */
 export function tokenAccepted(
-  token: { readonly generation: number; readonly issuedAt: string },
+  token: { readonly generation: number; readonly keyEpoch: number; readonly accountEpoch: number },
   key: KeyState,
   account: AccountStatus,
   now: string,
 ): CredentialKind | null {
   if (key.deleted || account.deleted || !key.active || !account.active) return null;
   if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.parse(now)) return null;
-  const issued = Date.parse(token.issuedAt);
-  for (const notBefore of [key.tokensNotBefore, account.tokensNotBefore]) {
-    if (notBefore !== null && issued < Date.parse(notBefore)) return null;
-  }
+  if (token.keyEpoch !== key.epoch || token.accountEpoch !== account.epoch) return null;
   return generationAccepted(key, token.generation, now);
 }

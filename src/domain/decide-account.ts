@@ -70,6 +70,9 @@ export function updateServiceAccount(command: UpdateServiceAccount, state: State
   const meta = { accountId: command.accountId, metadata: command.metadata, data: {} };
   // A deactivation goes first so that it holds even if a later event of this command is not appended.
   const before = active === false ? deactivateServiceAccount({ ...meta, type: "DeactivateServiceAccount" }, account) : [];
+  // A role taken away ends the tokens that name it: the update carries the account's next epoch.
+  if (changes.roles !== undefined && account.roles.some((role) => !changes.roles!.includes(role)))
+    changes.epoch = account.epoch + before.length + 1;
   const update: DomainEvent[] =
     Object.keys(changes).length === 0
       ? []
@@ -88,11 +91,25 @@ export function deactivateServiceAccount(command: DeactivateServiceAccount, stat
   const account = existingAccount(state);
   if (!account.active) return [];
   guardSelf(command, "deactivate");
-  return [{ type: "ServiceAccountDeactivated", accountId: command.accountId, occurredAt: command.metadata.now, data: {} }];
+  return [
+    {
+      type: "ServiceAccountDeactivated",
+      accountId: command.accountId,
+      occurredAt: command.metadata.now,
+      data: { epoch: account.epoch + 1 },
+    },
+  ];
 }
 
 export function deleteServiceAccount(command: DeleteServiceAccount, state: State): DomainEvent[] {
-  existingAccount(state);
+  const account = existingAccount(state);
   guardSelf(command, "delete");
-  return [{ type: "ServiceAccountDeleted", accountId: command.accountId, occurredAt: command.metadata.now, data: {} }];
+  return [
+    {
+      type: "ServiceAccountDeleted",
+      accountId: command.accountId,
+      occurredAt: command.metadata.now,
+      data: { epoch: account.epoch + 1 },
+    },
+  ];
 }

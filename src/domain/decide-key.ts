@@ -81,7 +81,14 @@ export function activateApiKey(command: ActivateApiKey, state: State): DomainEve
 export function deactivateApiKey(command: DeactivateApiKey, state: State): DomainEvent[] {
   const key = existingKey(existingAccount(state), command.data.keyId);
   if (!key.active) return [];
-  return [{ type: "ApiKeyDeactivated", accountId: command.accountId, occurredAt: command.metadata.now, data: { keyId: key.id } }];
+  return [
+    {
+      type: "ApiKeyDeactivated",
+      accountId: command.accountId,
+      occurredAt: command.metadata.now,
+      data: { keyId: key.id, epoch: key.epoch + 1 },
+    },
+  ];
 }
 
 export function rotateApiKey(command: RotateApiKey, state: State): DomainEvent[] {
@@ -132,5 +139,12 @@ export function expireRetention(command: ExpireRetention, state: State): DomainE
 
 export function deleteApiKey(command: DeleteApiKey, state: State): DomainEvent[] {
   const key = existingKey(existingAccount(state), command.data.keyId);
-  return [{ type: "ApiKeyDeleted", accountId: command.accountId, occurredAt: command.metadata.now, data: { keyId: key.id } }];
+  return [
+    {
+      type: "ApiKeyDeleted",
+      accountId: command.accountId,
+      occurredAt: command.metadata.now,
+      data: { keyId: key.id, epoch: key.epoch + 1 },
+    },
+  ];
 }

@@ -12,13 +12,25 @@ export type ServiceAccountCreated = Fact<
   "ServiceAccountCreated",
   { readonly name: string; readonly description: string; readonly roles: readonly Role[]; readonly active: boolean }
 >;
+/**
+ * `epoch` in an event is the account's or key's token epoch after it (see `AccountState.epoch`):
+ * set on every fact that ends the access tokens issued before it, so that a subscriber of the
+ * revocation feed knows which tokens died without counting the whole history. Events written before
+ * it existed lack it; the read model counts the epochs itself either way.
+ */
 export type ServiceAccountUpdated = Fact<
   "ServiceAccountUpdated",
-  { readonly name?: string; readonly description?: string; readonly roles?: readonly Role[] }
+  {
+    readonly name?: string;
+    readonly description?: string;
+    readonly roles?: readonly Role[];
+    /** Present when the update removed a role: the account's tokens issued before it end. */
+    readonly epoch?: number;
+  }
 >;
-export type ServiceAccountDeactivated = Fact<"ServiceAccountDeactivated", Record<string, never>>;
+export type ServiceAccountDeactivated = Fact<"ServiceAccountDeactivated", { readonly epoch?: number }>;
 export type ServiceAccountActivated = Fact<"ServiceAccountActivated", Record<string, never>>;
-export type ServiceAccountDeleted = Fact<"ServiceAccountDeleted", Record<string, never>>;
+export type ServiceAccountDeleted = Fact<"ServiceAccountDeleted", { readonly epoch?: number }>;
 
 export type ApiKeyCreated = Fact<
   "ApiKeyCreated",
@@ -56,9 +68,9 @@ export type ApiKeyRetentionExpired = Fact<
     readonly reason: "deadline" | "superseded";
   }
 >;
-export type ApiKeyDeactivated = Fact<"ApiKeyDeactivated", { readonly keyId: string }>;
+export type ApiKeyDeactivated = Fact<"ApiKeyDeactivated", { readonly keyId: string; readonly epoch?: number }>;
 export type ApiKeyActivated = Fact<"ApiKeyActivated", { readonly keyId: string }>;
-export type ApiKeyDeleted = Fact<"ApiKeyDeleted", { readonly keyId: string }>;
+export type ApiKeyDeleted = Fact<"ApiKeyDeleted", { readonly keyId: string; readonly epoch?: number }>;
 
 export type ServiceAccountEvent =
   ServiceAccountCreated | ServiceAccountUpdated | ServiceAccountDeactivated | ServiceAccountActivated | ServiceAccountDeleted;
@@ -93,3 +105,15 @@ export const REVOCATION_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>
   "ApiKeyDeactivated",
   "ApiKeyDeleted",
 ]);
+
+/** The types of which some events end credentials: the revocations, and an update that removes a role. */
+export const MAYBE_REVOCATION: ReadonlySet<EventType> = new Set<EventType>([...REVOCATION_EVENT_TYPES, "ServiceAccountUpdated"]);
+
+/**
+ * Whether an event ends some credential or what it may do: every revocation, and an update that
+ * took a role away (it carries the account's new `epoch`), after which a token's roles are stale.
+ */
+export function endsCredentials(event: DomainEvent): boolean {
+  if (REVOCATION_EVENT_TYPES.has(event.type)) return true;
+  return event.type === "ServiceAccountUpdated" && event.data.epoch !== undefined;
+}

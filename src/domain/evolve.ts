@@ -12,7 +12,7 @@ export function evolve(state: State, event: DomainEvent): State {
       createdAt: at,
       updatedAt: at,
       version: 1,
-      tokensNotBefore: null,
+      epoch: 0,
       keys: {},
     };
   }
@@ -30,14 +30,16 @@ export function evolve(state: State, event: DomainEvent): State {
   };
 
   switch (event.type) {
-    case "ServiceAccountUpdated":
-      return next(event.data);
+    case "ServiceAccountUpdated": {
+      const { epoch: _stated, ...changes } = event.data;
+      return next({ ...changes, epoch: removesRole(state, changes.roles) ? state.epoch + 1 : state.epoch });
+    }
     case "ServiceAccountDeactivated":
-      return next({ active: false, tokensNotBefore: at });
+      return next({ active: false, epoch: state.epoch + 1 });
     case "ServiceAccountActivated":
       return next({ active: true });
     case "ServiceAccountDeleted":
-      return next({ deleted: true, active: false, tokensNotBefore: at });
+      return next({ deleted: true, active: false, epoch: state.epoch + 1 });
     case "ApiKeyCreated": {
       const { keyId, ...data } = event.data;
       const key: KeyState = {
@@ -50,7 +52,7 @@ export function evolve(state: State, event: DomainEvent): State {
         createdAt: at,
         updatedAt: at,
         lastRotatedAt: null,
-        tokensNotBefore: null,
+        epoch: 0,
       };
       return next({ keys: { ...state.keys, [keyId]: key } });
     }
@@ -79,16 +81,21 @@ export function evolve(state: State, event: DomainEvent): State {
             : { ...key.previous, expired: true },
       }));
     case "ApiKeyDeactivated":
-      return withKey(event.data.keyId, () => ({ active: false, tokensNotBefore: at }));
+      return withKey(event.data.keyId, (key) => ({ active: false, epoch: key.epoch + 1 }));
     case "ApiKeyActivated":
       return withKey(event.data.keyId, () => ({ active: true }));
     case "ApiKeyDeleted":
-      return withKey(event.data.keyId, () => ({ deleted: true, active: false, tokensNotBefore: at }));
+      return withKey(event.data.keyId, (key) => ({ deleted: true, active: false, epoch: key.epoch + 1 }));
     default: {
       const unknown: never = event;
       throw new Error(`unknown event ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Whether new roles leave out one the account had: its tokens, which name the roles, are then stale. */
+function removesRole(state: AccountState, roles: readonly string[] | undefined): boolean {
+  return roles !== undefined && state.roles.some((role) => !roles.includes(role));
 }
 
 export function fold(events: readonly DomainEvent[], state: State = null): State {

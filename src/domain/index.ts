@@ -1,5 +1,5 @@
 export type { Actor } from "./actor.js";
-export { SYSTEM_BOOTSTRAP, SYSTEM_SCHEDULER } from "./actor.js";
+export { SYSTEM_BOOTSTRAP, SYSTEM_GENESIS, SYSTEM_SCHEDULER } from "./actor.js";
 export { DUMMY_HASH, formatApiKey, hashApiKey, hintOf, keyIdOf, SECRET_BYTES } from "./api-key-format.js";
 export type * from "./commands.js";
 export { checkCredential, generationAccepted, tokenAccepted } from "./credential.js";
@@ -8,7 +8,7 @@ export { decide } from "./decide.js";
 export { ConflictError, DomainError, InvalidValueError, NotFoundError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type * from "./events.js";
-export { EVENT_TYPES, REVOCATION_EVENT_TYPES } from "./events.js";
+export { endsCredentials, EVENT_TYPES, MAYBE_REVOCATION, REVOCATION_EVENT_TYPES } from "./events.js";
 export { evolve, fold } from "./evolve.js";
 export { keyStatus, previousSecretStatus } from "./key-status.js";
 export type { KeyStatus, PreviousSecretStatus } from "./key-status.js";

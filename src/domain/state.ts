@@ -24,8 +24,11 @@ export interface KeyState {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly lastRotatedAt: string | null;
-  /** Access tokens issued before this instant stay dead (set when the key is deactivated or deleted). */
-  readonly tokensNotBefore: string | null;
+  /**
+   * How many times the key was deactivated or deleted. An access token names the epoch it was
+   * issued in, and dies when the epoch moves on: a reactivation never revives it, whatever the clocks.
+   */
+  readonly epoch: number;
 }
 
 export interface AccountState {
@@ -39,8 +42,8 @@ export interface AccountState {
   readonly updatedAt: string;
   /** Number of events applied to this account. */
   readonly version: number;
-  /** Access tokens issued before this instant stay dead (set when the account is deactivated or deleted). */
-  readonly tokensNotBefore: string | null;
+  /** How many times the account was deactivated, deleted, or lost a role: access tokens name it (see KeyState). */
+  readonly epoch: number;
   readonly keys: Readonly<Record<string, KeyState>>;
 }
 

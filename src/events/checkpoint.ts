@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Signer } from "../signing/index.js";
-import { verifySignature } from "../signing/index.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson, verifySignature, type Signer } from "../signing/index.js";
+import type { SignerCheck } from "../trust/index.js";
 import type { DigestPosition } from "./digest.js";
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
@@ -80,12 +79,15 @@ export function decodeCheckpoint(bytes: Uint8Array): StreamCheckpoint {
   return raw as StreamCheckpoint;
 }
 
-/** Why a checkpoint is not authentic (null: it hashes right and a registered daemon key signed it). */
-export function checkpointProblem(checkpoint: StreamCheckpoint, publicKey: Uint8Array | null): string | null {
+/**
+ * Why a checkpoint is not authentic (null: it hashes right, and a key the ledger trusted at the
+ * checkpoint's sequence signed it), given the signer's trust as `signerAt` answered it.
+ */
+export function checkpointProblem(checkpoint: StreamCheckpoint, signer: SignerCheck): string | null {
   const bytes = checkpointBytes(checkpoint);
   if (createHash("sha256").update(bytes).digest("hex") !== checkpoint.hash) return "checkpoint hash does not match its content";
-  if (publicKey === null) return `checkpoint signing key ${checkpoint.signingKeyId} is not registered`;
-  return verifySignature(publicKey, bytes, Buffer.from(checkpoint.signature, "base64url"))
+  if ("code" in signer) return signer.reason;
+  return verifySignature(signer.publicKey, bytes, Buffer.from(checkpoint.signature, "base64url"))
     ? null
     : "checkpoint signature does not verify";
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Actor, DomainEvent, EventType } from "../domain/index.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson } from "../signing/index.js";
 import type { Signer } from "../signing/index.js";
 
 export const SCHEMA_VERSION = 1;

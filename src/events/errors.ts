@@ -27,3 +27,11 @@ export class EventStoreError extends Error {
     this.name = "EventStoreError";
   }
 }
+
+/** The stream this ledger was written to is not on the NATS server (deleted, or a different server). */
+export class StreamMissingError extends Error {
+  constructor(readonly stream: string) {
+    super(`the stream ${stream} does not exist on this NATS server`);
+    this.name = "StreamMissingError";
+  }
+}

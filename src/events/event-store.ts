@@ -10,9 +10,10 @@ import {
 } from "@nats-io/jetstream";
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
-import { ConcurrencyError, StoreUnavailableError } from "./errors.js";
+import { ConcurrencyError, StoreUnavailableError, StreamMissingError } from "./errors.js";
 import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
-import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, STREAM_SUBJECTS } from "./subjects.js";
+import type { KeyStatement } from "../trust/index.js";
+import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, KEYS_SUBJECT, STREAM_SUBJECTS } from "./subjects.js";
 import { decodeCheckpoint, type StreamCheckpoint } from "./checkpoint.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 import { ensureStream } from "./streams.js";
@@ -36,6 +37,13 @@ export interface EventStoreOptions {
   readonly publishTimeoutMs: number;
   /** Whether the connection is up now, so that a write fails at once while it is down. */
   readonly connected?: () => boolean;
+  /**
+   * The stream must exist already (a read model or a pinned trust anchor says this ledger had
+   * one): a missing stream is a `StreamMissingError`, never silently created empty.
+   */
+  readonly mustExist?: boolean;
+  /** Whether an existing stream is brought to keyledger's settings (default: yes; a rebuild leaves it alone). */
+  readonly reconfigure?: boolean;
 }
 
 /** Where the account's chain stands: the decision was made on this state. */
@@ -84,6 +92,8 @@ export class JetStreamEventStore {
         subjects: STREAM_SUBJECTS,
         replicas: options.replicas,
         duplicateWindowMs: options.duplicateWindowMs,
+        create: options.mustExist !== true,
+        reconfigure: options.reconfigure !== false,
       });
       return store;
     } catch (error) {
@@ -257,6 +267,7 @@ export class JetStreamEventStore {
     try {
       return (await this.jsm.streams.info(this.options.stream)).state.last_seq;
     } catch (error) {
+      if (error instanceof JetStreamApiError && error.status === 404) throw new StreamMissingError(this.options.stream);
       throw translate(error, "reading the event stream");
     }
   }
@@ -347,6 +358,25 @@ export class JetStreamEventStore {
     }
   }
 
+  /**
+   * Appends a signing key statement after the message at `expectedSeq` on `kl.keys` (0: the
+   * first); another statement appended meanwhile is a ConcurrencyError. Answers its sequence.
+   */
+  async appendStatement(statement: KeyStatement, expectedSeq: number, msgId: string): Promise<number> {
+    if (!this.connected()) throw new StoreUnavailableError("the event store is not connected");
+    try {
+      const ack = await this.js.publish(KEYS_SUBJECT, JSON.stringify(statement), {
+        msgID: msgId,
+        expect: { lastSubjectSequence: expectedSeq },
+        timeout: this.options.publishTimeoutMs,
+      });
+      return ack.seq;
+    } catch (error) {
+      if (isWrongLastSequence(error)) throw new ConcurrencyError(KEYS_SUBJECT);
+      throw translate(error, "appending a signing key statement");
+    }
+  }
+
   /** The last stream checkpoint with its sequence, or null when there is none (or it is unreadable). */
   async lastCheckpoint(): Promise<{ seq: number; checkpoint: StreamCheckpoint | null } | null> {
     try {
@@ -369,7 +399,8 @@ export class JetStreamEventStore {
   async appendCheckpoint(checkpoint: StreamCheckpoint, expectedSeq: number): Promise<boolean> {
     try {
       await this.js.publish(CHECKPOINT_SUBJECT, JSON.stringify(checkpoint), {
-        msgID: `checkpoint:${checkpoint.eventCount}`,
+        // By its hash: a retry of this very checkpoint is recorded once, and nobody can take its id ahead.
+        msgID: `checkpoint:${checkpoint.hash}`,
         expect: { lastSubjectSequence: expectedSeq },
         timeout: this.options.publishTimeoutMs,
       });

@@ -7,7 +7,7 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node";
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { ConcurrencyError, EventStoreError, StoreUnavailableError } from "./errors.js";
+import { ConcurrencyError, EventStoreError, StoreUnavailableError, StreamMissingError } from "./errors.js";
 
 /** JetStream's "wrong last sequence" (10071): an expected-sequence check failed. */
 export function isWrongLastSequence(error: unknown): boolean {
@@ -43,7 +43,12 @@ function isNoRespondersWrapped(error: unknown): boolean {
 
 /** Turns a NATS error into the store's own errors, so that nothing above the store sees NATS. */
 export function translate(error: unknown, doing: string): Error {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError || error instanceof EventStoreError)
+  if (
+    error instanceof ConcurrencyError ||
+    error instanceof StoreUnavailableError ||
+    error instanceof EventStoreError ||
+    error instanceof StreamMissingError
+  )
     return error;
   if (isUnavailable(error)) return new StoreUnavailableError(`the event store is unavailable while ${doing}`, { cause: error });
   if (error instanceof JetStreamApiError)

@@ -1,9 +1,9 @@
 import { headers } from "@nats-io/transport-node";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
-import { REVOCATION_EVENT_TYPES, type EventType } from "../domain/index.js";
-import { decodeEnvelope } from "./envelope.js";
-import { hashProblem, signatureProblem, UnknownKeyPatience, type PublicKeys } from "./verify-event.js";
+import { endsCredentials, MAYBE_REVOCATION, type EventType } from "../domain/index.js";
+import { decodeEnvelope, toDomainEvent, type EventEnvelope } from "./envelope.js";
+import { hashProblem, signatureProblem, type SignerTrust } from "./verify-event.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
@@ -25,14 +25,14 @@ export class RevocationRelay {
   private readonly follower: StreamFollower;
   private relayed = 0;
   private feedSeq = 0;
-  private readonly patience = new UnknownKeyPatience();
 
   private constructor(
     private readonly store: JetStreamEventStore,
-    private readonly keys: PublicKeys,
+    private readonly trust: SignerTrust,
     private readonly logger: Logger,
     readonly stream: string,
     retryDelayMs: number,
+    private readonly sealedHere: (envelope: EventEnvelope) => boolean,
   ) {
     this.follower = new StreamFollower(
       store,
@@ -42,8 +42,18 @@ export class RevocationRelay {
     );
   }
 
-  /** `keys`: the daemons' public keys; only messages they signed are copied into the feed. */
-  static async open(store: JetStreamEventStore, keys: PublicKeys, logger: Logger, retryDelayMs = 1000): Promise<RevocationRelay> {
+  /**
+   * `trust`: the ledger's trust root; only events a key trusted at their sequence signed are copied
+   * into the feed. `sealedHere`: events this very daemon sealed a moment ago (same hash and
+   * signature), whose Ed25519 check would only repeat its own work; their signer's trust is still
+   * checked.
+   */
+  static async open(
+    store: JetStreamEventStore,
+    trust: SignerTrust,
+    logger: Logger,
+    options: { retryDelayMs?: number; sealedHere?: (envelope: EventEnvelope) => boolean } = {},
+  ): Promise<RevocationRelay> {
     const stream = revocationStreamName(store.options.stream);
     try {
       await ensureStream(store.manager, {
@@ -55,7 +65,7 @@ export class RevocationRelay {
     } catch (error) {
       throw translate(error, "opening the revocation feed");
     }
-    return new RevocationRelay(store, keys, logger, stream, retryDelayMs);
+    return new RevocationRelay(store, trust, logger, stream, options.retryDelayMs ?? 1000, options.sealedHere ?? (() => false));
   }
 
   start(): void {
@@ -71,28 +81,17 @@ export class RevocationRelay {
     return this.relayed;
   }
 
-  /** Where the feed stands: its last sequence, and the source sequence of its last copy. */
   /**
-   * Only what a keyledger daemon signed goes into the feed (the chain is the projector's business).
-   * A key not in the registry yet (a daemon that just started) is waited for before a message
-   * counts as forged: the follower tries the message again shortly.
+   * Only what a key trusted by the ledger at the event's sequence signed goes into the feed (the
+   * chain is the projector's business). A ledger that cannot be read throws: the follower retries.
    */
-  private async authentic(message: JsMsg): Promise<boolean> {
-    let problem: string | null;
-    try {
-      const envelope = decodeEnvelope(message.data);
-      problem = hashProblem(envelope);
-      // An event this daemon sealed itself (same hash, same signature) needs no Ed25519 check.
-      if (problem === null && !this.store.sealedHere(envelope)) {
-        const publicKey = await this.keys.publicKey(envelope.signingKeyId);
-        if (publicKey === null && this.patience.stillWaiting(message.seq)) throw new KeyNotYetKnown(message.seq);
-        problem = signatureProblem(envelope, publicKey);
-      }
-    } catch (error) {
-      if (error instanceof KeyNotYetKnown) throw error; // the follower tries this message again shortly
-      problem = error instanceof Error ? error.message : String(error);
+  private async authentic(message: JsMsg, envelope: EventEnvelope): Promise<boolean> {
+    let problem = hashProblem(envelope);
+    if (problem === null) {
+      const signer = await this.trust.signerAt(envelope.signingKeyId, message.seq);
+      problem = "code" in signer ? signer.reason : this.sealedHere(envelope) ? null : signatureProblem(envelope, signer);
     }
-    if (problem !== null) this.logger.error({ seq: message.seq, problem }, "not relaying a message no keyledger daemon signed");
+    if (problem !== null) this.logger.error({ seq: message.seq, problem }, "not relaying an event no trusted key signed");
     return problem === null;
   }
 
@@ -104,15 +103,24 @@ export class RevocationRelay {
   }
 
   private async onMessage(message: JsMsg): Promise<FollowStep> {
-    const type = eventTypeOf(message);
+    const type = message.headers?.get("Kl-Event-Type") ?? "";
     const accountId = accountIdOfSubject(message.subject);
-    if (type === null || !REVOCATION_EVENT_TYPES.has(type) || accountId === null) return "next";
-    if (!(await this.authentic(message))) return "next";
+    // Most events are no revocation, and their type is in a header: those are passed over unread.
+    if (accountId === null || (type !== "" && !MAYBE_REVOCATION.has(type as EventType))) return "next";
+    let envelope: EventEnvelope;
+    try {
+      envelope = decodeEnvelope(message.data);
+    } catch {
+      return "next"; // not a readable event: the projector records it, the audit reports it
+    }
+    // A signed event copied onto another account's subject would revoke that account's answers.
+    if (envelope.accountId !== accountId) return "next";
+    if (!endsCredentials(toDomainEvent(envelope)) || !(await this.authentic(message, envelope))) return "next";
     const hdrs = headers();
     hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
-    hdrs.set("Kl-Event-Type", type);
+    hdrs.set("Kl-Event-Type", envelope.type);
     try {
-      const ack = await this.store.jetstream.publish(revocationSubject(accountId, type), message.data, {
+      const ack = await this.store.jetstream.publish(revocationSubject(accountId, envelope.type), message.data, {
         msgID: `revocation:${message.seq}`,
         expect: { lastSequence: this.feedSeq },
         headers: hdrs,
@@ -126,22 +134,5 @@ export class RevocationRelay {
       if (isWrongLastSequence(error)) return "restart";
       throw error;
     }
-  }
-}
-
-class KeyNotYetKnown extends Error {
-  constructor(seq: number) {
-    super(`message ${seq}: signing key not registered (yet)`);
-    this.name = "KeyNotYetKnown";
-  }
-}
-
-function eventTypeOf(message: JsMsg): EventType | null {
-  const fromHeader = message.headers?.get("Kl-Event-Type");
-  if (fromHeader !== undefined && fromHeader !== "") return fromHeader as EventType;
-  try {
-    return decodeEnvelope(message.data).type;
-  } catch {
-    return null;
   }
 }

@@ -9,6 +9,9 @@ import { ALL_EVENTS_FILTER } from "./subjects.js";
  */
 const PULL_EXPIRES_MS = 5_000;
 
+/** The filter of a follower of every message of the stream, whatever its subject. */
+export const WHOLE_STREAM = "all";
+
 /** What a follower does with one message: go on, or start again from `resumeAfter()`. */
 export type FollowStep = "next" | "restart";
 
@@ -33,6 +36,8 @@ export class StreamFollower {
     private readonly handlers: FollowerHandlers,
     private readonly logger: Logger,
     private readonly retryDelayMs = 1000,
+    /** The subjects followed; "all": every message of the stream. */
+    private readonly filter: string = ALL_EVENTS_FILTER,
   ) {}
 
   start(): void {
@@ -79,7 +84,7 @@ export class StreamFollower {
   private async follow(): Promise<void> {
     const after = await this.handlers.resumeAfter();
     const consumer = await this.store.jetstream.consumers.get(this.store.options.stream, {
-      filter_subjects: ALL_EVENTS_FILTER,
+      ...(this.filter === WHOLE_STREAM ? {} : { filter_subjects: this.filter }),
       ...(after === 0
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),

@@ -1,11 +1,15 @@
 import { JetStreamApiError, type JetStreamManager, type StreamConfig } from "@nats-io/jetstream";
-import { EventStoreError } from "./errors.js";
+import { EventStoreError, StreamMissingError } from "./errors.js";
 
 export interface StreamSettings {
   readonly name: string;
   readonly subjects: readonly string[];
   readonly replicas: number;
   readonly duplicateWindowMs: number;
+  /** Whether a missing stream is created (else: `StreamMissingError`). */
+  readonly create?: boolean;
+  /** Whether an existing stream is brought to these settings (else it is taken as it is). */
+  readonly reconfigure?: boolean;
 }
 
 /**
@@ -27,6 +31,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     current = (await jsm.streams.info(settings.name)).config;
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
+    if (settings.create === false) throw new StreamMissingError(settings.name);
     try {
       await jsm.streams.add(config);
     } catch (addError) {
@@ -39,6 +44,7 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     }
     return;
   }
+  if (settings.reconfigure === false) return;
   if (
     current.num_replicas !== config.num_replicas ||
     current.duplicate_window !== config.duplicate_window ||

@@ -7,6 +7,7 @@ import type { EventType } from "../domain/index.js";
  *   kl.acct.<accountId>   every event of one service account, in order (the concurrency unit)
  *   kl.name.<hex(name)>   claims of an account name (reservations, appended with an expected sequence)
  *   kl.checkpoint         signed, chained checkpoints of the running digest of all events
+ *   kl.keys               signing key statements: the genesis (trust anchor), enrolments, revocations
  *
  * and in the revocation feed, a stream of its own (`<stream>_REVOCATIONS`):
  *
@@ -15,7 +16,8 @@ import type { EventType } from "../domain/index.js";
 export const EVENT_SUBJECT_PREFIX = "kl.acct";
 export const NAME_SUBJECT_PREFIX = "kl.name";
 export const CHECKPOINT_SUBJECT = "kl.checkpoint";
-export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`, CHECKPOINT_SUBJECT];
+export const KEYS_SUBJECT = "kl.keys";
+export const STREAM_SUBJECTS = [`${EVENT_SUBJECT_PREFIX}.*`, `${NAME_SUBJECT_PREFIX}.*`, CHECKPOINT_SUBJECT, KEYS_SUBJECT];
 export const ALL_EVENTS_FILTER = `${EVENT_SUBJECT_PREFIX}.*`;
 
 export const REVOCATION_SUBJECT_PREFIX = "kl.revoked";
@@ -38,6 +40,11 @@ export function accountSubject(accountId: string): string {
 
 export function nameSubject(name: string): string {
   return `${NAME_SUBJECT_PREFIX}.${Buffer.from(name, "utf8").toString("hex")}`;
+}
+
+/** Whether a message of the stream is an event (on an account's subject), as opposed to a claim, checkpoint or key statement. */
+export function isEventSubject(subject: string): boolean {
+  return subject.startsWith(`${EVENT_SUBJECT_PREFIX}.`);
 }
 
 export function accountIdOfSubject(subject: string): string | null {

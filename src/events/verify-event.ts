@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { verifySignature } from "../signing/index.js";
+import type { SignerCheck } from "../trust/index.js";
 import { signedBytes, type EventEnvelope, type StoredEvent } from "./envelope.js";
 import { accountIdOfSubject } from "./subjects.js";
 
@@ -9,9 +10,13 @@ export interface ChainHead {
   readonly version: number;
 }
 
-/** Looks up the public key behind a signing key id. */
-export interface PublicKeys {
-  publicKey(keyId: string): Promise<Uint8Array | null>;
+/**
+ * Whether a signing key counts for something at a stream sequence, and its public key when it does:
+ * answered from the ledger's own key statements (the trust root), never from a bucket anyone may
+ * write. `signerAt` first makes sure every statement before `seq` is known.
+ */
+export interface SignerTrust {
+  signerAt(kid: string, seq: number): Promise<SignerCheck>;
 }
 
 /**
@@ -39,25 +44,16 @@ export function hashProblem(event: EventEnvelope, signed: Uint8Array = signedByt
 }
 
 /**
- * Patience with a signing key not in the registry yet: a daemon that just started may not be
- * visible there at once (a lagging replica). The same message is retried until the patience runs
- * out; only then does it count as signed by nobody.
+ * Why an event's signature does not count (null: a key the ledger trusted at the event's sequence
+ * signed it): the key's trust as `signerAt` answered it, then the Ed25519 check.
  */
-export class UnknownKeyPatience {
-  private since: { seq: number; at: number } | null = null;
-
-  constructor(private readonly patienceMs = 15_000) {}
-
-  /** True while the message at `seq` should be tried again later. */
-  stillWaiting(seq: number, now = Date.now()): boolean {
-    if (this.since?.seq !== seq) this.since = { seq, at: now };
-    return now - this.since.at < this.patienceMs;
-  }
-}
-
-/** Why an event's signature is not good (null: a registered daemon key signed it). */
-export function signatureProblem(event: EventEnvelope, publicKey: Uint8Array | null): string | null {
-  if (publicKey === null) return `signing key ${event.signingKeyId} is not registered`;
-  const signature = Buffer.from(event.signature, "base64url");
-  return verifySignature(publicKey, signedBytes(event), signature) ? null : "signature does not verify";
+export function signatureProblem(
+  event: EventEnvelope,
+  signer: SignerCheck,
+  signed: Uint8Array = signedBytes(event),
+): string | null {
+  if ("code" in signer) return signer.reason;
+  return verifySignature(signer.publicKey, signed, Buffer.from(event.signature, "base64url"))
+    ? null
+    : "signature does not verify";
 }

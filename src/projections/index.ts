@@ -1,8 +1,19 @@
-export type { AccountFields, AccountRecord, Aggregate, KeyRecord, RetentionEntry } from "./layout.js";
+export type { ProjectorTrust } from "./batch-checks.js";
+export type {
+  AccountFields,
+  AccountRecord,
+  Aggregate,
+  CheckpointHead,
+  KeyRecord,
+  RetentionEntry,
+  SkippedEntry,
+} from "./layout.js";
 export { ProjectionLag } from "./projection-lag.js";
 export { Projector, ReadModelTimeoutError } from "./projector.js";
+export type { ProjectorOptions } from "./projector.js";
 export { pageAccounts, Queries } from "./queries.js";
 export type { AccountFilter, AccountPage } from "./queries.js";
 export { ReadModel } from "./read-model.js";
+export { reprojectionNeeded } from "./reprojection.js";
 export { TimeTravel } from "./time-travel.js";
 export type { AsOf, PointInTime } from "./time-travel.js";

@@ -4,19 +4,21 @@ import type { AccountState, KeyState } from "../domain/index.js";
  * The LevelDB layout of the read model. Every key starts with a short prefix:
  *
  *   meta!layout                          version of this layout (another one is rebuilt from the stream)
- *   meta!checkpoint                      last applied stream sequence
- *   meta!digest                          running digest of the event messages up to the checkpoint
+ *   meta!checkpoint                      last stream sequence the projector passed (any subject)
+ *   meta!digest                          running digest of the event messages up to it, with the last event's sequence
+ *   meta!stream-checkpoint               the last authentic stream checkpoint seen: what the next one chains to
  *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
  *   key!<keyId>                          KeyRecord (the lookup of verification)
  *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
  *   name!<name>                          index: live account name → account id
  *   ret!<retainedUntil>!<keyId>          index: retentions the scheduler still has to close
- *   skipped!<seq, 16 digits>             stream messages the projector could not apply, with why
+ *   skipped!<seq, 16 digits>             event messages the projector could not apply, with why (SkippedEntry)
  */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const LAYOUT = "meta!layout";
 export const CHECKPOINT = "meta!checkpoint";
 export const DIGEST = "meta!digest";
+export const STREAM_CHECKPOINT = "meta!stream-checkpoint";
 export const accountKey = (accountId: string): string => `acct!${accountId}`;
 export const keyKey = (keyId: string): string => `key!${keyId}`;
 export const accountKeyIndex = (accountId: string, keyId: string): string => `acctkey!${accountId}!${keyId}`;
@@ -54,4 +56,19 @@ export interface Aggregate {
   readonly state: AccountState;
   readonly streamSeq: number;
   readonly lastHash: string;
+}
+
+/** Why an event message was passed over: `code` and `kid` say when no trusted key signed it. */
+export interface SkippedEntry {
+  readonly reason: string;
+  readonly code?: "untrusted_signer";
+  /** The key that signed it, for `untrusted_signer`. */
+  readonly kid?: string;
+}
+
+/** The last authentic stream checkpoint: the next checkpoint of any daemon chains to it. */
+export interface CheckpointHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly eventCount: number;
 }

@@ -4,103 +4,104 @@ import { evolve } from "../domain/index.js";
 import {
   accountIdOfSubject,
   advancePosition,
-  decodeEnvelope,
+  CHECKPOINT_SUBJECT,
+  checkpointProblem,
+  decodeCheckpoint,
   eventProblem,
-  signedBytes,
+  KEYS_SUBJECT,
   StreamFollower,
-  UnknownKeyPatience,
   toDomainEvent,
   type DigestPosition,
+  type EventEnvelope,
   type FollowStep,
   type JetStreamEventStore,
-  type PublicKeys,
   type StoredEvent,
+  WHOLE_STREAM,
 } from "../events/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureJob } from "../signing/index.js";
+import { prepareBatch, type PreparedBatch, type ProjectorTrust, type StreamMessage } from "./batch-checks.js";
+import type { CheckpointHead, SkippedEntry } from "./layout.js";
 import type { ProjectionBatch, ReadModel } from "./read-model.js";
+import { SequenceWaiters } from "./waiters.js";
 
-export class ReadModelTimeoutError extends Error {
-  constructor(readonly seq: number) {
-    super(`the read model did not reach sequence ${seq} in time`);
-    this.name = "ReadModelTimeoutError";
-  }
-}
-
-class KeyNotYetKnown extends Error {
-  constructor(keyId: string, seq: number) {
-    super(`signing key ${keyId} of event ${seq} is not registered (yet)`);
-    this.name = "KeyNotYetKnown";
-  }
-}
+export { ReadModelTimeoutError } from "./waiters.js";
 
 /** At most this many messages are applied in one LevelDB batch. */
 const BATCH_MAX = 1000;
 /** A batch with this many signatures to check has them checked in worker threads. */
 const POOL_FROM = 64;
 
-type SignatureVerdict = "own" | "unknown" | "good" | "bad";
-
-interface PreparedBatch {
-  readonly messages: readonly JsMsg[];
-  readonly events: ReadonlyArray<StoredEvent | Error>;
-  /** The bytes each event's hash and signature cover (null: not a readable event). */
-  readonly signed: ReadonlyArray<Uint8Array | null>;
-  readonly verdicts: Promise<SignatureVerdict[]>;
-}
-
-interface Waiter {
-  readonly seq: number;
-  readonly resolve: () => void;
+export interface ProjectorOptions {
+  readonly retryDelayMs?: number;
+  /** The ledger's trust root; without it (tests of projection alone) signatures are not checked. */
+  readonly trust?: ProjectorTrust;
+  /**
+   * Events this daemon itself sealed a moment ago (same hash and signature), whose Ed25519 check
+   * the projector may leave out: the reader trusting its own writer's memory, named as such. Their
+   * signer's trust at their sequence is still checked.
+   */
+  readonly sealedHere?: (envelope: EventEnvelope) => boolean;
 }
 
 /**
- * Follows the event stream from the read model's checkpoint and applies each event, with the new
- * checkpoint, in one LevelDB batch. Several daemons each run their own projector on one stream.
+ * Follows the whole stream from the read model's checkpoint, in order: it applies each event, with
+ * the new checkpoint, in one LevelDB batch; it feeds the key statements to the ledger's trust root
+ * as it passes them, so an event is judged against exactly the keys trusted at its sequence; and it
+ * keeps the last authentic stream checkpoint. Several daemons each run their own projector.
  */
 export class Projector {
+  /** The last stream sequence applied or passed. */
   private applied = 0;
   private digest: DigestPosition = { seq: 0, count: 0, digest: "" };
+  private lastCheckpoint: CheckpointHead | null = null;
+  /** An authentic checkpoint in the batch being written: it counts once the batch is committed. */
+  private pendingCheckpoint: CheckpointHead | null = null;
   private target = 0;
   private readonly follower: StreamFollower;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new SequenceWaiters();
   private appliedThisRun = 0;
   /** Messages gathered while more were waiting in the stream, applied together. */
-  private inbox: JsMsg[] = [];
+  private inbox: StreamMessage[] = [];
   /** The last sequence gathered into the inbox or a prepared batch. */
   private gathered = 0;
   /** A gathered batch whose signatures are being checked, applied when the next one is gathered. */
   private prepared: PreparedBatch | null = null;
   private pool: SignatureWorkerPool | null = null;
+  private readonly trust: ProjectorTrust | undefined;
+  private readonly sealedHere: (envelope: EventEnvelope) => boolean;
 
   constructor(
     private readonly store: JetStreamEventStore,
     private readonly readModel: ReadModel,
     private readonly logger: Logger,
-    retryDelayMs = 1000,
-    /** The daemons' public keys; without them (tests of projection alone) signatures are not checked. */
-    private readonly keys?: PublicKeys,
+    options: ProjectorOptions = {},
   ) {
+    this.trust = options.trust;
+    this.sealedHere = options.sealedHere ?? (() => false);
     this.follower = new StreamFollower(
       store,
       {
         resumeAfter: async () => {
           this.inbox = [];
           this.prepared = null;
+          this.pendingCheckpoint = null;
           this.gathered = this.applied;
           return this.applied;
         },
         onMessage: (message) => this.onMessage(message),
       },
       logger,
-      retryDelayMs,
+      options.retryDelayMs ?? 1000,
+      WHOLE_STREAM,
     );
   }
 
   /** Starts following the stream from the checkpoint; resolves once caught up with the stream as of now. */
   async start(): Promise<void> {
+    this.applied = await this.readModel.checkpoint();
     this.digest = await this.readModel.position();
-    this.applied = this.digest.seq;
-    this.target = await this.store.lastEventSequence();
+    this.lastCheckpoint = await this.readModel.streamCheckpoint();
+    this.target = await this.store.head();
     this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
     this.follower.start();
     await this.waitFor(this.target, Number.POSITIVE_INFINITY);
@@ -112,14 +113,19 @@ export class Projector {
     this.pool = null;
   }
 
-  /** The last stream sequence applied to this daemon's read model. */
+  /** The last stream sequence applied to (or passed by) this daemon's read model. */
   get position(): number {
     return this.applied;
   }
 
-  /** The running digest of every event message up to `position` (what checkpoints sign). */
+  /** The running digest of every event message up to the last one applied (what checkpoints sign). */
   get digestPosition(): DigestPosition {
     return this.digest;
+  }
+
+  /** The last authentic stream checkpoint passed: the next checkpoint chains to it. */
+  get streamCheckpoint(): CheckpointHead | null {
+    return this.lastCheckpoint;
   }
 
   /** Events applied since this process started (not counting what the checkpoint already held). */
@@ -135,25 +141,9 @@ export class Projector {
     return this.follower.lastFailure;
   }
 
-  /** Resolves once the event at `seq` (and all before it) is applied to this read model. */
+  /** Resolves once the message at `seq` (and all before it) is applied to this read model. */
   waitFor(seq: number, timeoutMs: number): Promise<void> {
-    if (this.applied >= seq) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = Number.isFinite(timeoutMs)
-        ? setTimeout(() => {
-            this.waiters = this.waiters.filter((waiter) => waiter !== entry);
-            reject(new ReadModelTimeoutError(seq));
-          }, timeoutMs)
-        : undefined;
-      const entry: Waiter = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(entry);
-    });
+    return this.waiters.waitFor(seq, this.applied, timeoutMs);
   }
 
   /**
@@ -162,18 +152,26 @@ export class Projector {
    * (in worker threads when there are many) while the batch before it is applied, so that neither
    * the checks nor the writes wait for the other. A message someone waits for is applied at once.
    */
-  private async onMessage(message: JsMsg): Promise<FollowStep> {
-    if (message.seq <= this.applied || message.seq <= this.gathered) return "next";
+  private async onMessage(received: JsMsg): Promise<FollowStep> {
+    if (received.seq <= this.applied || received.seq <= this.gathered) return "next";
+    const message: StreamMessage = {
+      seq: received.seq,
+      subject: received.subject,
+      data: received.data,
+      pending: received.info.pending,
+    };
+    // Every message before this one has passed here: the trust root knows every statement before it.
+    if (message.subject === KEYS_SUBJECT) this.trust?.feed(message.seq, message.data);
+    this.trust?.observe(message.seq);
     this.inbox.push(message);
     this.gathered = message.seq;
     // Gathering is for catching up to the head known at start (a start, a rebuild): those messages
     // exist, so they come. Past it, each message is applied at once: a pending count taken while a
     // cluster changes leaders may promise a message that is not delivered, and a gathered message
     // must never wait for one.
-    const awaited = this.waiters.some((waiter) => waiter.seq <= message.seq);
-    const more = message.info.pending > 0 && message.seq < this.target && !awaited;
+    const more = message.pending > 0 && message.seq < this.target && !this.waiters.awaited(message.seq);
     if (more && this.inbox.length < BATCH_MAX) return "next";
-    const next = this.prepare(this.inbox);
+    const next = prepareBatch(this.inbox, { trust: this.trust, sealedHere: this.sealedHere, check: (jobs) => this.check(jobs) });
     this.inbox = [];
     const previous = this.prepared;
     this.prepared = next;
@@ -185,19 +183,10 @@ export class Projector {
     return "next";
   }
 
-  /** Decodes a batch and starts its signature checks; nothing is awaited here. */
-  private prepare(messages: readonly JsMsg[]): PreparedBatch {
-    const events = messages.map((message): StoredEvent | Error => {
-      try {
-        return { ...decodeEnvelope(message.data), seq: message.seq };
-      } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
-      }
-    });
-    const signed = events.map((event) => (event instanceof Error ? null : signedBytes(event)));
-    const verdicts = this.signatureVerdicts(events, signed);
-    verdicts.catch(() => undefined); // awaited in applyAll, unless the batch is dropped first
-    return { messages, events, signed, verdicts };
+  private check(jobs: readonly SignatureJob[]): Promise<boolean[]> {
+    if (jobs.length < POOL_FROM) return inThreadChecker.check(jobs);
+    this.pool ??= new SignatureWorkerPool();
+    return this.pool.checkAcross(jobs);
   }
 
   private async applyAll({ messages, events, signed, verdicts }: PreparedBatch): Promise<void> {
@@ -206,102 +195,95 @@ export class Projector {
     let position = this.digest;
     let applied = 0;
     for (const [index, message] of messages.entries()) {
-      position = advancePosition(position, message.seq, message.data);
       const event = events[index]!;
+      if (event === null) {
+        this.pass(batch, message);
+        continue;
+      }
+      position = advancePosition(position, message.seq, message.data);
       if (event instanceof Error) {
-        await this.skip(batch, position, message.subject, event);
+        await this.skip(batch, position, message.subject, { reason: event.message });
         continue;
       }
-      const before = await batch.aggregate(event.accountId);
-      const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
-      let after;
-      try {
-        const problem =
-          eventProblem(event, message.subject, head, signed[index]!) ?? this.signatureProblem(event, signatures[index]!);
-        if (problem !== null) throw new Error(problem);
-        after = evolve(before?.state ?? null, toDomainEvent(event));
-        if (after === null) throw new Error(`event left account ${event.accountId} without state`);
-      } catch (error) {
-        if (error instanceof KeyNotYetKnown) throw error;
-        await this.skip(batch, position, message.subject, error);
-        continue;
-      }
-      batch.apply(before, after, position, event.hash);
-      applied += 1;
+      if (await this.applyEvent(batch, position, message.subject, event, signed[index]!, signatures[index]!)) applied += 1;
     }
     await batch.commit();
     this.appliedThisRun += applied;
-    this.advance(position);
+    this.advance(messages.at(-1)!.seq, position);
   }
 
-  /**
-   * A message that is not a readable event (or that the account's state cannot take) would stop
-   * every projector for good, since history cannot be deleted: it is recorded, logged and passed.
-   */
-  private async skip(batch: ProjectionBatch, position: DigestPosition, subject: string, error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
-    this.logger.error({ seq: position.seq, subject, reason }, "skipping a stream message that is not an applicable event");
-    await batch.skip(position, reason, accountIdOfSubject(subject));
-  }
-
-  private readonly patience = new UnknownKeyPatience();
-
-  /**
-   * Each event's signature check, made before the batch is applied: "own" for events this daemon
-   * sealed, "unknown" for a key not in the registry, else whether it verifies. A registry that
-   * cannot be read throws: the follower tries again.
-   */
-  private async signatureVerdicts(
-    events: ReadonlyArray<StoredEvent | Error>,
-    signed: ReadonlyArray<Uint8Array | null>,
-  ): Promise<SignatureVerdict[]> {
-    const verdicts: SignatureVerdict[] = [];
-    const jobs: SignatureJob[] = [];
-    const waiting: number[] = [];
-    for (const [index, event] of events.entries()) {
-      if (this.keys === undefined || event instanceof Error || this.store.sealedHere(event)) {
-        verdicts.push("own");
-        continue;
-      }
-      const publicKey = await this.keys.publicKey(event.signingKeyId);
-      if (publicKey === null) {
-        verdicts.push("unknown");
-        continue;
-      }
-      verdicts.push("bad");
-      waiting.push(index);
-      jobs.push({ publicKey, message: signed[index]!, signature: Buffer.from(event.signature, "base64url") });
+  private async applyEvent(
+    batch: ProjectionBatch,
+    position: DigestPosition,
+    subject: string,
+    event: StoredEvent,
+    signed: Uint8Array,
+    signature: SkippedEntry | null,
+  ): Promise<boolean> {
+    const before = await batch.aggregate(event.accountId);
+    const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
+    const problem = eventProblem(event, subject, head, signed);
+    if (problem !== null || signature !== null) {
+      await this.skip(batch, position, subject, problem === null ? signature! : { reason: problem });
+      return false;
     }
-    const results = jobs.length >= POOL_FROM ? await this.signaturePool().checkAcross(jobs) : await inThreadChecker.check(jobs);
-    results.forEach((valid, i) => {
-      if (valid) verdicts[waiting[i]!] = "good";
-    });
-    return verdicts;
+    let after;
+    try {
+      after = evolve(before?.state ?? null, toDomainEvent(event));
+      if (after === null) throw new Error(`event left account ${event.accountId} without state`);
+    } catch (error) {
+      await this.skip(batch, position, subject, { reason: error instanceof Error ? error.message : String(error) });
+      return false;
+    }
+    batch.apply(before, after, position, event.hash);
+    return true;
   }
 
   /**
-   * A key not in the registry may belong to a daemon that just started (a lagging replica): the
-   * event is tried again shortly, and skipped only when its key stays unknown.
+   * Messages that are not events move the position on. A stream checkpoint counts as the one the
+   * next checkpoint chains to only when it is authentic: hashed right and signed by a key the
+   * ledger trusted at its sequence (anyone who can write to NATS can append to its subject).
    */
-  private signatureProblem(event: StoredEvent, verdict: SignatureVerdict): string | null {
-    if (verdict === "unknown" && this.patience.stillWaiting(event.seq)) throw new KeyNotYetKnown(event.signingKeyId, event.seq);
-    if (verdict === "unknown") return `signing key ${event.signingKeyId} is not registered`;
-    return verdict === "bad" ? "signature does not verify" : null;
+  private pass(batch: ProjectionBatch, message: StreamMessage): void {
+    if (message.subject !== CHECKPOINT_SUBJECT || this.trust === undefined) {
+      batch.pass(message.seq);
+      return;
+    }
+    let problem: string | null;
+    let head: CheckpointHead | null = null;
+    try {
+      const checkpoint = decodeCheckpoint(message.data);
+      problem = checkpointProblem(checkpoint, this.trust.signerAtCovered(checkpoint.signingKeyId, message.seq));
+      head = { seq: message.seq, hash: checkpoint.hash, eventCount: checkpoint.eventCount };
+    } catch {
+      problem = "not a readable checkpoint";
+    }
+    if (problem === null && head !== null) {
+      batch.checkpointSeen(head);
+      this.pendingCheckpoint = head;
+    } else {
+      this.logger.error({ seq: message.seq, problem }, "passing over a stream checkpoint that is not authentic");
+      batch.pass(message.seq);
+    }
   }
 
-  private signaturePool(): SignatureWorkerPool {
-    this.pool ??= new SignatureWorkerPool();
-    return this.pool;
+  /**
+   * A message that is not a readable event (or that the account's state cannot take, or that no
+   * trusted key signed) would stop every projector for good, since history cannot be deleted: it is
+   * recorded, logged and passed.
+   */
+  private async skip(batch: ProjectionBatch, position: DigestPosition, subject: string, entry: SkippedEntry): Promise<void> {
+    this.logger.error({ seq: position.seq, subject, ...entry }, "skipping a stream message that is not an applicable event");
+    await batch.skip(position, entry, accountIdOfSubject(subject));
   }
 
-  private advance(position: DigestPosition): void {
-    const seq = position.seq;
+  private advance(seq: number, position: DigestPosition): void {
     this.digest = position;
     this.applied = seq;
-    const ready = this.waiters.filter((waiter) => waiter.seq <= seq);
-    if (ready.length > 0) {
-      this.waiters = this.waiters.filter((waiter) => waiter.seq > seq);
-      for (const waiter of ready) waiter.resolve();
+    if (this.pendingCheckpoint !== null) {
+      this.lastCheckpoint = this.pendingCheckpoint;
+      this.pendingCheckpoint = null;
     }
+    this.waiters.reached(seq);
   }
 }

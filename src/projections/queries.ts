@@ -105,6 +105,19 @@ export class Queries {
     return false;
   }
 
+  /**
+   * Keys that signed event messages before `beforeSeq` which the read model passed over as signed
+   * by no trusted key, with how many each (the signers of a stream older than its trust root).
+   */
+  async untrustedSigners(beforeSeq: number): Promise<Map<string, number>> {
+    const signers = new Map<string, number>();
+    for (const entry of await this.readModel.skipped()) {
+      if (entry.seq >= beforeSeq) break;
+      if (entry.code === "untrusted_signer" && entry.kid !== undefined) signers.set(entry.kid, (signers.get(entry.kid) ?? 0) + 1);
+    }
+    return signers;
+  }
+
   /** Retentions whose deadline is at or before `now`, oldest first. */
   async dueRetentions(now: string, limit: number): Promise<RetentionEntry[]> {
     const due: RetentionEntry[] = [];

@@ -9,6 +9,7 @@ import {
   CHECKPOINT,
   DIGEST,
   keyKey,
+  STREAM_CHECKPOINT,
   LAYOUT,
   LAYOUT_VERSION,
   nameKey,
@@ -18,6 +19,8 @@ import {
   type AccountFields,
   type AccountRecord,
   type Aggregate,
+  type CheckpointHead,
+  type SkippedEntry,
   type KeyRecord,
   type RetentionEntry,
 } from "./layout.js";
@@ -63,15 +66,19 @@ export class ReadModel {
     await this.db.close();
   }
 
+  /** The last stream sequence the projector passed: it resumes after it. */
   async checkpoint(): Promise<number> {
     return ((await this.db.get(CHECKPOINT)) as number | undefined) ?? 0;
   }
 
-  /** The checkpoint with the running digest of every event message up to it. */
+  /** The running digest of every event message the read model holds, with the last one's sequence. */
   async position(): Promise<DigestPosition> {
-    const seq = await this.checkpoint();
-    const digest = (await this.db.get(DIGEST)) as { count: number; digest: string } | undefined;
-    return digest === undefined ? START_POSITION : { seq, ...digest };
+    return ((await this.db.get(DIGEST)) as DigestPosition | undefined) ?? START_POSITION;
+  }
+
+  /** The last authentic stream checkpoint the projector passed (null: none yet). */
+  async streamCheckpoint(): Promise<CheckpointHead | null> {
+    return ((await this.db.get(STREAM_CHECKPOINT)) as CheckpointHead | undefined) ?? null;
   }
 
   async accountRecord(accountId: string): Promise<AccountRecord | undefined> {
@@ -133,11 +140,11 @@ export class ReadModel {
     }
   }
 
-  /** Stream sequences the projector passed without applying, with the reason. */
-  async skipped(): Promise<Array<{ seq: number; reason: string }>> {
-    const entries: Array<{ seq: number; reason: string }> = [];
+  /** Event messages the projector passed without applying, with why. */
+  async skipped(): Promise<Array<SkippedEntry & { seq: number }>> {
+    const entries: Array<SkippedEntry & { seq: number }> = [];
     for await (const [key, value] of this.db.iterator(SKIPPED_RANGE))
-      entries.push({ seq: Number(key.slice(8)), reason: String(value) });
+      entries.push({ seq: Number(key.slice(8)), ...(value as SkippedEntry) });
     return entries;
   }
 
@@ -151,8 +158,9 @@ export class ReadModel {
 }
 
 /**
- * Events applied and messages skipped in stream order, gathered into one LevelDB batch. Reads of
- * an account see what the batch already did to it, so that one batch can hold many of its events.
+ * Events applied, event messages skipped and other messages passed, in stream order, gathered into
+ * one LevelDB batch. Reads of an account see what the batch already did to it, so that one batch
+ * can hold many of its events.
  */
 export class ProjectionBatch {
   /** The skipped messages' records. */
@@ -161,7 +169,11 @@ export class ProjectionBatch {
   private readonly changed = new Map<string, Aggregate>();
   /** Each account touched, as it was before the batch. */
   private readonly before = new Map<string, AccountState | null>();
-  private position: DigestPosition | null = null;
+  /** The last stream sequence passed, of any subject. */
+  private lastSeq: number | null = null;
+  /** The digest after the batch's last event message (null: the batch holds none). */
+  private digest: DigestPosition | null = null;
+  private streamCheckpoint: CheckpointHead | null = null;
 
   constructor(
     private readonly readModel: ReadModel,
@@ -176,30 +188,43 @@ export class ProjectionBatch {
   apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
     if (!this.before.has(after.id)) this.before.set(after.id, before?.state ?? null);
     this.changed.set(after.id, { state: after, streamSeq: position.seq, lastHash });
-    this.position = position;
+    this.digest = position;
+    this.lastSeq = position.seq;
   }
 
   /**
-   * Moves past a message that cannot be applied, and keeps why. The account's expected sequence
-   * moves past it too (its state and chain do not), so that the account's next append expects the
-   * message that is now last on its subject.
+   * Moves past an event message that cannot be applied, and keeps why. The account's expected
+   * sequence moves past it too (its state and chain do not), so that the account's next append
+   * expects the message that is now last on its subject.
    */
-  async skip(position: DigestPosition, reason: string, accountId: string | null): Promise<void> {
-    this.ops.push({ type: "put", key: skippedKey(position.seq), value: reason });
+  async skip(position: DigestPosition, entry: SkippedEntry, accountId: string | null): Promise<void> {
+    this.ops.push({ type: "put", key: skippedKey(position.seq), value: entry });
     const aggregate = accountId === null ? null : await this.aggregate(accountId);
     if (aggregate !== null) {
       if (!this.before.has(aggregate.state.id)) this.before.set(aggregate.state.id, aggregate.state);
       this.changed.set(aggregate.state.id, { ...aggregate, streamSeq: position.seq });
     }
-    this.position = position;
+    this.digest = position;
+    this.lastSeq = position.seq;
+  }
+
+  /** Moves past a message that is not an event (a name claim, a checkpoint, a key statement). */
+  pass(seq: number): void {
+    this.lastSeq = seq;
+  }
+
+  /** An authentic stream checkpoint was passed: the next one chains to it. */
+  checkpointSeen(head: CheckpointHead): void {
+    this.streamCheckpoint = head;
+    this.lastSeq = head.seq;
   }
 
   /**
-   * Writes everything with the checkpoint of the last message, atomically: each account touched
+   * Writes everything with the position of the last message, atomically: each account touched
    * once, as the batch left it, with the keys and indexes that differ from before the batch.
    */
   async commit(): Promise<void> {
-    if (this.position === null) return;
+    if (this.lastSeq === null) return;
     const ops = [...this.ops];
     for (const [accountId, { state, streamSeq, lastHash }] of this.changed) {
       const old = this.before.get(accountId) ?? null;
@@ -215,16 +240,11 @@ export class ProjectionBatch {
       diffIndex(ops, nameIndex(old), nameIndex(state));
       diffIndex(ops, retentionIndex(old), retentionIndex(state));
     }
-    ops.push(...checkpointOps(this.position));
+    ops.push({ type: "put", key: CHECKPOINT, value: this.lastSeq });
+    if (this.digest !== null) ops.push({ type: "put", key: DIGEST, value: this.digest });
+    if (this.streamCheckpoint !== null) ops.push({ type: "put", key: STREAM_CHECKPOINT, value: this.streamCheckpoint });
     await this.write(ops, this.changed);
   }
-}
-
-function checkpointOps(position: DigestPosition): Operation[] {
-  return [
-    { type: "put", key: CHECKPOINT, value: position.seq },
-    { type: "put", key: DIGEST, value: { count: position.count, digest: position.digest } },
-  ];
 }
 
 function nameIndex(state: AccountState | null): Map<string, unknown> {

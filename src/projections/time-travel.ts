@@ -7,8 +7,9 @@ import {
   signatureProblem,
   toDomainEvent,
   type JetStreamEventStore,
-  type PublicKeys,
   type RawMessage,
+  type SignerTrust,
+  type StoredEvent,
 } from "../events/index.js";
 
 /** A point in history: an ISO instant, or a stream sequence. */
@@ -28,7 +29,7 @@ export interface PointInTime {
 export class TimeTravel {
   constructor(
     private readonly store: JetStreamEventStore,
-    private readonly keys: PublicKeys,
+    private readonly trust: SignerTrust,
     private readonly clock: () => Date,
   ) {}
 
@@ -51,7 +52,7 @@ export class TimeTravel {
 
   /** One account as it was (null: it did not exist then). */
   async account(accountId: string, point: PointInTime): Promise<AccountState | null> {
-    const fold = new VerifiedFold(this.keys);
+    const fold = new VerifiedFold(this.trust);
     for await (const message of this.store.messages({ filter: accountSubject(accountId), fromSeq: 1, toSeq: point.seq }))
       await fold.apply(message);
     return fold.states.get(accountId)?.state ?? null;
@@ -59,31 +60,50 @@ export class TimeTravel {
 
   /** Every account as it was, in id order (deleted ones included, flagged). */
   async accounts(point: PointInTime): Promise<AccountState[]> {
-    const fold = new VerifiedFold(this.keys);
+    const fold = new VerifiedFold(this.trust);
     for await (const message of this.store.messages({ filter: ALL_EVENTS_FILTER, fromSeq: 1, toSeq: point.seq }))
       await fold.apply(message);
     return [...fold.states.values()].map(({ state }) => state).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 }
 
-/** Folds raw event messages into account states, passing over what the projector passes over. */
+/**
+ * Folds raw event messages into account states, passing over what the projector passes over: an
+ * event out of its chain, altered, or not signed by a key the ledger trusted at its sequence.
+ */
 class VerifiedFold {
   readonly states = new Map<string, { state: AccountState; lastHash: string }>();
 
-  constructor(private readonly keys: PublicKeys) {}
+  constructor(private readonly trust: SignerTrust) {}
 
   async apply(message: RawMessage): Promise<void> {
-    try {
-      const event = { ...decodeEnvelope(message.data), seq: message.seq };
-      const before = this.states.get(event.accountId);
-      const head = before === undefined ? null : { lastHash: before.lastHash, version: before.state.version };
-      const problem =
-        eventProblem(event, message.subject, head) ?? signatureProblem(event, await this.keys.publicKey(event.signingKeyId));
-      if (problem !== null) return;
-      const after = evolve(before?.state ?? null, toDomainEvent(event));
-      if (after !== null) this.states.set(event.accountId, { state: after, lastHash: event.hash });
-    } catch {
-      // Not an applicable event: the projector skipped it too.
-    }
+    const event = readable(message);
+    if (event === null) return; // not a readable event: the projector skipped it too
+    const before = this.states.get(event.accountId);
+    const head = before === undefined ? null : { lastHash: before.lastHash, version: before.state.version };
+    // A trust root that cannot be read throws (the question has no answer now), never "skipped".
+    const problem =
+      eventProblem(event, message.subject, head) ??
+      signatureProblem(event, await this.trust.signerAt(event.signingKeyId, message.seq));
+    if (problem !== null) return;
+    const after = foldable(before?.state ?? null, event);
+    if (after !== null) this.states.set(event.accountId, { state: after, lastHash: event.hash });
+  }
+}
+
+function readable(message: RawMessage): StoredEvent | null {
+  try {
+    return { ...decodeEnvelope(message.data), seq: message.seq };
+  } catch {
+    return null;
+  }
+}
+
+/** The state after an event, or null when the state cannot take it (the projector skipped it too). */
+function foldable(state: AccountState | null, event: StoredEvent): AccountState | null {
+  try {
+    return evolve(state, toDomainEvent(event));
+  } catch {
+    return null;
   }
 }

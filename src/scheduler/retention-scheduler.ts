@@ -7,6 +7,8 @@ export interface SchedulerOptions {
   readonly intervalMs: number;
   /** How many due retentions one tick closes at most. */
   readonly batchSize: number;
+  /** Whether this daemon may append now (its signing key trusted by the ledger); default: always. */
+  readonly enabled?: () => boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export class RetentionScheduler {
    * fails is logged and left for the next tick, and does not hold up the others.
    */
   async runOnce(): Promise<number> {
+    if (this.options.enabled?.() === false) return 0;
     let closed = 0;
     const failed = new Set<string>();
     for (;;) {

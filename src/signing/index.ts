@@ -1,7 +1,6 @@
+export { canonicalJson } from "./canonical-json.js";
 export { keyIdOfPublicKey, signerFromSeed, verifySignature } from "./ed25519.js";
 export type { Signer } from "./ed25519.js";
 export { loadSigner, SIGNING_KEY_FILE } from "./key-file.js";
-export { SIGNING_KEYS_BUCKET, SigningKeyRegistry } from "./key-registry.js";
-export type { PublicKeyEntry } from "./key-registry.js";
 export { inThreadChecker, SignatureWorkerPool } from "./signature-pool.js";
 export type { SignatureChecker, SignatureJob } from "./signature-pool.js";

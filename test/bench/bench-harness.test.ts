@@ -23,6 +23,7 @@ describe("the benchmark harness (smoke run on tiny sizes)", () => {
       "6",
       "7",
       "8",
+      "9",
       "E1",
       "E2",
       "E3",

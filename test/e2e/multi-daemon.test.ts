@@ -42,6 +42,36 @@ describe("two daemons on one stream", () => {
     expect((await client(a.url, adminKey).get("/v1/auth/whoami")).status).toBe(200);
   });
 
+  it("makes the daemon that lost the genesis pending: it serves reads and verifications but signs nothing until approved", async () => {
+    // Each daemon made its own key; exactly one became the ledger's trust anchor.
+    const anchor = a.trust.trust.anchor;
+    expect([a.signer.keyId, b.signer.keyId]).toContain(anchor);
+    const [trusted, pending] = anchor === a.signer.keyId ? [a, b] : [b, a];
+    expect(pending.trust.trustedNow(pending.signer.keyId)).toBeNull();
+
+    const onPending = client(pending.url, adminKey);
+    expect((await onPending.get("/v1/service-accounts/admin")).status).toBe(200);
+    const refused = await onPending.post("/v1/service-accounts", { name: "signed-by-pending" });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.message).toContain(`signing-keys approve ${pending.signer.keyId}`);
+    expect((await onPending.post("/v1/auth/token")).status).toBe(503);
+    expect((await client(trusted.url, adminKey).get("/v1/service-accounts/signed-by-pending")).status).toBe(404);
+    expect((await client(pending.url).get("/readyz")).body.checks).toMatchObject({ signingKeyTrusted: false });
+
+    // It announced itself: an admin sees it pending, and approves it by its id alone.
+    const listed = await client(trusted.url, adminKey).get("/v1/signing-keys");
+    expect(listed.body.anchor).toBe(anchor);
+    expect(listed.body.items).toContainEqual(expect.objectContaining({ kid: pending.signer.keyId, status: "pending" }));
+    const approved = await client(trusted.url, adminKey).post(`/v1/signing-keys/${pending.signer.keyId}/approve`);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body).toMatchObject({ kid: pending.signer.keyId, status: "trusted", enrolledBy: anchor });
+    await waitUntil(() => pending.trust.trustedNow(pending.signer.keyId) !== null);
+    expect((await onPending.post("/v1/service-accounts", { name: "signed-by-pending" })).status).toBe(201);
+    await waitUntil(
+      async () => (await client(trusted.url, adminKey).get("/v1/service-accounts/signed-by-pending")).status === 200,
+    );
+  });
+
   it("answers concurrent creates of one name with exactly one 201 and one 409", async () => {
     for (const name of ["race-1", "race-2", "race-3", "race.4", "race-5"]) {
       const answers = await Promise.all([

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connectNats } from "../../src/nats/index.js";
 import { USAGE_BUCKET } from "../../src/auth/index.js";
-import { SIGNING_KEYS_BUCKET } from "../../src/signing/index.js";
+import { SIGNING_KEYS_BUCKET } from "../../src/events/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { client } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";

@@ -11,7 +11,8 @@ let writer: TestDaemon;
 beforeAll(async () => {
   nats = await startTestNats();
   lagging = await startTestDaemon(nats.url, { "ready-max-lag": "5" });
-  writer = await startTestDaemon(nats.url);
+  // Shares the first daemon's signing key, as the daemons of the compose deployment do.
+  writer = await startTestDaemon(nats.url, {}, { signer: lagging.signer });
 });
 
 afterAll(async () => {

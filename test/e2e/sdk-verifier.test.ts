@@ -12,6 +12,7 @@ import {
 } from "../../src/client/index.js";
 import { REVOCATION_EVENT_TYPES } from "../../src/domain/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { approveAll } from "../helpers/trust.js";
 import { client, waitUntil, type Client } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { freePort } from "../helpers/ports.js";
@@ -33,6 +34,8 @@ beforeAll(async () => {
   a = await startTestDaemon(nats.url);
   b = await startTestDaemon(nats.url);
   adminKey = await a.adminKey();
+  // b's own key counts once an admin approved it (a is the ledger's anchor).
+  await approveAll(adminKey, a, b);
   adminA = client(a.url, adminKey);
   adminB = client(b.url, adminKey);
   verifierKey = (await adminA.post("/v1/service-accounts", { name: "sdk-verifier", roles: ["verifier"] })).body.apiKey.key;

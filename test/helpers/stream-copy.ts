@@ -2,7 +2,7 @@ import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { STREAM_SUBJECTS } from "../../src/events/index.js";
-import { SIGNING_KEYS_BUCKET } from "../../src/signing/index.js";
+import { SIGNING_KEYS_BUCKET } from "../../src/events/index.js";
 
 /** One message of a stream as stored: what an attacker with a backup of it holds. */
 export interface StoredMessage {

@@ -63,7 +63,7 @@ async function startNode(): Promise<Node> {
   const store = await openStore(nc, STREAM, signer);
   const dir = await tempDir("keyledger-readmodel-");
   const readModel = await ReadModel.open(dir);
-  const projector = new Projector(store, readModel, logger, 50);
+  const projector = new Projector(store, readModel, logger, { retryDelayMs: 50 });
   await projector.start();
   return { nc, signer, store, dir, readModel, projector, ...wire({ store, readModel, projector }) };
 }
@@ -352,7 +352,7 @@ describe("a daemon whose read model is stale", () => {
     expect(await b.readModel.checkpoint()).toBe(checkpoint);
 
     // A stopped projector does not start again: a restart is a new projector on the same read model.
-    b.projector = new Projector(b.store, b.readModel, logger, 50);
+    b.projector = new Projector(b.store, b.readModel, logger, { retryDelayMs: 50 });
     Object.assign(b, wire(b));
     await b.projector.start();
     expect(b.projector.appliedSinceStart).toBe(2);

@@ -56,7 +56,7 @@ async function openReadModel(): Promise<ReadModel> {
 }
 
 function newProjector(readModel: ReadModel, retryDelayMs = 50): Projector {
-  const projector = new Projector(store, readModel, logger, retryDelayMs);
+  const projector = new Projector(store, readModel, logger, { retryDelayMs });
   projectors.push(projector);
   return projector;
 }

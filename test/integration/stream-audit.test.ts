@@ -7,13 +7,14 @@ import { connectNats } from "../../src/nats/index.js";
 import { signerFromSeed } from "../../src/signing/index.js";
 import { appendBulkHistory } from "../helpers/bulk-history.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
+import { anchoredOn } from "../helpers/trust.js";
 import { newSigner, openStore } from "./support.js";
 
 let nats: TestNats;
 let nc: NatsConnection;
 let store: JetStreamEventStore;
 const signer = newSigner();
-const keys = { publicKey: async (keyId: string) => (keyId === signer.keyId ? signer.publicKey : null) };
+const trust = anchoredOn(signer);
 
 beforeAll(async () => {
   nats = await startTestNats();
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 const audit = async (workersFrom: number) => {
   const head = await store.head();
-  return auditStream(store.messages({ fromSeq: 1, toSeq: head }), { keys, head, workersFrom });
+  return auditStream(store.messages({ fromSeq: 1, toSeq: head }), { trust, head, workersFrom });
 };
 
 describe("the stream auditor", () => {
@@ -38,7 +39,7 @@ describe("the stream auditor", () => {
     expect(clean).toMatchObject({ ok: true, checked: 600, problems: [] });
     expect(await audit(Number.POSITIVE_INFINITY)).toEqual(clean);
 
-    // A valid-looking event of an existing account, signed by a key no daemon registered, and one
+    // A valid-looking event of an existing account, signed by a key the ledger never enrolled, and one
     // whose signature is someone else's: both reported at their sequences, by both paths.
     const [victim] = await store.read("kl.acct.*", 1, 1);
     const outsider = signerFromSeed(randomBytes(32));
@@ -75,7 +76,8 @@ describe("the stream auditor", () => {
     const inWorkers = await audit(0);
     expect(inWorkers.ok).toBe(false);
     expect(inWorkers.problems.map((problem) => problem.seq)).toEqual([unknownKey, badSignature, wrongDigest]);
-    expect(inWorkers.problems[0]!.reason).toMatch(/not registered/);
+    expect(inWorkers.problems[0]).toMatchObject({ code: "untrusted_signer", kid: outsider.keyId });
+    expect(inWorkers.problems[0]!.reason).toMatch(/never enrolled/);
     expect(inWorkers.problems[1]!.reason).toMatch(/signature does not verify/);
     expect(inWorkers.problems[2]!.reason).toMatch(/do not match this checkpoint's digest/);
     expect(await audit(Number.POSITIVE_INFINITY)).toEqual(inWorkers);

@@ -1,17 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditStream, type AuditReport as Report } from "../../audit/index.js";
+import { KEYS_SUBJECT, type JetStreamEventStore } from "../../events/index.js";
+import { foldStatements, type FoldedTrust, type StatementMessage } from "../../trust/index.js";
 import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";
 import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { presentAccountAsOf } from "../presenters.js";
-import { AsOfParam, AuditReport, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
+import { AsOfParam, AuditReport, Kid, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
 import { headOnly } from "./head-only.js";
 
 const VerifyQuery = Type.Object(
-  { maxProblems: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })) },
+  { maxProblems: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })), anchor: Type.Optional(Kid) },
   { additionalProperties: false },
 );
 const StateQuery = Type.Object({ asOf: AsOfParam }, { additionalProperties: false });
@@ -41,7 +43,10 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
         try {
           const anchor = deps.auditAnchor();
           const head = await deps.store.head();
-          const options = { keys: deps.registry, head, anchor, maxProblems: request.query.maxProblems ?? 1000 };
+          // The trust root is read from the stream itself, checked from its genesis against the pinned anchor.
+          const pinnedAnchor = request.query.anchor ?? deps.trustAnchor;
+          const trust = await readTrust(deps.store, head, pinnedAnchor);
+          const options = { trust, pinnedAnchor, head, anchor, maxProblems: request.query.maxProblems ?? 1000 };
           if (!String(request.headers.accept ?? "").includes(NDJSON)) {
             return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
           }
@@ -96,4 +101,12 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       },
     );
   };
+}
+
+/** The ledger's key statements up to `head`, folded from its genesis against the pinned anchor. */
+async function readTrust(store: JetStreamEventStore, head: number, pinnedAnchor: string): Promise<FoldedTrust> {
+  const statements: StatementMessage[] = [];
+  for await (const { seq, data } of store.messages({ filter: KEYS_SUBJECT, fromSeq: 1, toSeq: head }))
+    statements.push({ seq, data });
+  return foldStatements(statements, pinnedAnchor);
 }

@@ -85,14 +85,14 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
     );
 
     app.get("/.well-known/jwks.json", { schema: { security: [], response: { 200: Jwks } } }, async (_request, reply) => {
-      const keys = deps.registry.all();
+      // Exactly the keys the ledger's own statements trust now: enrolled, not revoked.
       void reply.header("cache-control", "public, max-age=300");
       return {
-        keys: keys.map(({ keyId, publicKey }) => ({
+        keys: deps.trustedKeys().map(({ kid, publicKey }) => ({
           kty: "OKP",
           crv: "Ed25519",
           x: Buffer.from(publicKey).toString("base64url"),
-          kid: keyId,
+          kid,
           alg: "EdDSA",
           use: "sig",
         })),

@@ -7,6 +7,7 @@ const Health = Type.Object({
   checks: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
   /** How many stream sequences the read model is behind (null: not known yet). */
   lag: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+  problem: Type.Optional(Type.String()),
 });
 
 export function operationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -21,10 +22,13 @@ export function operationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       });
 
     app.get("/readyz", { schema: { security: [], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
-      const { ready, checks, lag } = deps.readiness();
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? "ready" : "not ready", checks: { ...checks }, ...(lag === undefined ? {} : { lag }) });
+      const { ready, checks, lag, problem } = deps.readiness();
+      return reply.status(ready ? 200 : 503).send({
+        status: ready ? "ready" : "not ready",
+        checks: { ...checks },
+        ...(lag === undefined ? {} : { lag }),
+        ...(problem === undefined ? {} : { problem }),
+      });
     });
   };
 }

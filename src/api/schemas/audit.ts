@@ -40,7 +40,15 @@ export const AuditReport = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer(),
   head: Type.Integer(),
-  problems: Type.Array(Type.Object({ seq: Type.Integer(), reason: Type.String() })),
+  anchor: Type.Union([Type.String(), Type.Null()]),
+  pinnedAnchor: Type.Union([Type.String(), Type.Null()]),
+  problems: Type.Array(
+    Type.Object({ seq: Type.Integer(), code: Type.String(), reason: Type.String(), kid: Type.Optional(Type.String()) }),
+  ),
   truncated: Type.Boolean(),
   checkpoints: Type.Object({ checked: Type.Integer(), coveredEvents: Type.Integer() }),
+  statements: Type.Object({ checked: Type.Integer(), counted: Type.Integer() }),
 });
+
+/** A signing key id: the first 16 base64url characters of SHA-256 of the raw public key. */
+export const Kid = Type.String({ pattern: "^[A-Za-z0-9_-]{16}$", minLength: 16, maxLength: 16 });

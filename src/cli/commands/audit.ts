@@ -6,7 +6,7 @@ import { stateTable, table } from "../format.js";
 import type { Io } from "../io.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { count, progressLine } from "../progress.js";
-import { CommandFailed } from "../usage-error.js";
+import { CommandFailed, UsageError } from "../usage-error.js";
 
 /** `keyledger audit verify` and `keyledger audit state --as-of`. */
 export function addAuditCommands(program: Command, io: Io): void {
@@ -16,7 +16,8 @@ export function addAuditCommands(program: Command, io: Io): void {
     group
       .command("verify")
       .description("check every event's signature, hash and chain link, and the signed checkpoints of the stream")
-      .option("--max-problems <n>", "list at most this many problems (default: 1000)"),
+      .option("--max-problems <n>", "list at most this many problems (default: 1000)")
+      .option("--anchor <kid>", "the trust anchor the ledger must have (default: the one the daemon pinned)"),
   )
     .addHelpText(
       "after",
@@ -26,9 +27,11 @@ export function addAuditCommands(program: Command, io: Io): void {
         "stream sequence and reason) or the audit could not run. On a terminal, progress is shown on stderr.",
       ].join("\n"),
     )
-    .action(async (options: { maxProblems?: string; output: Format }) => {
+    .action(async (options: { maxProblems?: string; anchor?: string; output: Format }) => {
       const maxProblems =
         options.maxProblems === undefined ? undefined : parseCount("--max-problems", options.maxProblems, 100_000);
+      if (options.anchor !== undefined && !/^[A-Za-z0-9_-]{16}$/.test(options.anchor))
+        throw new UsageError("--anchor must be a signing key id: 16 characters of A–Z a–z 0–9 _ -");
       const client = await connectedClient(io);
       const progress = progressLine(io);
       let report: AuditReport;
@@ -36,6 +39,7 @@ export function addAuditCommands(program: Command, io: Io): void {
         // Always as NDJSON: the answer keeps coming while a long stream is checked.
         report = await client.verifyAudit({
           maxProblems,
+          anchor: options.anchor,
           onProgress: ({ seq, head, checked, problems }) =>
             progress.show(
               `checking: seq ${count(seq)} of ${count(head)} (${head === 0 ? 100 : Math.floor((seq / head) * 100)}%), ` +
@@ -71,13 +75,18 @@ export function addAuditCommands(program: Command, io: Io): void {
 function auditText(report: AuditReport): string {
   const scope = `${count(report.checked)} events checked up to seq ${count(report.head)}`;
   const checkpoints = `${count(report.checkpoints.checked)} checkpoint${report.checkpoints.checked === 1 ? "" : "s"} (covering ${count(report.checkpoints.coveredEvents)} events)`;
-  if (report.ok) return `OK: ${scope}, ${checkpoints}; no problems.`;
+  const statements = `${count(report.statements.counted)} of ${count(report.statements.checked)} key statements counted`;
+  const anchor =
+    report.anchor === null
+      ? "no trust anchor that counts"
+      : `trust anchor ${report.anchor}${report.pinnedAnchor === report.anchor ? " (as pinned)" : ""}`;
+  if (report.ok) return `OK: ${scope}, ${checkpoints}, ${statements}, ${anchor}; no problems.`;
   const lines = [
-    `${report.truncated ? "More than " : ""}${count(report.problems.length)} problem${report.problems.length === 1 ? "" : "s"} found: ${scope}, ${checkpoints}.`,
+    `${report.truncated ? "More than " : ""}${count(report.problems.length)} problem${report.problems.length === 1 ? "" : "s"} found: ${scope}, ${checkpoints}, ${statements}, ${anchor}.`,
     "",
     table(
-      ["SEQ", "REASON"],
-      report.problems.map((problem) => [String(problem.seq), problem.reason]),
+      ["SEQ", "PROBLEM", "REASON"],
+      report.problems.map((problem) => [String(problem.seq), problem.code, problem.reason]),
     ),
   ];
   if (report.truncated) lines.push("", "Only the first problems are listed: see --max-problems.");

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import nacl from "tweetnacl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { approveAll } from "../../helpers/trust.js";
 import { client, type Client } from "../../helpers/http.js";
 import { startTestNats, type TestNats } from "../../helpers/nats.js";
 
@@ -15,6 +16,8 @@ beforeAll(async () => {
   a = await startTestDaemon(nats.url); // the one that bootstraps, and so holds admin.key
   b = await startTestDaemon(nats.url);
   admin = client(a.url, await a.adminKey());
+  // b's own key counts once an admin approved it (a is the ledger's anchor).
+  await approveAll(await a.adminKey(), a, b);
 });
 
 afterAll(async () => {

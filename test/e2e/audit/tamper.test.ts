@@ -15,7 +15,7 @@ import {
   type StreamCheckpoint,
 } from "../../../src/events/index.js";
 import { connectNats } from "../../../src/nats/index.js";
-import { signerFromSeed, SigningKeyRegistry } from "../../../src/signing/index.js";
+import { signerFromSeed } from "../../../src/signing/index.js";
 import { appendBulkHistory } from "../../helpers/bulk-history.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client, waitUntil, type Client } from "../../helpers/http.js";
@@ -188,12 +188,13 @@ describe("a copy of the stream (a restored or rewritten backup), audited by a da
       (problem) => !original.some((m) => isCheckpoint(m) && copySeqOf(m) === problem.seq),
     );
     expect(eventProblems).toEqual([
-      { seq: copySeqOf(next), reason: expect.stringContaining(`breaks the chain of ${ids.alpha}`) },
+      { seq: copySeqOf(next), code: "chain_broken", reason: expect.stringContaining(`breaks the chain of ${ids.alpha}`) },
     ]);
     expect(eventProblems[0]!.reason).toContain("removed");
     // The checkpoints after it no longer match either.
     expect(report.problems).toContainEqual({
       seq: copySeqOf(firstCheckpointCovering(eventIndexOf(removed))),
+      code: expect.stringMatching(/^checkpoint_/),
       reason: expect.stringMatching(/checkpoint.*removed|removed.*checkpoint/),
     });
   }, 30_000);
@@ -208,7 +209,11 @@ describe("a copy of the stream (a restored or rewritten backup), audited by a da
 
     expect(report.ok).toBe(false);
     const checkpoint = firstCheckpointCovering(eventIndexOf(removed));
-    expect(report.problems[0]).toEqual({ seq: copySeqOf(checkpoint), reason: expect.stringContaining("removed") });
+    expect(report.problems[0]).toEqual({
+      seq: copySeqOf(checkpoint),
+      code: "checkpoint_digest_mismatch",
+      reason: expect.stringContaining("removed"),
+    });
     expect(report.problems[0]!.reason).toContain("checkpoint");
     // Every problem is a checkpoint: the per-account chains are all intact.
     const checkpointSeqs = original.filter((message) => message !== removed && isCheckpoint(message)).map(copySeqOf);
@@ -227,10 +232,11 @@ describe("a copy of the stream (a restored or rewritten backup), audited by a da
     // `second` now sits where `first` was: it is the first to break beta's chain.
     expect(copySeqOf(second)).toBe(first.seq);
     const firstProblem = report.problems.find((problem) => problem.reason.includes(`breaks the chain of ${ids.beta}`));
-    expect(firstProblem).toEqual({ seq: copySeqOf(second), reason: expect.stringContaining("reordered") });
+    expect(firstProblem).toEqual({ seq: copySeqOf(second), code: "chain_broken", reason: expect.stringContaining("reordered") });
     expect(report.problems.map((problem) => problem.seq)).toContain(copySeqOf(first));
     expect(report.problems).toContainEqual({
       seq: copySeqOf(firstCheckpointCovering(eventIndexOf(first))),
+      code: "checkpoint_digest_mismatch",
       reason: expect.stringContaining("do not match this checkpoint's digest"),
     });
   }, 30_000);
@@ -254,6 +260,7 @@ describe("a copy of the stream (a restored or rewritten backup), audited by a da
     const checkpoint = firstCheckpointCovering(eventIndexOf(first));
     expect(report.problems[0]).toEqual({
       seq: copySeqOf(checkpoint),
+      code: "checkpoint_digest_mismatch",
       reason: expect.stringContaining("do not match this checkpoint's digest"),
     });
     expect(report.problems[0]!.reason).toContain("reordered");
@@ -270,7 +277,11 @@ describe("removals the checkpoints themselves must show", () => {
     const removed = checkpoints[1]!;
     const { report, copySeqOf } = await auditCopy((messages) => messages.filter((message) => message !== removed));
     expect(report.problems).toEqual([
-      { seq: copySeqOf(checkpoints[2]!), reason: expect.stringContaining("does not follow the previous checkpoint") },
+      {
+        seq: copySeqOf(checkpoints[2]!),
+        code: "checkpoint_chain_broken",
+        reason: expect.stringContaining("does not follow the previous checkpoint"),
+      },
     ]);
   }, 30_000);
 
@@ -281,28 +292,31 @@ describe("removals the checkpoints themselves must show", () => {
     try {
       const jsm = await jetstreamManager(target);
       await createKeyledgerStream(jsm);
-      await copySigningKeys(nc, target);
       await publishCopy(target, original);
-      // A daemon on the copy builds its read model from every event, then stops.
+      // A daemon on the copy builds its read model from every event.
       copyDaemon = await startTestDaemon(second.url, { "checkpoint-interval-ms": "0" });
-      const dataDir = copyDaemon.dataDir;
       const lastEvent = original.filter(isEvent).at(-1)!;
-      expect(copyDaemon.projector.position).toBe(lastEvent.seq);
-      await copyDaemon.stop();
-      copyDaemon = undefined;
+      expect(copyDaemon.projector.position).toBe(original.at(-1)!.seq);
 
-      // The stream is replaced by a copy that ends before the last event (and the checkpoints after it).
+      // While it runs, the stream is replaced by a copy that ends before the last event (and the checkpoints after it).
       await jsm.streams.delete("KEYLEDGER");
       await createKeyledgerStream(jsm);
       const truncated = original.filter((message) => message.seq < lastEvent.seq);
       expect(truncated.some(isCheckpoint)).toBe(true);
       await publishCopy(target, truncated);
 
-      copyDaemon = await startTestDaemon(second.url, { "checkpoint-interval-ms": "0" }, { dataDir });
       const report = await ok<Report>(client(copyDaemon.url, adminKey).get("/v1/audit/verify"));
       expect(report.ok).toBe(false);
-      expect(report.problems).toEqual([{ seq: lastEvent.seq, reason: expect.stringContaining("events were removed") }]);
+      expect(report.problems).toEqual([
+        { seq: lastEvent.seq, code: "read_model_mismatch", reason: expect.stringContaining("events were removed") },
+      ]);
       expect(report.checked).toBe(original.filter(isEvent).length - 1);
+      // And the daemon no longer calls itself ready, saying why.
+      const daemonUrl = copyDaemon.url;
+      await waitUntil(async () => (await client(daemonUrl).get("/readyz")).status === 503, 10_000, 100);
+      const readiness = (await client(daemonUrl).get("/readyz")).body;
+      expect(readiness.checks).toMatchObject({ stream: false });
+      expect(readiness.problem).toContain("behind this daemon's read model");
     } finally {
       await target.close();
       await copyDaemon?.stop();
@@ -355,10 +369,15 @@ describe("the live stream, written to by an attacker with NATS write access", ()
     const report = await ok<Report>(admin.get("/v1/audit/verify"));
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
-      { seq: unregisteredSeq, reason: expect.stringContaining(`signing key ${unregistered.signingKeyId} is not registered`) },
-      { seq: misSigned, reason: expect.stringContaining("signature does not verify") },
-      { seq: hashKept, reason: expect.stringContaining("hash does not match the event") },
-      { seq: signatureKept, reason: expect.stringContaining("signature does not verify") },
+      {
+        seq: unregisteredSeq,
+        code: "untrusted_signer",
+        kid: unregistered.signingKeyId,
+        reason: expect.stringContaining(`signed by key ${unregistered.signingKeyId}, which the ledger never enrolled`),
+      },
+      { seq: misSigned, code: "bad_signature", reason: expect.stringContaining("signature does not verify") },
+      { seq: hashKept, code: "hash_mismatch", reason: expect.stringContaining("hash does not match the event") },
+      { seq: signatureKept, code: "bad_signature", reason: expect.stringContaining("signature does not verify") },
     ]);
     expect(report.head).toBeGreaterThanOrEqual(signatureKept);
 
@@ -388,9 +407,13 @@ describe("an untouched stream of 10,000 events", () => {
     let bigDaemon: TestDaemon | undefined;
     try {
       bigDaemon = await startTestDaemon(big.url, { "checkpoint-interval-ms": "200" });
-      // Another daemon's signing key, registered as a daemon registers its own.
+      // Another daemon's signing key, approved by an admin before it writes anything.
       const signer = signerFromSeed(randomBytes(32));
-      (await SigningKeyRegistry.open(bulkConnection, signer, 1)).stop();
+      const bigAdmin = client(bigDaemon.url, await bigDaemon.adminKey());
+      const approved = await bigAdmin.post(`/v1/signing-keys/${signer.keyId}/approve`, {
+        publicKey: Buffer.from(signer.publicKey).toString("base64url"),
+      });
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
       const store = await JetStreamEventStore.open(bulkConnection, signer, {
         stream: "KEYLEDGER",
         replicas: 1,

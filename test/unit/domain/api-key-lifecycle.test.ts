@@ -14,7 +14,7 @@ describe("ActivateApiKey and DeactivateApiKey", () => {
   it("deactivates a key once; repeating appends nothing", () => {
     const appended = given(withKey)
       .when(deactivate)
-      .then([fact("ApiKeyDeactivated", T2, { keyId: KEY_ID })]);
+      .then([fact("ApiKeyDeactivated", T2, { keyId: KEY_ID, epoch: 1 })]);
     given([...withKey, ...appended])
       .when(deactivate)
       .thenNothing();
@@ -53,10 +53,10 @@ describe("DeleteApiKey", () => {
   it("deletes a live key, active or not", () => {
     given(withKey)
       .when(remove)
-      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
+      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID, epoch: 1 })]);
     given([...withKey, keyDeactivated])
       .when(remove)
-      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID })]);
+      .then([fact("ApiKeyDeleted", T2, { keyId: KEY_ID, epoch: 2 })]);
   });
 
   it("refuses a key that is already deleted, unknown, or in a deleted account", () => {

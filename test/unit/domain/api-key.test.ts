@@ -146,7 +146,7 @@ describe("UpdateApiKey", () => {
     given(withKey)
       .when(updateKey({ description: "Paused", active: false }))
       .then([
-        fact("ApiKeyDeactivated", T2, { keyId: KEY_ID }),
+        fact("ApiKeyDeactivated", T2, { keyId: KEY_ID, epoch: 1 }),
         fact("ApiKeyUpdated", T2, { keyId: KEY_ID, description: "Paused" }),
       ]);
   });

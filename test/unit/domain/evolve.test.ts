@@ -48,7 +48,7 @@ describe("evolve: service accounts", () => {
       createdAt: T0,
       updatedAt: T0,
       version: 1,
-      tokensNotBefore: null,
+      epoch: 0,
       keys: {},
     });
   });
@@ -117,16 +117,31 @@ describe("evolve: API keys", () => {
       createdAt: T1,
       updatedAt: T1,
       lastRotatedAt: null,
-      tokensNotBefore: null,
+      epoch: 0,
     });
   });
 
-  it("marks when tokens of a key or account stop being accepted: at deactivation and deletion", () => {
+  it("counts the token epochs of a key and an account: each deactivation and deletion moves them on, nothing moves them back", () => {
     const deactivated = [accountCreated, keyCreated(), fact("ApiKeyDeactivated", T2, { keyId: KEY_ID })];
-    expect(key(deactivated).tokensNotBefore).toBe(T2);
-    expect(key([...deactivated, fact("ApiKeyActivated", T3, { keyId: KEY_ID })]).tokensNotBefore).toBe(T2);
-    expect(key([accountCreated, keyCreated(), fact("ApiKeyDeleted", T3, { keyId: KEY_ID })]).tokensNotBefore).toBe(T3);
-    expect(account([accountCreated, fact("ServiceAccountDeactivated", T2, {})]).tokensNotBefore).toBe(T2);
+    expect(key(deactivated).epoch).toBe(1);
+    const reactivated = [...deactivated, fact("ApiKeyActivated", T3, { keyId: KEY_ID })];
+    expect(key(reactivated).epoch).toBe(1);
+    expect(key([...reactivated, fact("ApiKeyDeactivated", T3, { keyId: KEY_ID })]).epoch).toBe(2);
+    expect(key([accountCreated, keyCreated(), fact("ApiKeyDeleted", T3, { keyId: KEY_ID })]).epoch).toBe(1);
+    expect(account([accountCreated, fact("ServiceAccountDeactivated", T2, {})]).epoch).toBe(1);
+    expect(
+      account([accountCreated, fact("ServiceAccountDeactivated", T2, {}), fact("ServiceAccountActivated", T3, {})]).epoch,
+    ).toBe(1);
+    expect(account([accountCreated, fact("ServiceAccountDeleted", T2, {})]).epoch).toBe(1);
+  });
+
+  it("moves the account's token epoch on when an update takes a role away, not when it adds one or renames", () => {
+    // The account was created with the roles admin and verifier.
+    expect(account([accountCreated, fact("ServiceAccountUpdated", T2, { roles: ["admin", "auditor", "verifier"] })]).epoch).toBe(
+      0,
+    );
+    expect(account([accountCreated, fact("ServiceAccountUpdated", T2, { name: "renamed" })]).epoch).toBe(0);
+    expect(account([accountCreated, fact("ServiceAccountUpdated", T2, { roles: ["verifier"] })]).epoch).toBe(1);
   });
 
   it("applies key updates, deactivation, activation and deletion, and dates them", () => {

@@ -35,7 +35,7 @@ describe("DeactivateServiceAccount", () => {
   it("deactivates an active account, and repeating it appends nothing", () => {
     const appended = given([accountCreated])
       .when(deactivate)
-      .then([fact("ServiceAccountDeactivated", T1, {})]);
+      .then([fact("ServiceAccountDeactivated", T1, { epoch: 1 })]);
     given([accountCreated, ...appended])
       .when(deactivate)
       .thenNothing();
@@ -51,10 +51,10 @@ describe("DeleteServiceAccount", () => {
   it("deletes an active or inactive account", () => {
     given([accountCreated])
       .when(remove)
-      .then([fact("ServiceAccountDeleted", T1, {})]);
+      .then([fact("ServiceAccountDeleted", T1, { epoch: 1 })]);
     given([accountCreated, deactivated])
       .when(remove)
-      .then([fact("ServiceAccountDeleted", T1, {})]);
+      .then([fact("ServiceAccountDeleted", T1, { epoch: 2 })]);
   });
 
   it("refuses an account that is already deleted, or never existed", () => {
@@ -98,7 +98,7 @@ describe("an account acting on itself", () => {
     const notAdmin = fact("ServiceAccountCreated", T0, { ...accountCreated.data, roles: ["verifier"] });
     given([notAdmin])
       .when(command("UpdateServiceAccount", { roles: ["auditor"] }, self))
-      .then([fact("ServiceAccountUpdated", T1, { roles: ["auditor"] })]);
+      .then([fact("ServiceAccountUpdated", T1, { roles: ["auditor"], epoch: 1 })]);
     given([accountCreated, deactivated])
       .when(command("DeactivateServiceAccount", {}, self))
       .thenNothing();
@@ -107,9 +107,12 @@ describe("an account acting on itself", () => {
   it("leaves other actors free to deactivate, demote and delete the account", () => {
     given([accountCreated])
       .when(command("UpdateServiceAccount", { roles: ["verifier"], active: false }, { actor: SYSTEM_BOOTSTRAP }))
-      .then([fact("ServiceAccountDeactivated", T1, {}), fact("ServiceAccountUpdated", T1, { roles: ["verifier"] })]);
+      .then([
+        fact("ServiceAccountDeactivated", T1, { epoch: 1 }),
+        fact("ServiceAccountUpdated", T1, { roles: ["verifier"], epoch: 2 }),
+      ]);
     given([accountCreated])
       .when(remove)
-      .then([fact("ServiceAccountDeleted", T1, {})]);
+      .then([fact("ServiceAccountDeleted", T1, { epoch: 1 })]);
   });
 });

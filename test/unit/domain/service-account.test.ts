@@ -139,7 +139,7 @@ describe("UpdateServiceAccount", () => {
   it("emits a new name and normalized roles", () => {
     given([accountCreated])
       .when(update({ name: "billing", roles: ["verifier", "auditor", "auditor"] }))
-      .then([fact("ServiceAccountUpdated", T1, { name: "billing", roles: ["auditor", "verifier"] })]);
+      .then([fact("ServiceAccountUpdated", T1, { name: "billing", roles: ["auditor", "verifier"], epoch: 1 })]);
   });
 
   it.each([
@@ -172,7 +172,7 @@ describe("UpdateServiceAccount", () => {
   it("emits ServiceAccountDeactivated before ServiceAccountUpdated for active: false", () => {
     given([accountCreated])
       .when(update({ description: "Retired", active: false }))
-      .then([fact("ServiceAccountDeactivated", T1, {}), fact("ServiceAccountUpdated", T1, { description: "Retired" })]);
+      .then([fact("ServiceAccountDeactivated", T1, { epoch: 1 }), fact("ServiceAccountUpdated", T1, { description: "Retired" })]);
   });
 
   it("emits ServiceAccountActivated after ServiceAccountUpdated for active: true", () => {
