@@ -1,13 +1,8 @@
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { newRequestId } from "../application/index.js";
 import { safePath } from "../logger.js";
+import { AccessLog, writesOwnAccessLine } from "./access-log.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
@@ -65,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics;
   if (metrics !== undefined)
     app.addHook("onResponse", async (request, reply) => {
+      // A live stream's life is not a request's latency (and is seen only when the server ends it).
+      if (writesOwnAccessLine(request)) return;
       // The route's pattern (never the raw path, which may hold anything a client sent).
       const route = request.routeOptions.url ?? "unmatched";
       metrics.requestDuration.observe(
@@ -87,19 +84,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(signingKeyRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
-}
-
-/** One access line per request, when it completes (fastify's default writes two: in and out). */
-class AccessLog extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, "incoming request");
-  }
-
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...fields, err: error }, "request errored");
-    else reply.log.info(fields, "request completed");
-  }
 }
 
 function hops(count: number): (address: string, hop: number) => boolean {

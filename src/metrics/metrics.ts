@@ -14,13 +14,16 @@ export interface MetricSources {
 
 /**
  * The daemon's Prometheus metrics (`GET /metrics`), in a registry of its own: verifications by
- * result, request latency by route, events appended by type, projection lag, scheduler runs and
- * expiries, the NATS connection, and Node's process metrics.
+ * result, request latency by route, live event streams open and refused, events appended by type,
+ * projection lag, scheduler runs and expiries, the NATS connection, and Node's process metrics.
  */
 export class Metrics {
   readonly registry = new Registry();
   readonly verifications: Counter<"result">;
   readonly requestDuration: Histogram<"method" | "route" | "status_code">;
+  /** Set by the live tail's route as its streams open and end (the count lives in the route's slots). */
+  readonly eventStreamsOpen: Gauge;
+  readonly eventStreamsRefused: Counter<"reason">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -38,6 +41,19 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.eventStreamsOpen = new Gauge({
+      name: "keyledger_event_streams_open",
+      help: "Live event streams (GET /v1/events/stream) this daemon holds open",
+      registers,
+    });
+    this.eventStreamsRefused = new Counter({
+      name: "keyledger_event_streams_refused_total",
+      help: "Live event streams refused with 429, by the cap that was full (principal, or daemon)",
+      labelNames: ["reason"],
+      registers,
+    });
+    // Both reasons from the start, so that a rate over them is defined before the first refusal.
+    for (const reason of ["principal", "daemon"]) this.eventStreamsRefused.inc({ reason }, 0);
     new Counter({
       name: "keyledger_events_appended_total",
       help: "Events this daemon appended to the stream, by type",

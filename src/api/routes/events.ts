@@ -1,15 +1,16 @@
-import { once } from "node:events";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { ServerResponse } from "node:http";
-import { Type } from "typebox";
+import { Type, type Static } from "typebox";
 import { InvalidValueError } from "../../domain/index.js";
-import { accountSubject, ALL_EVENTS_FILTER, decodeEnvelope, historyPage } from "../../events/index.js";
+import { accountSubject, ALL_EVENTS_FILTER, historyPage } from "../../events/index.js";
+import { hijackWithOwnAccessLine } from "../access-log.js";
 import type { AppDeps } from "../deps.js";
 import { notFound } from "../errors.js";
-import type { RequireRoles } from "../plugins/authenticate.js";
+import { principalOf, type RequireRoles } from "../plugins/authenticate.js";
 import { EventEnvelope, EventTypeParam } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
 import { headOnly } from "./head-only.js";
+import { LiveTail, type TailMessages } from "./live-tail.js";
+import { streamAdmission } from "./stream-admission.js";
 
 const Sequence = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const AccountFilter = Type.String({ minLength: 1, maxLength: 64 });
@@ -28,8 +29,6 @@ const StreamQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const HEARTBEAT_MS = 15_000;
-
 /** History (`GET /v1/events`) and its live tail as Server-Sent Events (`GET /v1/events/stream`). */
 export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
@@ -42,10 +41,37 @@ export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
     return id;
   };
 
+  /**
+   * Where a live tail starts and its consumer, or null for HEAD (which has no stream). A wrong
+   * request fails here, before the consumer is created.
+   */
+  const startTail = async (
+    query: Static<typeof StreamQuery>,
+    lastEventId: string | string[] | undefined,
+    head: boolean,
+  ): Promise<{ after: number; accountId: string | undefined; messages: TailMessages } | null> => {
+    const accountId = await accountIdOf(query.account);
+    let after: number;
+    if (lastEventId !== undefined) {
+      if (typeof lastEventId !== "string" || !/^\d{1,15}$/.test(lastEventId.trim()))
+        throw new InvalidValueError("Last-Event-ID", "Last-Event-ID header must be a stream sequence this API sent");
+      after = Number(lastEventId.trim());
+    } else {
+      after = query.after ?? (await deps.store.head());
+    }
+    if (head) return null;
+    // Created before the answer starts, so that an unreachable store is still a 503 with a body.
+    const messages = await deps.store.tail(after, accountId === undefined ? ALL_EVENTS_FILTER : accountSubject(accountId));
+    return { after, accountId, messages };
+  };
+
   return async (app) => {
-    const open = new Set<ServerResponse>();
+    const admission = streamAdmission(deps.streamLimits, deps.metrics);
+    const open = new Set<LiveTail>();
+    let closing = false;
     app.addHook("preClose", async () => {
-      for (const response of open) response.end();
+      closing = true;
+      for (const tail of open) tail.end("shutdown");
     });
 
     app.get(
@@ -70,23 +96,25 @@ export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       "/v1/events/stream",
       { onRequest: read, schema: { querystring: StreamQuery, response: errorResponses } },
       async (request, reply) => {
-        const { account, type } = request.query;
-        const accountId = await accountIdOf(account);
-        const lastEventId = request.headers["last-event-id"];
-        let after: number;
-        if (lastEventId !== undefined) {
-          if (typeof lastEventId !== "string" || !/^\d{1,15}$/.test(lastEventId.trim()))
-            throw new InvalidValueError("Last-Event-ID", "Last-Event-ID header must be a stream sequence this API sent");
-          after = Number(lastEventId.trim());
-        } else {
-          after = request.query.after ?? (await deps.store.head());
+        const principal = principalOf(request);
+        // Counted before any work is done for it, so that a refused request costs nothing more.
+        const slot = admission.admit(principal.account.id);
+        let started;
+        try {
+          started = await startTail(request.query, request.headers["last-event-id"], request.method === "HEAD");
+        } catch (error) {
+          admission.release(slot);
+          throw error;
         }
         // HEAD: the head of the stream's answer, and no stream (it would end only when the client leaves).
-        if (request.method === "HEAD") return headOnly(reply, "text/event-stream; charset=utf-8");
-        // Created before the answer starts, so that an unreachable store is still a 503 with a body.
-        const messages = await deps.store.tail(after, accountId === undefined ? ALL_EVENTS_FILTER : accountSubject(accountId));
+        if (started === null) {
+          admission.release(slot);
+          return headOnly(reply, "text/event-stream; charset=utf-8");
+        }
 
-        reply.hijack();
+        const { after, accountId, messages } = started;
+        const { type } = request.query;
+        hijackWithOwnAccessLine(reply);
         const response = reply.raw;
         response.writeHead(200, {
           "content-type": "text/event-stream; charset=utf-8",
@@ -94,34 +122,26 @@ export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
           "x-accel-buffering": "no",
           "x-request-id": String(request.id),
         });
-        open.add(response);
-        const heartbeat = setInterval(() => response.write(": keep-alive\n\n"), HEARTBEAT_MS);
-        const stop = (): void => {
-          clearInterval(heartbeat);
-          open.delete(response);
-          void messages.close();
-        };
-        response.on("close", stop);
-        response.write("retry: 1000\n\n");
-        try {
-          for await (const message of messages) {
-            if (response.writableEnded || response.destroyed) break;
-            let event;
-            try {
-              event = decodeEnvelope(message.data);
-            } catch {
-              continue; // not a readable event: the audit reports it; the tail passes it over
-            }
-            if (type !== undefined && event.type !== type) continue;
-            const frame = `id: ${message.seq}\nevent: ${event.type}\ndata: ${JSON.stringify({ seq: message.seq, ...event })}\n\n`;
-            if (!response.write(frame)) await Promise.race([once(response, "drain"), once(response, "close")]);
-          }
-        } catch (error) {
-          request.log.warn({ err: error }, "the event stream tail ended");
-        } finally {
-          stop();
-          if (!response.writableEnded) response.end();
-        }
+        const tail = new LiveTail(response, messages, type, (end) => {
+          open.delete(tail);
+          admission.release(slot);
+          // The stream's one access line (fastify's is left out for it): who, what, how much, how long, why it ended.
+          const line = {
+            req: request,
+            principal: { accountId: principal.account.id, keyId: principal.key.id },
+            filter: { account: accountId ?? null, type: type ?? null },
+            after,
+            eventsSent: end.sent,
+            durationMs: end.durationMs,
+            endReason: end.reason,
+          };
+          if (end.reason === "error") request.log.warn({ ...line, err: end.error }, "event stream ended");
+          else request.log.info(line, "event stream ended");
+        });
+        open.add(tail);
+        // A stream whose start was under way when the shutdown began would otherwise hold it open.
+        if (closing) tail.end("shutdown");
+        await tail.run();
       },
     );
   };
