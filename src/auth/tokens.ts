@@ -1,3 +1,4 @@
+import { KEY_ID_PATTERN } from "../domain/index.js";
 import { verifySignature, type Signer } from "../signing/index.js";
 
 /** The claims of a keyledger access token (an EdDSA JWT). */
@@ -53,6 +54,21 @@ export function tokenKeyId(token: string): string | null {
   try {
     const fields = JSON.parse(header.toString("utf8")) as Record<string, unknown>;
     return fields.alg === "EdDSA" && typeof fields.kid === "string" && fields.crit === undefined ? fields.kid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The `key` claim of a token's payload, read WITHOUT checking the signature: anyone can write it, so
+ * it may only ever name a bucket to count failures in. Null unless it has the shape of a key id,
+ * so that a forged claim cannot be long or pose as something else.
+ */
+export function unverifiedKeyClaim(token: string): string | null {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as unknown;
+    const key = typeof claims === "object" && claims !== null ? (claims as { key?: unknown }).key : undefined;
+    return typeof key === "string" && KEY_ID_PATTERN.test(key) ? key : null;
   } catch {
     return null;
   }

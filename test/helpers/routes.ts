@@ -203,7 +203,8 @@ export interface Outgoing {
 export function send(
   base: string,
   request: Outgoing,
-  options: { agent?: http.Agent | false; timeoutMs?: number } = {},
+  /** `localAddress` binds the client's end, such as 127.0.0.2: the daemon sees another client address. */
+  options: { agent?: http.Agent | false; timeoutMs?: number; localAddress?: string } = {},
 ): Promise<Answer> {
   const { hostname, port } = new URL(base);
   const raw = request.body;
@@ -222,7 +223,15 @@ export function send(
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const outgoing = http.request(
-      { host: hostname, port, method: request.method, path: request.url, headers, agent: options.agent ?? false },
+      {
+        host: hostname,
+        port,
+        method: request.method,
+        path: request.url,
+        headers,
+        agent: options.agent ?? false,
+        localAddress: options.localAddress,
+      },
       (response) => {
         const finish = (text: string) => {
           let json: unknown;

@@ -22,23 +22,25 @@ function bearer(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
+/** A bearer longer than this is refused unread: no key or token of ours comes near it. */
+const MAX_CREDENTIAL = 2048;
+
 /**
  * Returns the onRequest hook for routes that need a credential: it runs before the body is parsed
- * or validated, so that nobody learns the request rules without a credential. A client address
- * that failed too often is answered 429 before its credential is looked at; each failure counts.
+ * or validated, so that nobody learns the request rules without a credential. The credential is
+ * checked first and a valid one is always served; only a failure consults the limiter, which
+ * counts it and decides whether it is answered 401 or, past the limit, 429 with `Retry-After`.
  */
 export function authenticate(app: FastifyInstance, deps: AuthDeps) {
   app.decorateRequest("principal", null);
   return function requireRoles(roles: readonly Role[] | "any") {
     return async (request: FastifyRequest): Promise<void> => {
-      const now = deps.clock().getTime();
-      const retryAfter = deps.limiter.retryAfter(request.ip, now);
-      if (retryAfter > 0) throw new HttpError("rate_limited", "too many failed authentications; try again later", retryAfter);
-      const credential = bearer(request);
-      const principal =
-        credential === null || credential.length > 2048 ? null : await deps.authenticator.authenticate(credential);
+      const presented = bearer(request);
+      const credential = presented !== null && presented.length <= MAX_CREDENTIAL ? presented : null;
+      const principal = credential === null ? null : await deps.authenticator.authenticate(credential);
       if (principal === null) {
-        deps.limiter.recordFailure(request.ip, now);
+        const retryAfter = deps.limiter.recordFailure(request.ip, credential, deps.clock().getTime());
+        if (retryAfter > 0) throw new HttpError("rate_limited", "too many failed authentications; try again later", retryAfter);
         throw unauthenticated();
       }
       request.principal = principal;
