@@ -206,7 +206,8 @@ describe("the two daemons, each with its own NKey", () => {
   const readers: Verifier[] = [];
 
   beforeAll(async () => {
-    const settings = { replicas: "3", "checkpoint-interval-ms": "200" };
+    // As in docker-compose.yml: both daemons sign with the one key the script made (so neither is pending).
+    const settings = { replicas: "3", "checkpoint-interval-ms": "200", "signing-key-file": join(secrets, "signing.key") };
     a = await startTestDaemon(urls, { ...settings, "nats-nkey-seed-file": seedFile("keyledger-1") });
     b = await startTestDaemon(urls, { ...settings, "nats-nkey-seed-file": seedFile("keyledger-2") });
     admin = client(a.url, await a.adminKey());
