@@ -15,6 +15,12 @@ export interface AccessTokenClaims {
   readonly key: string;
   /** The generation of the key's secret the token was issued from. */
   readonly gen: number;
+  /**
+   * The key's and the account's token epochs when the token was issued: a deactivation, deletion
+   * or role removal since moves them on, and the feed says to which (absent in tokens of older daemons).
+   */
+  readonly kep?: number;
+  readonly aep?: number;
   /** The service account's name and roles when the token was issued. */
   readonly name: string;
   readonly roles: readonly string[];
@@ -66,10 +72,12 @@ const MAX_TOKEN_LENGTH = 8192;
 const JWT = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/;
 
 /**
- * Offline verification of keyledger access tokens against the JWKS. It cannot see a revocation that
- * happens before a token expires (tokens are short-lived, 15 minutes by default): a service that
- * must refuse a token the moment its key or account is revoked uses `createVerifier` with the
- * revocation feed, or asks the API.
+ * Offline verification of keyledger access tokens against the JWKS. It sees no change at all after
+ * a token was issued — not a deactivation, not a rotation, not a role taken away — until the token
+ * expires (tokens are short-lived, 15 minutes by default; `roles` in its claims are the roles it was
+ * issued with). A service that must honour such a change at once uses `createVerifier` with the
+ * revocation feed (its `verifyAccessToken` refuses a token whose key or account was deactivated,
+ * deleted, rotated out, or lost a role after it was issued), or asks the API.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const clock = options.clock ?? Date.now;
@@ -122,6 +130,8 @@ function isClaims(claims: Record<string, unknown>): claims is Record<string, unk
     Array.isArray(claims.roles) &&
     claims.roles.every((role) => typeof role === "string") &&
     Number.isInteger(claims.gen) &&
+    (claims.kep === undefined || Number.isSafeInteger(claims.kep)) &&
+    (claims.aep === undefined || Number.isSafeInteger(claims.aep)) &&
     Number.isInteger(claims.iat) &&
     Number.isInteger(claims.iat_ms) &&
     Number.isInteger(claims.exp)

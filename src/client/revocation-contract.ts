@@ -8,10 +8,15 @@ export const REVOCATION_SUBJECT_PREFIX = "kl.revoked";
 export const REVOCATION_FILTER = `${REVOCATION_SUBJECT_PREFIX}.>`;
 export const DEFAULT_STREAM = "KEYLEDGER";
 
-/** Events after which some credential that worked before no longer works. */
+/**
+ * Events after which some credential that worked before no longer works, or may do less:
+ * `ServiceAccountUpdated` reaches the feed only when it took a role away (it then carries the
+ * account's new `epoch`), so that cached answers and access tokens naming the old roles end too.
+ */
 export const REVOCATION_TYPES = [
   "ServiceAccountDeactivated",
   "ServiceAccountDeleted",
+  "ServiceAccountUpdated",
   "ApiKeyRotated",
   "ApiKeyRetentionExpired",
   "ApiKeyDeactivated",
@@ -39,6 +44,11 @@ export interface Revocation {
   readonly generation: number | null;
   /** `data.retainedUntil` of ApiKeyRotated: the previous secret still works until then. */
   readonly retained: boolean;
+  /**
+   * `data.epoch`: the key's (key events) or account's (account events) token epoch after this
+   * revocation; a token naming an earlier one is dead. Null for events written before epochs existed.
+   */
+  readonly epoch: number | null;
 }
 
 /**
@@ -66,6 +76,7 @@ export function readRevocation(seq: number, subject: string, payload: Uint8Array
     occurredAtMs: Number.isFinite(occurredAtMs) ? occurredAtMs : null,
     generation: Number.isInteger(data.generation) ? (data.generation as number) : null,
     retained: typeof data.retainedUntil === "string",
+    epoch: Number.isSafeInteger(data.epoch) ? (data.epoch as number) : null,
   };
 }
 

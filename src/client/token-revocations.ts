@@ -6,10 +6,18 @@ export interface RevocableToken {
   readonly key: string;
   readonly gen: number;
   readonly iat_ms: number;
+  /** The key's and the account's token epochs when it was issued (tokens of older daemons lack them). */
+  readonly kep?: number;
+  readonly aep?: number;
 }
 
 interface Ended {
-  /** Tokens issued before this instant (ms) are dead: a deactivation or deletion. */
+  /** Tokens naming an epoch below this one are dead: a deactivation, deletion or role removal since. */
+  epoch: number;
+  /**
+   * Tokens issued before this instant (ms) are dead: a revocation that names no epoch (an event
+   * written before epochs existed, or one this SDK cannot read), judged by the clocks as best it can.
+   */
   notBeforeMs: number;
   /** Tokens issued from a secret generation up to this one are dead: a rotation out. */
   deadGenerationsUpTo: number;
@@ -17,8 +25,9 @@ interface Ended {
 
 /**
  * The revocations seen on the feed, as they bear on access tokens, by the same rules as the daemon
- * (`tokenAccepted` in `src/domain/credential.ts`): a deactivation or deletion of the key or account
- * ends every token issued before it (a reactivation does not revive them), a rotation out ends the
+ * (`tokenAccepted` in `src/domain/credential.ts`): a deactivation or deletion of the key or account,
+ * and a role taken away from the account, move its token epoch on, and every token naming an earlier
+ * epoch is dead (a reactivation does not revive it; no clock is compared); a rotation out ends the
  * tokens issued from the previous secret. Bounded: the least recently revoked ids are forgotten
  * first, which only matters for tokens that outlive `maxEntries` later revocations.
  */
@@ -28,18 +37,20 @@ export class TokenRevocations {
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  /** `now`: when the revocation arrived, the instant used when the event's own time cannot be read. */
+  /** `now`: when the revocation arrived, the instant used when the event names neither an epoch nor its own time. */
   record(revocation: Revocation, now: number): void {
     const id = endsAccount(revocation) ? `a:${revocation.accountId}` : `k:${revocation.keyId}`;
-    const ended = this.ended.get(id) ?? { notBeforeMs: 0, deadGenerationsUpTo: -1 };
+    const ended = this.ended.get(id) ?? { epoch: 0, notBeforeMs: 0, deadGenerationsUpTo: -1 };
     const generation = revocation.generation;
     if (revocation.type === "ApiKeyRotated" && generation !== null) {
       // The previous secret stops at once, or stays until an ApiKeyRetentionExpired says it ended.
       ended.deadGenerationsUpTo = Math.max(ended.deadGenerationsUpTo, generation - (revocation.retained ? 2 : 1));
     } else if (revocation.type === "ApiKeyRetentionExpired" && generation !== null) {
       ended.deadGenerationsUpTo = Math.max(ended.deadGenerationsUpTo, generation);
+    } else if (revocation.epoch !== null) {
+      ended.epoch = Math.max(ended.epoch, revocation.epoch);
     } else {
-      // A deactivation or deletion, or a revocation this SDK cannot read: every token issued before it.
+      // No epoch to go by: every token issued before it.
       ended.notBeforeMs = Math.max(ended.notBeforeMs, revocation.occurredAtMs ?? now);
     }
     this.ended.delete(id);
@@ -54,8 +65,13 @@ export class TokenRevocations {
   revoked(token: RevocableToken): boolean {
     const account = this.ended.get(`a:${token.sub}`);
     const key = this.ended.get(`k:${token.key}`);
-    if (account !== undefined && token.iat_ms < account.notBeforeMs) return true;
+    if (account !== undefined && (before(token.aep, account.epoch) || token.iat_ms < account.notBeforeMs)) return true;
     if (key === undefined) return false;
-    return token.iat_ms < key.notBeforeMs || token.gen <= key.deadGenerationsUpTo;
+    return before(token.kep, key.epoch) || token.iat_ms < key.notBeforeMs || token.gen <= key.deadGenerationsUpTo;
   }
+}
+
+/** A token's epoch is older than the one a revocation moved to (a token without epochs predates them all). */
+function before(tokenEpoch: number | undefined, ended: number): boolean {
+  return ended > 0 && (tokenEpoch === undefined || tokenEpoch < ended);
 }

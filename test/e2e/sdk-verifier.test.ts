@@ -13,7 +13,7 @@ import {
 import { REVOCATION_EVENT_TYPES } from "../../src/domain/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { approveAll } from "../helpers/trust.js";
-import { client, waitUntil, type Client } from "../helpers/http.js";
+import { client, sleep, waitUntil, type Client } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { freePort } from "../helpers/ports.js";
 import { allEvents } from "../helpers/stream.js";
@@ -395,6 +395,31 @@ describe("offline access token verification", () => {
     const fresh = (await client(a.url, key).post("/v1/auth/token")).body.accessToken as string;
     expect((await verifier.verifyAccessToken(fresh)).valid).toBe(true);
     expect(await verifier.verifyAccessToken(token)).toEqual({ valid: false, code: "revoked" });
+  });
+
+  it("with the feed, refuses a token whose account lost a role after it was issued; the offline check alone cannot see it", async () => {
+    const created = await adminA.post("/v1/service-accounts", { name: "token-demoted", roles: ["auditor", "verifier"] });
+    expect(created.status).toBe(201);
+    const issued = await client(a.url, created.body.apiKey.key).post("/v1/auth/token");
+    const token = issued.body.accessToken as string;
+    const { verifier, revocations } = verifierFor({ url: a.url, natsUrl: nats.url });
+    await verifier.ready();
+    expect(await verifier.verifyAccessToken(token)).toMatchObject({ valid: true, claims: { roles: ["auditor", "verifier"] } });
+
+    // The role goes on the other daemon; the feed carries the update (it took a role away) with the account's new epoch.
+    expect((await adminB.patch("/v1/service-accounts/token-demoted", { roles: ["verifier"] })).status).toBe(200);
+    await waitUntil(() => revocations.some((event) => event.type === "ServiceAccountUpdated" && event.accountId === created.body.serviceAccount.id), 2000, 5);
+    expect(await verifier.verifyAccessToken(token)).toEqual({ valid: false, code: "revoked" });
+    // The daemon refuses it too (401: the token's epoch is over), and a new token carries the new roles.
+    expect((await client(a.url, token).get("/v1/auth/whoami")).status).toBe(401);
+    const fresh = (await client(a.url, created.body.apiKey.key).post("/v1/auth/token")).body.accessToken as string;
+    expect(await verifier.verifyAccessToken(fresh)).toMatchObject({ valid: true, claims: { roles: ["verifier"] } });
+    // Adding a role ends nothing (a token names fewer roles than the account has: it may do less, never more).
+    expect((await adminB.patch("/v1/service-accounts/token-demoted", { roles: ["auditor", "verifier"] })).status).toBe(200);
+    await sleep(300);
+    expect((await verifier.verifyAccessToken(fresh)).valid).toBe(true);
+    // Without the feed, the offline check sees no change before the token expires: what the docs say.
+    expect((await createTokenVerifier({ url: a.url }).verify(token)).valid).toBe(true);
   });
 });
 

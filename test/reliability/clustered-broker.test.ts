@@ -5,6 +5,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon-process.js";
+import { approveDaemons } from "../helpers/trust.js";
 import { client, sleep, waitUntil } from "../helpers/http.js";
 import { startNatsCluster, type NatsCluster } from "../helpers/nats-cluster.js";
 import { tempDir } from "../helpers/nats.js";
@@ -66,6 +67,8 @@ beforeAll(async () => {
   cluster = await startNatsCluster();
   // One after the other: the first bootstraps the admin account, the second finds it in the stream.
   daemons = [await serve("a"), await serve("b")];
+  // Each made its own signing key: b's counts once an admin approved it.
+  await approveDaemons(adminKey, daemons.map((node) => node.url));
 }, 90_000);
 
 afterAll(async () => {

@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../helpers/cli.js";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon-process.js";
+import { approveDaemons } from "../helpers/trust.js";
 import { client, sleep, waitUntil, type Answer, type Client } from "../helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 import { freePort } from "../helpers/ports.js";
@@ -172,6 +173,8 @@ beforeAll(async () => {
   adminKey = await adminKeyOf([a, b]);
   await waitUntil(async () => (await api(a).get("/v1/auth/whoami")).status === 200, 10_000, 20);
   await waitUntil(async () => (await api(b).get("/v1/auth/whoami")).status === 200, 10_000, 20);
+  // Each made its own signing key; the one that lost the genesis counts once an admin approved it.
+  await approveDaemons(adminKey, [a.url, b.url]);
   nc = await connect({ servers: nats.url, name: "cross-daemon-test" });
   jsm = await jetstreamManager(nc);
 }, 90_000);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNatsServer, type EmbeddedNats } from "../../src/nats/index.js";
 import { CLI } from "../helpers/cli.js";
 import { spawnDaemon, type DaemonProcess } from "../helpers/daemon-process.js";
+import { approveDaemons } from "../helpers/trust.js";
 import { client, waitUntil, type Client } from "../helpers/http.js";
 import { tempDir } from "../helpers/nats.js";
 import { freePort } from "../helpers/ports.js";
@@ -276,6 +277,8 @@ beforeAll(async () => {
   }
   const adminOn = (daemon: Served): Client => client(daemon.url, adminKey);
   await waitUntil(async () => (await adminOn(b).get("/v1/auth/whoami")).status === 200, 10_000, 20);
+  // Each made its own signing key; the one that lost the genesis counts once an admin approved it.
+  await approveDaemons(adminKey, [a.url, b.url]);
   const [onA, onB] = [adminOn(a), adminOn(b)];
 
   // The workflow: accounts and keys created, rotated (with and without retention), used, deactivated, deleted.

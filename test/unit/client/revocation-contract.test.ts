@@ -11,14 +11,14 @@ import {
   revocationStreamName,
 } from "../../../src/client/revocation-contract.js";
 import { loadConfig } from "../../../src/config.js";
-import { REVOCATION_EVENT_TYPES } from "../../../src/domain/index.js";
+import { MAYBE_REVOCATION } from "../../../src/domain/index.js";
 import * as events from "../../../src/events/index.js";
 
 const accountId = "sa_01J0000000000000000000000A";
 
 describe("the SDK's copy of the revocation feed contract", () => {
   it("equals the daemon's own constants", () => {
-    expect([...REVOCATION_TYPES].sort()).toEqual([...REVOCATION_EVENT_TYPES].sort());
+    expect([...REVOCATION_TYPES].sort()).toEqual([...MAYBE_REVOCATION].sort());
     expect(REVOCATION_SUBJECT_PREFIX).toBe(events.REVOCATION_SUBJECT_PREFIX);
     expect([REVOCATION_FILTER]).toEqual(events.REVOCATION_SUBJECTS);
     expect(revocationStreamName("X")).toBe(events.revocationStreamName("X"));
@@ -43,6 +43,7 @@ describe("the SDK's copy of the revocation feed contract", () => {
       occurredAtMs: Date.parse("2030-01-01T00:00:00.000Z"),
       generation: 3,
       retained: true,
+      epoch: null,
     });
     expect(endsAccount(read!)).toBe(false);
   });

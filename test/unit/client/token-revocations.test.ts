@@ -11,6 +11,7 @@ const revocation = (overrides: Partial<Revocation>): Revocation => ({
   occurredAtMs: 2000,
   generation: null,
   retained: false,
+  epoch: null,
   ...overrides,
 });
 
@@ -39,5 +40,22 @@ describe("token revocations (the daemon's rules, from the feed)", () => {
     retained.record(revocation({ type: "ApiKeyRetentionExpired", generation: 1 }), 0);
     expect(retained.revoked(token)).toBe(true);
     expect(retained.revoked({ ...token, gen: 2 })).toBe(false);
+  });
+
+  it("end tokens by epoch when the event names one, whatever the clocks: a token minted late with an old epoch dies", () => {
+    const revocations = new TokenRevocations();
+    revocations.record(revocation({ epoch: 1, occurredAtMs: 5000 }), 0);
+    // Issued (by a daemon whose clock runs ahead) after the deactivation's own time, but in epoch 0: dead.
+    expect(revocations.revoked({ ...token, kep: 0, aep: 0, iat_ms: 9000 })).toBe(true);
+    // Issued in the new epoch (after a reactivation): alive, whatever its issue time says.
+    expect(revocations.revoked({ ...token, kep: 1, aep: 0, iat_ms: 1 })).toBe(false);
+  });
+
+  it("end an account's tokens when a role was taken away (ServiceAccountUpdated with an epoch)", () => {
+    const revocations = new TokenRevocations();
+    revocations.record(revocation({ type: "ServiceAccountUpdated", keyId: null, epoch: 2 }), 0);
+    expect(revocations.revoked({ ...token, kep: 0, aep: 1 })).toBe(true);
+    expect(revocations.revoked({ ...token, kep: 0, aep: 2 })).toBe(false);
+    expect(revocations.revoked({ ...token, sub: "sa_2", kep: 0, aep: 0 })).toBe(false);
   });
 });
