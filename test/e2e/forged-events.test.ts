@@ -76,7 +76,8 @@ describe("messages that did not come from a keyledger daemon", () => {
   it("are not applied: a key signed by an unregistered key, a tampered event, and garbage", async () => {
     const unsigned = forgedKeyEvent(await lastAdminEvent());
     const seqs = [await publishRaw(JSON.stringify(unsigned.envelope))];
-    const tampered = forgedKeyEvent(await lastAdminEvent());
+    // Sealed by the daemon's own key, then altered: only its hash gives it away.
+    const tampered = forgedKeyEvent(await lastAdminEvent(), daemon.signer);
     seqs.push(await publishRaw(JSON.stringify({ ...tampered.envelope, data: { ...tampered.envelope.data, name: "renamed" } })));
     seqs.push(await publishRaw("not json at all"));
     // The trust root answers at once: a key the ledger never enrolled never counts.

@@ -408,7 +408,12 @@ describe("offline access token verification", () => {
 
     // The role goes on the other daemon; the feed carries the update (it took a role away) with the account's new epoch.
     expect((await adminB.patch("/v1/service-accounts/token-demoted", { roles: ["verifier"] })).status).toBe(200);
-    await waitUntil(() => revocations.some((event) => event.type === "ServiceAccountUpdated" && event.accountId === created.body.serviceAccount.id), 2000, 5);
+    await waitUntil(
+      () =>
+        revocations.some((event) => event.type === "ServiceAccountUpdated" && event.accountId === created.body.serviceAccount.id),
+      2000,
+      5,
+    );
     expect(await verifier.verifyAccessToken(token)).toEqual({ valid: false, code: "revoked" });
     // The daemon refuses it too (401: the token's epoch is over), and a new token carries the new roles.
     expect((await client(a.url, token).get("/v1/auth/whoami")).status).toBe(401);

@@ -50,7 +50,11 @@ function mint(claims: Record<string, unknown>, key: KeyObject, kid: string): str
 /** The daemon's own signing key, read from its data directory as any holder of the file could. */
 async function daemonKey(daemon: TestDaemon): Promise<{ key: KeyObject; kid: string }> {
   const seed = Buffer.from((await readFile(join(daemon.dataDir, "signing.key"), "utf8")).trim(), "base64");
-  const key = createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]), format: "der", type: "pkcs8" });
+  const key = createPrivateKey({
+    key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]),
+    format: "der",
+    type: "pkcs8",
+  });
   const raw = key.export({ format: "jwk" }).x!;
   return { key, kid: createHash("sha256").update(Buffer.from(raw, "base64url")).digest("base64url").slice(0, 16) };
 }
@@ -64,10 +68,24 @@ async function account(name: string): Promise<{ key: string; accountId: string; 
 /** The claims a real token of this account would carry now (epochs 0: never deactivated). */
 function claimsOf(who: { accountId: string; keyId: string }, iatMs: number, lifetime = 300): Record<string, unknown> {
   const iat = Math.floor(iatMs / 1000);
-  return { iss: "keyledger", sub: who.accountId, key: who.keyId, gen: 0, kep: 0, aep: 0, name: "x", roles: ["admin"], iat, iat_ms: iatMs, exp: iat + lifetime, jti: "tok_forged" };
+  return {
+    iss: "keyledger",
+    sub: who.accountId,
+    key: who.keyId,
+    gen: 0,
+    kep: 0,
+    aep: 0,
+    name: "x",
+    roles: ["admin"],
+    iat,
+    iat_ms: iatMs,
+    exp: iat + lifetime,
+    jti: "tok_forged",
+  };
 }
 
-const status = async (daemon: TestDaemon, token: string): Promise<number> => (await client(daemon.url, token).get("/v1/auth/whoami")).status;
+const status = async (daemon: TestDaemon, token: string): Promise<number> =>
+  (await client(daemon.url, token).get("/v1/auth/whoami")).status;
 
 describe("tokens signed by a key the ledger does not trust", () => {
   it("are refused, whichever key id they claim and whatever the KV bucket says", async () => {

@@ -80,18 +80,22 @@ export async function approveAll(adminKey: string, ...daemons: DaemonWithTrust[]
 export async function approveDaemons(adminKey: string, urls: readonly string[]): Promise<void> {
   const selfTrusted = async (url: string): Promise<boolean> =>
     (await client(url).get("/readyz")).body?.checks?.signingKeyTrusted === true;
-  await waitUntil(async () => {
-    const trusted = await Promise.all(urls.map(selfTrusted));
-    if (trusted.every(Boolean)) return true;
-    const via = urls[trusted.indexOf(true)];
-    if (via === undefined) return false;
-    const admin = client(via, adminKey);
-    const list = await admin.get("/v1/signing-keys");
-    for (const key of list.body.items as Array<{ kid: string; status: string; publicKey: string | null }>) {
-      if (key.status !== "pending" || key.publicKey === null) continue;
-      const answer = await admin.post(`/v1/signing-keys/${key.kid}/approve`);
-      if (answer.status !== 200) throw new Error(`approving ${key.kid}: ${answer.status} ${JSON.stringify(answer.body)}`);
-    }
-    return false;
-  }, 30_000, 100);
+  await waitUntil(
+    async () => {
+      const trusted = await Promise.all(urls.map(selfTrusted));
+      if (trusted.every(Boolean)) return true;
+      const via = urls[trusted.indexOf(true)];
+      if (via === undefined) return false;
+      const admin = client(via, adminKey);
+      const list = await admin.get("/v1/signing-keys");
+      for (const key of list.body.items as Array<{ kid: string; status: string; publicKey: string | null }>) {
+        if (key.status !== "pending" || key.publicKey === null) continue;
+        const answer = await admin.post(`/v1/signing-keys/${key.kid}/approve`);
+        if (answer.status !== 200) throw new Error(`approving ${key.kid}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+      return false;
+    },
+    30_000,
+    100,
+  );
 }

@@ -68,7 +68,10 @@ beforeAll(async () => {
   // One after the other: the first bootstraps the admin account, the second finds it in the stream.
   daemons = [await serve("a"), await serve("b")];
   // Each made its own signing key: b's counts once an admin approved it.
-  await approveDaemons(adminKey, daemons.map((node) => node.url));
+  await approveDaemons(
+    adminKey,
+    daemons.map((node) => node.url),
+  );
 }, 90_000);
 
 afterAll(async () => {

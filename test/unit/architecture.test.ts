@@ -57,6 +57,23 @@ describe("the source tree", () => {
     }
   });
 
+  it("keeps the trust root's checking code free of NATS, LevelDB, HTTP and the clock (an offline verifier can use it)", async () => {
+    const graph = await importGraph();
+    const allowed = ["trust", "signing", "domain"].map((area) => join(SRC, area));
+    for (const [file, targets] of graph) {
+      if (!file.startsWith(join(SRC, "trust"))) continue;
+      for (const target of targets)
+        expect(
+          allowed.some((area) => target.startsWith(area)),
+          `${relative(SRC, file)} imports ${relative(SRC, target)}`,
+        ).toBe(true);
+      const text = await readFile(file, "utf8");
+      expect(text, relative(SRC, file)).not.toMatch(
+        /new Date\(\)|Date\.now\(\)|from "node:(fs|net|http)|from "(level|fastify|@nats-io|pino)/,
+      );
+    }
+  });
+
   it("imports another area only through its index.ts", async () => {
     const graph = await importGraph();
     const areaOf = (file: string): string => relative(SRC, file).split("/")[0]!;

@@ -37,6 +37,27 @@ describe("configuration", () => {
   });
 });
 
+describe("--trust-proxy", () => {
+  it.each(["0.0.0.0/0", "::/0", "10.0.0.0/8,0.0.0.0/0", "::ffff:0:0/96", "::/1", " ::/0 "])(
+    "refuses %j, which trusts everyone, naming the entry, before anything starts",
+    (value) => {
+      expect(() => loadConfig({ "trust-proxy": value }, {})).toThrow(/must not trust everyone/);
+      expect(() => loadConfig({}, { KEYLEDGER_TRUST_PROXY: value })).toThrow(/KEYLEDGER_TRUST_PROXY/);
+    },
+  );
+
+  it.each(["10.0.0.0/8", "192.168.1.10", "10.0.0.0/8,fd00::/8", "::1", "2001:db8::/32", "1"])("takes %j", (value) => {
+    expect(() => loadConfig({ "trust-proxy": value }, {})).not.toThrow();
+  });
+
+  it.each(["10.0.0.0/33", "999.1.1.1", "::/129", "10.0.0.0/8/8", "loopback"])(
+    "refuses %j, which is no address or range",
+    (value) => {
+      expect(() => loadConfig({ "trust-proxy": value }, {})).toThrow(/--trust-proxy must be false, a number of proxy hops/);
+    },
+  );
+});
+
 describe("the signing key setting", () => {
   it("comes from KEYLEDGER_SIGNING_KEY (never a flag) or from a file named by --signing-key-file", () => {
     expect(loadConfig({}, { KEYLEDGER_SIGNING_KEY: "c2VlZA==" }).signingKey).toBe("c2VlZA==");

@@ -43,7 +43,11 @@ function intruderKey(): Intruder {
 /** Seals anything as the envelope format says: hash and signature over the canonical JSON of the rest. */
 function seal(unsigned: Record<string, unknown>, key: KeyObject): Record<string, unknown> {
   const bytes = Buffer.from(canonical(unsigned), "utf8");
-  return { ...unsigned, hash: createHash("sha256").update(bytes).digest("hex"), signature: sign(null, bytes, key).toString("base64url") };
+  return {
+    ...unsigned,
+    hash: createHash("sha256").update(bytes).digest("hex"),
+    signature: sign(null, bytes, key).toString("base64url"),
+  };
 }
 
 const KEY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -132,8 +136,11 @@ const announce = async (kid: string, raw: Buffer): Promise<void> => {
   await kv.put(kid, raw.toString("base64url"));
 };
 
-const auditReport = async (): Promise<{ ok: boolean; anchor: string; problems: Array<{ seq: number; code: string; kid?: string }> }> =>
-  (await admin.get("/v1/audit/verify")).body;
+const auditReport = async (): Promise<{
+  ok: boolean;
+  anchor: string;
+  problems: Array<{ seq: number; code: string; kid?: string }>;
+}> => (await admin.get("/v1/audit/verify")).body;
 
 describe("an intruder with write access to NATS", () => {
   it("registers its own key in the KV bucket and publishes a backdoor key for admin: refused, reported, kept out of JWKS", async () => {
@@ -146,7 +153,9 @@ describe("an intruder with write access to NATS", () => {
     const report = await auditReport();
     expect(report.ok).toBe(false);
     expect(report.anchor).toBe(daemon.signer.keyId);
-    expect(report.problems).toContainEqual(expect.objectContaining({ seq: forged.seq, code: "untrusted_signer", kid: intruder.kid }));
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ seq: forged.seq, code: "untrusted_signer", kid: intruder.kid }),
+    );
     const jwks = (await client(daemon.url).get("/.well-known/jwks.json")).body;
     expect(jwks.keys.map((key: { kid: string }) => key.kid)).toEqual([daemon.signer.keyId]);
     // The announcement makes it only a pending key, never a trusted one.
@@ -211,8 +220,12 @@ describe("an intruder with write access to NATS", () => {
       daemon.signer.keyId,
     ]);
     const report = await auditReport();
-    expect(report.problems).toContainEqual(expect.objectContaining({ seq: enrolment, code: "untrusted_signer", kid: intruder.kid }));
-    expect(report.problems).toContainEqual(expect.objectContaining({ seq: forged.seq, code: "untrusted_signer", kid: intruder.kid }));
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ seq: enrolment, code: "untrusted_signer", kid: intruder.kid }),
+    );
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ seq: forged.seq, code: "untrusted_signer", kid: intruder.kid }),
+    );
     // The real admin can still approve keys: the forged statement did not take the chain's next place.
     const other = intruderKey();
     const approved = await admin.post(`/v1/signing-keys/${other.kid}/approve`, { publicKey: other.raw.toString("base64url") });
@@ -239,10 +252,14 @@ describe("an intruder with write access to NATS", () => {
     const seq = (await jetstream(nc).publish("kl.checkpoint", JSON.stringify(forged))).seq;
     // A real change, then a real checkpoint after the forged one.
     expect((await admin.post("/v1/service-accounts", { name: "after-forged-checkpoint" })).status).toBe(201);
-    await waitUntil(async () => {
-      const now = await (await jetstreamManager(nc)).streams.getMessage("KEYLEDGER", { last_by_subj: "kl.checkpoint" });
-      return now!.seq > seq;
-    }, 10_000, 100);
+    await waitUntil(
+      async () => {
+        const now = await (await jetstreamManager(nc)).streams.getMessage("KEYLEDGER", { last_by_subj: "kl.checkpoint" });
+        return now!.seq > seq;
+      },
+      10_000,
+      100,
+    );
     const report = await auditReport();
     const checkpointProblems = report.problems.filter((problem) => problem.code.startsWith("checkpoint_") || problem.seq === seq);
     expect(checkpointProblems).toEqual([expect.objectContaining({ seq, code: "untrusted_signer", kid: intruder.kid })]);
@@ -259,8 +276,8 @@ describe("an intruder with write access to NATS", () => {
     expect((await client(daemon.url).get("/.well-known/jwks.json")).body.keys.map((key: { kid: string }) => key.kid)).toContain(
       daemon.signer.keyId,
     );
-    expect((await client(daemon.url).get("/.well-known/jwks.json")).body.keys.map((key: { kid: string }) => key.kid)).not.toContain(
-      intruder.kid,
-    );
+    expect(
+      (await client(daemon.url).get("/.well-known/jwks.json")).body.keys.map((key: { kid: string }) => key.kid),
+    ).not.toContain(intruder.kid);
   });
 });
