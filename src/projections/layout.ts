@@ -29,6 +29,7 @@ export const RETENTIONS_RANGE = { gt: "ret!", lt: "ret!~" };
 export const skippedKey = (seq: number): string => `skipped!${String(seq).padStart(16, "0")}`;
 export const SKIPPED_RANGE = { gt: "skipped!", lt: "skipped!~" };
 export const ACCOUNTS_RANGE = { gt: "acct!", lt: "acct!~" };
+export const KEYS_RANGE = { gt: "key!", lt: "key!~" };
 
 export type AccountFields = Omit<AccountState, "keys">;
 

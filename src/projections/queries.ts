@@ -93,6 +93,11 @@ export class Queries {
     return keyId === null ? undefined : this.readModel.cachedCredential(keyId);
   }
 
+  /** False only when the read model surely holds no key of this id: then there is nothing to read. */
+  mayHoldKey(keyId: string | null): boolean {
+    return this.readModel.mayHoldKey(keyId ?? STAND_IN_KEY_ID);
+  }
+
   /** Whether some active admin account has a key that works now (the bootstrap's question). */
   async hasUsableAdmin(now: Date): Promise<boolean> {
     for await (const value of this.readModel.db.values(ACCOUNTS_RANGE)) {

@@ -1,6 +1,7 @@
 import { Level } from "level";
 import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
 import { START_POSITION, type DigestPosition } from "../events/index.js";
+import { KeyIdFilter } from "./key-id-filter.js";
 import { ReadThroughCache } from "./read-cache.js";
 import {
   accountKey,
@@ -9,6 +10,7 @@ import {
   CHECKPOINT,
   DIGEST,
   keyKey,
+  KEYS_RANGE,
   STREAM_CHECKPOINT,
   LAYOUT,
   LAYOUT_VERSION,
@@ -47,6 +49,8 @@ export const CREDENTIAL_CACHE_SIZE = 20_000;
 export class ReadModel {
   private readonly aggregates = new ReadThroughCache<string, Aggregate>(AGGREGATE_CACHE_SIZE);
   private readonly credentials = new ReadThroughCache<string, Credential>(CREDENTIAL_CACHE_SIZE);
+  private readonly keyIds = new KeyIdFilter();
+  private closing = false;
 
   private constructor(readonly db: Level<string, unknown>) {}
 
@@ -59,11 +63,34 @@ export class ReadModel {
     await db.open();
     const readModel = new ReadModel(db);
     if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
+    else void readModel.learnKeyIds();
     return readModel;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.db.close();
+  }
+
+  /**
+   * Fills the key id filter from every key record, in the background: start-up does not wait for
+   * it (with a million keys it takes a second or so). Until it is done, every lookup goes to LevelDB.
+   */
+  private async learnKeyIds(): Promise<void> {
+    try {
+      for await (const key of this.db.keys(KEYS_RANGE)) {
+        if (this.closing) return;
+        this.keyIds.add(key.slice(4));
+      }
+      this.keyIds.markComplete();
+    } catch {
+      // A read model closed meanwhile, or unreadable: the filter stays incomplete and says "maybe".
+    }
+  }
+
+  /** False only when this read model surely holds no key of this id (see KeyIdFilter). */
+  mayHoldKey(keyId: string): boolean {
+    return this.keyIds.mightHold(keyId);
   }
 
   /** The last stream sequence the projector passed: it resumes after it. */
@@ -133,6 +160,8 @@ export class ReadModel {
   }
 
   private async commit(ops: Operation[], changed: ReadonlyMap<string, Aggregate>): Promise<void> {
+    // Known before they are written: a "maybe" for a key about to exist is harmless, a "no" is not.
+    for (const aggregate of changed.values()) for (const keyId of Object.keys(aggregate.state.keys)) this.keyIds.add(keyId);
     await this.db.batch(ops);
     for (const [accountId, aggregate] of changed) {
       this.aggregates.changed(accountId, aggregate);
@@ -153,6 +182,7 @@ export class ReadModel {
     await this.db.clear();
     this.aggregates.clear();
     this.credentials.clear();
+    this.keyIds.reset();
     await this.db.put(LAYOUT, LAYOUT_VERSION);
   }
 }
