@@ -23,7 +23,7 @@ import { Metrics } from "./metrics/index.js";
 import { ProjectionLag, Projector, Queries, ReadModel, reprojectionNeeded, TimeTravel } from "./projections/index.js";
 import { RetentionScheduler } from "./scheduler/index.js";
 import { loadSigner, type Signer } from "./signing/index.js";
-import { establishTrust, ledgerMemory, streamBehind, streamExpected, streamMissing } from "./startup-checks.js";
+import { checkKeysHead, establishTrust, ledgerMemory, streamBehind, streamExpected, streamMissing } from "./startup-checks.js";
 import { gatedSigner, SigningKeyNotTrustedError } from "./trust/index.js";
 
 export interface Daemon {
@@ -129,6 +129,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
 
     ledger = await TrustLedger.open(store, logger.child({ component: "trust" }), config.trustAnchor ?? memory.pinnedInFile);
     const trust = ledger;
+    checkKeysHead(trust, await readModel.keysHead(), config.stream, dataDir);
     const announcements = await KeyAnnouncements.open(nc, config.replicas, logger.child({ component: "trust" }));
     stops.push({ name: "signing key announcements", stop: () => announcements.stop() });
     const queries = new Queries(readModel);
@@ -148,6 +149,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       stream: config.stream,
       configured: config.trustAnchor,
       memory,
+      hasEvents: (await store.lastEventSequence()) > 0,
       logger,
     });
     // Every daemon says which key it signs with, so that an admin can approve a new one by its id.

@@ -63,6 +63,8 @@ export async function establishTrust(deps: {
   /** `--trust-anchor`, if given. */
   readonly configured: string | undefined;
   readonly memory: LedgerMemory;
+  /** Whether the stream holds any event yet. */
+  readonly hasEvents: boolean;
   readonly logger: Logger;
 }): Promise<{ anchor: string; ownKeyTrusted: boolean }> {
   const { ledger, signer, dataDir, memory, logger } = deps;
@@ -72,7 +74,11 @@ export async function establishTrust(deps: {
       `--trust-anchor ${deps.configured} differs from the anchor ${memory.pinnedInFile} pinned in ${dataDir}/${TRUST_ANCHOR_FILE}: this data directory belongs to another ledger`,
     );
   const mismatch = ledger.refusedStatements.find(({ problem }) => problem.code === "anchor_mismatch");
-  if (ledger.trust.anchor === null && mismatch !== undefined)
+  // Someone else's genesis came first on a stream without events (a race on a new stream): it does
+  // not count against the pin, and the pinned anchor still enrols itself after it. A stream with
+  // events under another anchor is another ledger.
+  const racedOnEmptyStream = !deps.hasEvents && pinned === signer.keyId;
+  if (ledger.trust.anchor === null && mismatch !== undefined && !racedOnEmptyStream)
     throw new StartRefused(
       `the stream ${deps.stream} is not the ledger this daemon expects: ${mismatch.problem.reason} (sequence ${mismatch.seq}). Point the daemon at the right stream, or restore it from a backup.`,
     );
@@ -110,4 +116,23 @@ export async function establishTrust(deps: {
       `this daemon's signing key ${signer.keyId} is not trusted by the ledger: it serves reads and verifications but signs nothing until an admin runs \`keyledger signing-keys approve ${signer.keyId}\` against a trusted daemon`,
     );
   return { anchor, ownKeyTrusted };
+}
+
+/**
+ * The last key statement this data directory's read model passed must still be in the stream's
+ * chain, unchanged: a stream rewritten from a copy that leaves out a statement (a revocation, say)
+ * and is padded back to its old length would otherwise start daemons that trust a revoked key.
+ */
+export function checkKeysHead(
+  ledger: Pick<TrustLedger, "statementOfVersion">,
+  head: { readonly seq: number; readonly version: number; readonly hash: string } | null,
+  stream: string,
+  dataDir: string,
+): void {
+  if (head === null) return;
+  const found = ledger.statementOfVersion(head.version);
+  if (found !== null && found.hash === head.hash) return;
+  throw new StartRefused(
+    `the stream ${stream} no longer holds the signing key statement version ${head.version} (sequence ${head.seq}) that the read model in ${dataDir} passed: a key statement was removed or replaced, and with it maybe a revocation. Restore the stream from a backup; only to accept the stream as it is on purpose, run \`keyledger projections rebuild --data-dir ${dataDir}\` with the daemon stopped.`,
+  );
 }

@@ -12,7 +12,8 @@ import {
 import type { CommandContext } from "./command-handler.js";
 import { newStatementId } from "./ids.js";
 
-const ATTEMPTS = 5;
+/** A statement is decided again this often when others are appended meanwhile (an intruder's garbage included). */
+const ATTEMPTS = 10;
 
 /** The ledger's trust root as the use cases need it (the daemon's `TrustLedger`). */
 export interface TrustRoot {
@@ -74,7 +75,6 @@ export class SigningKeys {
     return this.run(
       (metadata) => ({ type: "EnrolGenesis", data: { kid: this.signer.keyId, publicKey }, metadata }),
       { actor: SYSTEM_GENESIS, requestId: null },
-      `genesis:${this.signer.keyId}`,
       () => this.root.trust.anchor === null,
     );
   }
@@ -94,17 +94,12 @@ export class SigningKeys {
         metadata,
       }),
       context,
-      `enrol:${kid}`,
     );
     return (await this.view(kid))!;
   }
 
   async revoke(kid: string, reason: string, context: CommandContext): Promise<SigningKeyView> {
-    await this.run(
-      (metadata) => ({ type: "RevokeKey", data: { kid, reason, signer: this.signer.keyId }, metadata }),
-      context,
-      `revoke:${kid}`,
-    );
+    await this.run((metadata) => ({ type: "RevokeKey", data: { kid, reason, signer: this.signer.keyId }, metadata }), context);
     return (await this.view(kid))!;
   }
 
@@ -142,7 +137,6 @@ export class SigningKeys {
   private async run(
     command: (metadata: { now: string; actor: Actor }) => TrustCommand,
     context: CommandContext,
-    msgId: string,
     stillNeeded: () => boolean = () => true,
   ): Promise<boolean> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -157,11 +151,12 @@ export class SigningKeys {
         this.signer,
       );
       try {
-        const seq = await this.store.appendStatement(statement, this.root.lastStatementSeq, msgId);
+        const seq = await this.store.appendStatement(statement, this.root.lastStatementSeq);
         this.root.feed(seq, Buffer.from(JSON.stringify(statement), "utf8"));
         return true;
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
         await this.root.refresh();
       }
     }

@@ -1,5 +1,11 @@
 import type { Logger } from "pino";
-import { CHECKPOINT_SUBJECT, sealCheckpoint, type DigestPosition, type JetStreamEventStore } from "../events/index.js";
+import {
+  CHECKPOINT_SUBJECT,
+  sealCheckpoint,
+  type DigestPosition,
+  type JetStreamEventStore,
+  type KeysHead,
+} from "../events/index.js";
 import type { Signer } from "../signing/index.js";
 
 export interface CheckpointWriterOptions {
@@ -15,6 +21,8 @@ export interface CheckpointSource {
   readonly position: number;
   /** The last authentic checkpoint passed (null: none yet). */
   readonly streamCheckpoint: { readonly hash: string; readonly eventCount: number } | null;
+  /** The last signing key statement that counted, as passed (null: none yet). */
+  readonly keysHead: KeysHead | null;
 }
 
 /**
@@ -67,7 +75,13 @@ export class CheckpointWriter {
     if (this.source.position < subjectSeq) return false; // the projector has not judged the last one yet
     const last = this.source.streamCheckpoint;
     if (last !== null && last.eventCount >= position.count) return false;
-    const checkpoint = sealCheckpoint(position, last?.hash ?? null, this.clock().toISOString(), this.signer);
+    const checkpoint = sealCheckpoint(
+      position,
+      last?.hash ?? null,
+      this.clock().toISOString(),
+      this.signer,
+      this.source.keysHead,
+    );
     const appended = await this.store.appendCheckpoint(checkpoint, subjectSeq);
     if (appended) this.logger.debug({ upToSeq: position.seq, eventCount: position.count }, "stream checkpoint appended");
     return appended;

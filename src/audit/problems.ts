@@ -9,6 +9,7 @@ export type ProblemCode =
   | "checkpoint_chain_broken"
   | "checkpoint_digest_mismatch"
   | "checkpoint_out_of_reach"
+  | "checkpoint_keys_mismatch"
   | "stream_truncated"
   | "read_model_mismatch"
   | "no_trust_anchor"

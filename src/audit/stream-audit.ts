@@ -277,6 +277,23 @@ class StreamAudit {
       return;
     }
     this.checkpoints += 1;
+    const keys = checkpoint.keys;
+    if (keys !== undefined && keys !== null) {
+      const record = this.statements.get(keys.seq);
+      const named = record?.problem === null ? record.statement : null;
+      if (
+        named === null ||
+        named === undefined ||
+        named.version !== keys.version ||
+        named.hash !== keys.hash ||
+        keys.seq >= message.seq
+      )
+        this.problem(
+          message.seq,
+          "checkpoint_keys_mismatch",
+          `checkpoint names key statement version ${keys.version} at sequence ${keys.seq}, which the stream does not hold there: a key statement was removed, inserted or altered`,
+        );
+    }
     if (checkpoint.prevHash !== this.lastCheckpointHash)
       this.problem(
         message.seq,

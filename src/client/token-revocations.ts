@@ -28,19 +28,24 @@ interface Ended {
  * (`tokenAccepted` in `src/domain/credential.ts`): a deactivation or deletion of the key or account,
  * and a role taken away from the account, move its token epoch on, and every token naming an earlier
  * epoch is dead (a reactivation does not revive it; no clock is compared); a rotation out ends the
- * tokens issued from the previous secret. Bounded: the least recently revoked ids are forgotten
- * first, which only matters for tokens that outlive `maxEntries` later revocations.
+ * tokens issued from the previous secret. Bounded: past `maxEntries` the least recently revoked id
+ * is forgotten, and so as not to forget in a token's favour (a flood of feed messages must not
+ * revive a revoked token), every token issued before the forgotten revocation arrived counts as
+ * revoked from then on: holders of such tokens mint new ones.
  */
 export class TokenRevocations {
-  /** `a:<accountId>` or `k:<keyId>`, least recently revoked first. */
-  private readonly ended = new Map<string, Ended>();
+  /** `a:<accountId>` or `k:<keyId>`, least recently revoked first, each with when it arrived. */
+  private readonly ended = new Map<string, Ended & { arrivedMs: number }>();
+  /** Tokens issued before this instant are taken as revoked: something about them was forgotten. */
+  private forgottenBeforeMs = 0;
 
   constructor(private readonly maxEntries = 10_000) {}
 
   /** `now`: when the revocation arrived, the instant used when the event names neither an epoch nor its own time. */
   record(revocation: Revocation, now: number): void {
     const id = endsAccount(revocation) ? `a:${revocation.accountId}` : `k:${revocation.keyId}`;
-    const ended = this.ended.get(id) ?? { epoch: 0, notBeforeMs: 0, deadGenerationsUpTo: -1 };
+    const ended = this.ended.get(id) ?? { epoch: 0, notBeforeMs: 0, deadGenerationsUpTo: -1, arrivedMs: now };
+    ended.arrivedMs = now;
     const generation = revocation.generation;
     if (revocation.type === "ApiKeyRotated" && generation !== null) {
       // The previous secret stops at once, or stays until an ApiKeyRetentionExpired says it ended.
@@ -55,14 +60,16 @@ export class TokenRevocations {
     }
     this.ended.delete(id);
     this.ended.set(id, ended);
-    for (const oldest of this.ended.keys()) {
+    for (const [oldest, forgotten] of this.ended) {
       if (this.ended.size <= this.maxEntries) break;
       this.ended.delete(oldest);
+      this.forgottenBeforeMs = Math.max(this.forgottenBeforeMs, forgotten.arrivedMs);
     }
   }
 
   /** Whether a revocation seen on the feed ended this token. */
   revoked(token: RevocableToken): boolean {
+    if (token.iat_ms < this.forgottenBeforeMs) return true;
     const account = this.ended.get(`a:${token.sub}`);
     const key = this.ended.get(`k:${token.key}`);
     if (account !== undefined && (before(token.aep, account.epoch) || token.iat_ms < account.notBeforeMs)) return true;

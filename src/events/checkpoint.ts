@@ -3,7 +3,16 @@ import { canonicalJson, verifySignature, type Signer } from "../signing/index.js
 import type { SignerCheck } from "../trust/index.js";
 import type { DigestPosition } from "./digest.js";
 
-export const CHECKPOINT_SCHEMA_VERSION = 1;
+/** Version 2 adds `keys`; version 1 checkpoints stay readable and verifiable as they were signed. */
+export const CHECKPOINT_SCHEMA_VERSION = 2;
+
+/** The last signing key statement that counted, as the checkpoint's writer had passed it. */
+export interface KeysHead {
+  /** Its stream sequence. */
+  readonly seq: number;
+  readonly version: number;
+  readonly hash: string;
+}
 
 /**
  * A signed statement by a daemon about the stream: "the first `eventCount` event messages, up to
@@ -21,6 +30,11 @@ export interface StreamCheckpoint {
   readonly digest: string;
   /** `hash` of the previous checkpoint; null for the first one. */
   readonly prevHash: string | null;
+  /**
+   * (Version 2) the last key statement that counted when the checkpoint was written (null: none
+   * yet): a statement removed or replaced before it shows, which the event digest cannot show.
+   */
+  readonly keys?: KeysHead | null;
   /** SHA-256 (hex) of the canonical JSON of every other member except `signature`. */
   readonly hash: string;
   readonly signingKeyId: string;
@@ -29,9 +43,10 @@ export interface StreamCheckpoint {
 }
 
 export function checkpointBytes(checkpoint: Omit<StreamCheckpoint, "hash" | "signature">): Buffer {
-  const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId } = checkpoint;
+  const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys } = checkpoint;
+  // `keys` is absent from version 1 (canonical JSON leaves out an undefined member).
   return Buffer.from(
-    canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId }),
+    canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys }),
     "utf8",
   );
 }
@@ -41,6 +56,7 @@ export function sealCheckpoint(
   prevHash: string | null,
   occurredAt: string,
   signer: Signer,
+  keys: KeysHead | null,
 ): StreamCheckpoint {
   const unsigned = {
     type: "StreamCheckpoint" as const,
@@ -50,6 +66,7 @@ export function sealCheckpoint(
     eventCount: position.count,
     digest: position.digest,
     prevHash,
+    keys,
     signingKeyId: signer.keyId,
   };
   const bytes = checkpointBytes(unsigned);
@@ -62,14 +79,23 @@ export function sealCheckpoint(
 
 export function decodeCheckpoint(bytes: Uint8Array): StreamCheckpoint {
   const raw = JSON.parse(Buffer.from(bytes).toString("utf8")) as Partial<StreamCheckpoint> | null;
+  const keys = raw?.keys;
+  const keysShaped =
+    keys === null ||
+    (typeof keys === "object" &&
+      Number.isSafeInteger(keys.seq) &&
+      Number.isSafeInteger(keys.version) &&
+      typeof keys.hash === "string");
   if (
     raw === null ||
     typeof raw !== "object" ||
     raw.type !== "StreamCheckpoint" ||
-    raw.schemaVersion !== CHECKPOINT_SCHEMA_VERSION ||
+    !(raw.schemaVersion === 1 ? keys === undefined : raw.schemaVersion === 2 && keysShaped) ||
+    typeof raw.occurredAt !== "string" ||
     !Number.isSafeInteger(raw.upToSeq) ||
     !Number.isSafeInteger(raw.eventCount) ||
     typeof raw.digest !== "string" ||
+    (raw.prevHash !== null && typeof raw.prevHash !== "string") ||
     typeof raw.hash !== "string" ||
     typeof raw.signingKeyId !== "string" ||
     typeof raw.signature !== "string"

@@ -119,5 +119,31 @@ export function upcast(raw: unknown): EventEnvelope {
 }
 
 export function decodeEnvelope(bytes: Uint8Array): EventEnvelope {
-  return upcast(JSON.parse(Buffer.from(bytes).toString("utf8")));
+  return checkedShape(upcast(JSON.parse(Buffer.from(bytes).toString("utf8"))));
+}
+
+/**
+ * Every member of the type it must have: a stored message is anybody's writing, and an id that is
+ * an object or a version that is a string must fail here, as "not a readable event", not later in
+ * code that takes the types on trust.
+ */
+function checkedShape(envelope: EventEnvelope): EventEnvelope {
+  const text = (value: unknown): boolean => typeof value === "string";
+  const object = (value: unknown): boolean => typeof value === "object" && value !== null && !Array.isArray(value);
+  const shaped =
+    text(envelope.id) &&
+    text(envelope.type) &&
+    text(envelope.accountId) &&
+    text(envelope.occurredAt) &&
+    object(envelope.actor) &&
+    (envelope.requestId === null || text(envelope.requestId)) &&
+    object(envelope.data) &&
+    Number.isSafeInteger(envelope.accountVersion) &&
+    envelope.accountVersion >= 1 &&
+    (envelope.prevHash === null || text(envelope.prevHash)) &&
+    text(envelope.hash) &&
+    text(envelope.signingKeyId) &&
+    text(envelope.signature);
+  if (!shaped) throw new Error("an event envelope member has the wrong type");
+  return envelope;
 }

@@ -360,20 +360,35 @@ export class JetStreamEventStore {
 
   /**
    * Appends a signing key statement after the message at `expectedSeq` on `kl.keys` (0: the
-   * first); another statement appended meanwhile is a ConcurrencyError. Answers its sequence.
+   * first); another message appended there meanwhile is a ConcurrencyError. Answers its sequence.
+   * The message id is the statement's own hash: nobody can take it ahead of time, and a duplicate
+   * answer (a retry of this very statement) counts only once the stored message is read back equal.
    */
-  async appendStatement(statement: KeyStatement, expectedSeq: number, msgId: string): Promise<number> {
+  async appendStatement(statement: KeyStatement, expectedSeq: number): Promise<number> {
     if (!this.connected()) throw new StoreUnavailableError("the event store is not connected");
+    const payload = JSON.stringify(statement);
+    let ack: { seq: number; duplicate: boolean };
     try {
-      const ack = await this.js.publish(KEYS_SUBJECT, JSON.stringify(statement), {
-        msgID: msgId,
+      ack = await this.js.publish(KEYS_SUBJECT, payload, {
+        msgID: `statement:${statement.hash}`,
         expect: { lastSubjectSequence: expectedSeq },
         timeout: this.options.publishTimeoutMs,
       });
-      return ack.seq;
     } catch (error) {
       if (isWrongLastSequence(error)) throw new ConcurrencyError(KEYS_SUBJECT);
       throw translate(error, "appending a signing key statement");
+    }
+    if (ack.duplicate && !(await this.holds(ack.seq, KEYS_SUBJECT, payload))) throw new ConcurrencyError(KEYS_SUBJECT);
+    return ack.seq;
+  }
+
+  /** Whether the stream holds exactly `payload` on `subject` at `seq`. */
+  private async holds(seq: number, subject: string, payload: string): Promise<boolean> {
+    try {
+      const message = await this.jsm.streams.getMessage(this.options.stream, { seq });
+      return message !== null && message.subject === subject && message.string() === payload;
+    } catch (error) {
+      throw translate(error, "reading an appended message back");
     }
   }
 

@@ -1,6 +1,6 @@
 export { canonicalJson } from "../signing/index.js";
 export { checkpointBytes, checkpointProblem, decodeCheckpoint, sealCheckpoint } from "./checkpoint.js";
-export type { StreamCheckpoint } from "./checkpoint.js";
+export type { KeysHead, StreamCheckpoint } from "./checkpoint.js";
 export { advancePosition, EMPTY_DIGEST, nextDigest, START_POSITION } from "./digest.js";
 export type { DigestPosition } from "./digest.js";
 export { decodeEnvelope, SCHEMA_VERSION, sealEvent, signedBytes, toDomainEvent, upcast } from "./envelope.js";

@@ -2,7 +2,7 @@ import { headers } from "@nats-io/transport-node";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { endsCredentials, MAYBE_REVOCATION, type EventType } from "../domain/index.js";
-import { decodeEnvelope, toDomainEvent, type EventEnvelope } from "./envelope.js";
+import { decodeEnvelope, signedBytes, toDomainEvent, type EventEnvelope } from "./envelope.js";
 import { hashProblem, signatureProblem, type SignerTrust } from "./verify-event.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
@@ -85,21 +85,46 @@ export class RevocationRelay {
    * Only what a key trusted by the ledger at the event's sequence signed goes into the feed (the
    * chain is the projector's business). A ledger that cannot be read throws: the follower retries.
    */
-  private async authentic(message: JsMsg, envelope: EventEnvelope): Promise<boolean> {
-    let problem = hashProblem(envelope);
+  private async authentic(message: JsMsg, envelope: EventEnvelope, signed: Uint8Array): Promise<boolean> {
+    let problem = hashProblem(envelope, signed);
     if (problem === null) {
       const signer = await this.trust.signerAt(envelope.signingKeyId, message.seq);
-      problem = "code" in signer ? signer.reason : this.sealedHere(envelope) ? null : signatureProblem(envelope, signer);
+      problem = "code" in signer ? signer.reason : this.sealedHere(envelope) ? null : signatureProblem(envelope, signer, signed);
     }
     if (problem !== null) this.logger.error({ seq: message.seq, problem }, "not relaying an event no trusted key signed");
     return problem === null;
   }
 
+  /**
+   * Where the feed stands: its last sequence (the next copy is appended expecting it), and the
+   * source sequence of its last *genuine* copy — one whose `Kl-Source-Seq` names an event message
+   * with exactly its bytes. Anybody who can write to NATS can append to the feed; a message of
+   * theirs with a made-up source sequence must not make the relay skip what it has not copied.
+   */
   private async resumeAfter(): Promise<number> {
-    const last = await this.store.manager.streams.getMessage(this.stream, { last_by_subj: REVOCATION_SUBJECTS[0]! });
+    const manager = this.store.manager;
+    const last = await manager.streams.getMessage(this.stream, { last_by_subj: REVOCATION_SUBJECTS[0]! });
     this.feedSeq = last?.seq ?? 0;
-    this.relayed = Number(last?.header?.get(SOURCE_SEQ_HEADER) ?? 0);
+    this.relayed = 0;
+    for (let seq = this.feedSeq; seq > 0; seq--) {
+      const copy = seq === last?.seq ? last : await manager.streams.getMessage(this.stream, { seq }).catch(() => null);
+      if (copy === null || copy === undefined) continue;
+      const source = Number(copy.header?.get(SOURCE_SEQ_HEADER) ?? Number.NaN);
+      if (await this.isCopyOf(copy.data, source)) {
+        this.relayed = source;
+        break;
+      }
+      this.logger.warn({ feedSeq: seq }, "the revocation feed holds a message that is no copy of an event: passing over it");
+    }
     return this.relayed;
+  }
+
+  private async isCopyOf(data: Uint8Array, source: number): Promise<boolean> {
+    if (!Number.isSafeInteger(source) || source < 1) return false;
+    const original = await this.store.manager.streams.getMessage(this.store.options.stream, { seq: source }).catch(() => null);
+    return (
+      original !== null && accountIdOfSubject(original.subject) !== null && Buffer.from(original.data).equals(Buffer.from(data))
+    );
   }
 
   private async onMessage(message: JsMsg): Promise<FollowStep> {
@@ -108,20 +133,25 @@ export class RevocationRelay {
     // Most events are no revocation, and their type is in a header: those are passed over unread.
     if (accountId === null || (type !== "" && !MAYBE_REVOCATION.has(type as EventType))) return "next";
     let envelope: EventEnvelope;
+    let signed: Uint8Array;
+    let revokes: boolean;
     try {
       envelope = decodeEnvelope(message.data);
+      signed = signedBytes(envelope);
+      revokes = endsCredentials(toDomainEvent(envelope));
     } catch {
       return "next"; // not a readable event: the projector records it, the audit reports it
     }
     // A signed event copied onto another account's subject would revoke that account's answers.
-    if (envelope.accountId !== accountId) return "next";
-    if (!endsCredentials(toDomainEvent(envelope)) || !(await this.authentic(message, envelope))) return "next";
+    if (envelope.accountId !== accountId || !revokes) return "next";
+    if (!(await this.authentic(message, envelope, signed))) return "next";
     const hdrs = headers();
     hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
     hdrs.set("Kl-Event-Type", envelope.type);
     try {
+      // No message id: one anybody could take ahead of time would drop this copy as a duplicate.
+      // The expected last sequence alone keeps the copies of several daemons one line, each once.
       const ack = await this.store.jetstream.publish(revocationSubject(accountId, envelope.type), message.data, {
-        msgID: `revocation:${message.seq}`,
         expect: { lastSequence: this.feedSeq },
         headers: hdrs,
         timeout: this.store.options.publishTimeoutMs,

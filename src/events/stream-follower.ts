@@ -101,7 +101,9 @@ export class StreamFollower {
     void this.restartWhenSilent(messages);
     for await (const message of messages) {
       if ((await this.handlers.onMessage(message)) === "restart") {
-        await messages.close();
+        // Not awaited: closing waits for the messages already pulled to be read, and this loop,
+        // their only reader, is the one leaving.
+        void messages.close().catch(() => undefined);
         return;
       }
     }

@@ -25,6 +25,11 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     deny_delete: true,
     deny_purge: true,
     allow_rollup_hdrs: false,
+    // History is never dropped by a limit either (someone with API access could set one).
+    max_age: 0,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msgs_per_subject: -1,
   };
   let current: StreamConfig;
   try {
@@ -49,6 +54,10 @@ export async function ensureStream(jsm: JetStreamManager, settings: StreamSettin
     current.num_replicas !== config.num_replicas ||
     current.duplicate_window !== config.duplicate_window ||
     !current.deny_delete ||
+    current.max_age !== 0 ||
+    current.max_msgs !== -1 ||
+    current.max_bytes !== -1 ||
+    current.max_msgs_per_subject !== -1 ||
     settings.subjects.some((subject) => !current.subjects.includes(subject)) ||
     !current.deny_purge
   ) {

@@ -9,6 +9,7 @@ import {
   type StatementProblem,
   type TrustState,
 } from "../trust/index.js";
+import { StoreUnavailableError } from "./errors.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { KEYS_SUBJECT } from "./subjects.js";
 import type { SignerTrust } from "./verify-event.js";
@@ -30,6 +31,9 @@ export class TrustLedger implements SignerTrust {
   private covered = 0;
   private refreshing: Promise<void> | null = null;
   private readonly refused: Array<{ seq: number; problem: StatementProblem }> = [];
+  /** Every statement that counted: by its sequence, and by its version. */
+  private readonly countedBySeq = new Map<number, { version: number; hash: string }>();
+  private readonly countedByVersion = new Map<number, { seq: number; hash: string }>();
 
   private constructor(
     private readonly store: JetStreamEventStore,
@@ -75,8 +79,20 @@ export class TrustLedger implements SignerTrust {
       return;
     }
     this.state = checked.state;
-    const { type, data: fact } = checked.statement!;
+    const { type, data: fact, version, hash } = checked.statement!;
+    this.countedBySeq.set(seq, { version, hash });
+    this.countedByVersion.set(version, { seq, hash });
     this.logger.info({ seq, type, kid: fact.kid }, "signing key statement applied");
+  }
+
+  /** The statement at `seq` if it counted (its version and hash), else null. */
+  statementAt(seq: number): { version: number; hash: string } | null {
+    return this.countedBySeq.get(seq) ?? null;
+  }
+
+  /** The statement of a version in the chain that counts (its sequence and hash), else null. */
+  statementOfVersion(version: number): { seq: number; hash: string } | null {
+    return this.countedByVersion.get(version) ?? null;
   }
 
   /** Every message before and at `seq` was seen in stream order (by a follower of the whole stream). */
@@ -84,11 +100,15 @@ export class TrustLedger implements SignerTrust {
     if (seq > this.covered) this.covered = seq;
   }
 
-  /** Makes sure every statement before `seq` is known (reading the subject when it may not be). */
+  /**
+   * Makes sure every statement before `seq` is known, reading the subject when it may not be. A
+   * read already under way may have asked for the head before `seq` existed: then another one goes.
+   */
   async ensureCovers(seq: number): Promise<void> {
-    if (this.covered >= seq) return;
-    await this.refresh();
-    this.observe(seq);
+    for (let attempt = 0; this.covered < seq; attempt++) {
+      if (attempt === 3) throw new StoreUnavailableError(`the stream's head stays before sequence ${seq}`);
+      await this.refresh();
+    }
   }
 
   /** Reads the statements appended since the last one read. */

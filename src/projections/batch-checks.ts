@@ -20,6 +20,8 @@ export interface ProjectorTrust {
   feed(seq: number, data: Uint8Array): void;
   observe(seq: number): void;
   signerAtCovered(kid: string, seq: number): SignerCheck;
+  /** The statement at `seq` if it counted (its version and hash), else null. */
+  statementAt(seq: number): { version: number; hash: string } | null;
 }
 
 /** A gathered batch, decoded, with its signature checks under way. */
@@ -48,15 +50,19 @@ export interface BatchChecks {
  * Ed25519 check, naming the key); then the signature itself must verify.
  */
 export function prepareBatch(messages: readonly StreamMessage[], checks: BatchChecks): PreparedBatch {
+  const signed: Array<Uint8Array | null> = [];
+  // Whatever a message holds, its reading fails here or nowhere: it is then passed over, never retried.
   const events = messages.map((message): StoredEvent | Error | null => {
+    signed.push(null);
     if (!isEventSubject(message.subject)) return null;
     try {
-      return { ...decodeEnvelope(message.data), seq: message.seq };
+      const event = { ...decodeEnvelope(message.data), seq: message.seq };
+      signed[signed.length - 1] = signedBytes(event);
+      return event;
     } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
+      return new Error(`not a readable event: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
-  const signed = events.map((event) => (event === null || event instanceof Error ? null : signedBytes(event)));
   const verdicts = signatureVerdicts(events, signed, checks);
   verdicts.catch(() => undefined); // awaited when the batch is applied, unless it is dropped first
   return { messages, events, signed, verdicts };

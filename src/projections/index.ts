@@ -5,6 +5,7 @@ export type {
   Aggregate,
   CheckpointHead,
   KeyRecord,
+  KeysHead,
   RetentionEntry,
   SkippedEntry,
 } from "./layout.js";

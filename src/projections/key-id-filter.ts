@@ -12,12 +12,12 @@ const PROBES = 7;
  * looked up. The filter is built in the background from the read model at start (until then
  * every lookup goes to LevelDB, as before) and learns each key the projector writes.
  *
- * The positions are a seeded hash of the id, the seed random per process, so nobody can make up ids
- * that all land on set bits.
+ * The positions are a seeded hash of the id, the seed random per read model (kept with the filter
+ * a clean shutdown saves), so nobody can make up ids that all land on set bits.
  */
 export class KeyIdFilter {
   private readonly bits = new Uint8Array(BITS / 8);
-  private readonly seeds: [number, number];
+  private seeds: [number, number];
   private complete = false;
 
   constructor() {
@@ -38,6 +38,24 @@ export class KeyIdFilter {
   reset(): void {
     this.bits.fill(0);
     this.complete = true;
+  }
+
+  /** The filter's bits, to be restored at the next start. */
+  save(): string {
+    const seeds = Buffer.alloc(8);
+    seeds.writeUInt32LE(this.seeds[0], 0);
+    seeds.writeUInt32LE(this.seeds[1] >>> 0, 4);
+    return Buffer.concat([seeds, this.bits]).toString("base64");
+  }
+
+  /** Takes bits `save` wrote (the hash seeds with them); answers whether they fit. */
+  restore(saved: string): boolean {
+    const bytes = Buffer.from(saved, "base64");
+    if (bytes.length !== this.bits.length + 8) return false;
+    this.bits.set(bytes.subarray(8));
+    this.seeds = [bytes.readUInt32LE(0), bytes.readUInt32LE(4) | 1];
+    this.complete = true;
+    return true;
   }
 
   add(keyId: string): void {

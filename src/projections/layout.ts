@@ -7,6 +7,8 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   meta!checkpoint                      last stream sequence the projector passed (any subject)
  *   meta!digest                          running digest of the event messages up to it, with the last event's sequence
  *   meta!stream-checkpoint               the last authentic stream checkpoint seen: what the next one chains to
+ *   meta!keys-head                       the last signing key statement that counted (seq, version, hash)
+ *   meta!key-filter                      the key id filter as a clean shutdown left it, with its checkpoint
  *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
  *   key!<keyId>                          KeyRecord (the lookup of verification)
  *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
@@ -19,6 +21,8 @@ export const LAYOUT = "meta!layout";
 export const CHECKPOINT = "meta!checkpoint";
 export const DIGEST = "meta!digest";
 export const STREAM_CHECKPOINT = "meta!stream-checkpoint";
+export const KEYS_HEAD = "meta!keys-head";
+export const KEY_FILTER = "meta!key-filter";
 export const accountKey = (accountId: string): string => `acct!${accountId}`;
 export const keyKey = (keyId: string): string => `key!${keyId}`;
 export const accountKeyIndex = (accountId: string, keyId: string): string => `acctkey!${accountId}!${keyId}`;
@@ -72,4 +76,11 @@ export interface CheckpointHead {
   readonly seq: number;
   readonly hash: string;
   readonly eventCount: number;
+}
+
+/** The last signing key statement that counted, as the projector passed it. */
+export interface KeysHead {
+  readonly seq: number;
+  readonly version: number;
+  readonly hash: string;
 }

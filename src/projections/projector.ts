@@ -20,7 +20,7 @@ import {
 } from "../events/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureJob } from "../signing/index.js";
 import { prepareBatch, type PreparedBatch, type ProjectorTrust, type StreamMessage } from "./batch-checks.js";
-import type { CheckpointHead, SkippedEntry } from "./layout.js";
+import type { CheckpointHead, KeysHead, SkippedEntry } from "./layout.js";
 import type { ProjectionBatch, ReadModel } from "./read-model.js";
 import { SequenceWaiters } from "./waiters.js";
 
@@ -56,6 +56,9 @@ export class Projector {
   private lastCheckpoint: CheckpointHead | null = null;
   /** An authentic checkpoint in the batch being written: it counts once the batch is committed. */
   private pendingCheckpoint: CheckpointHead | null = null;
+  /** The last key statement that counted, as passed (and in the batch being written). */
+  private lastKeysHead: KeysHead | null = null;
+  private pendingKeysHead: KeysHead | null = null;
   private target = 0;
   private readonly follower: StreamFollower;
   private readonly waiters = new SequenceWaiters();
@@ -85,6 +88,7 @@ export class Projector {
           this.inbox = [];
           this.prepared = null;
           this.pendingCheckpoint = null;
+          this.pendingKeysHead = null;
           this.gathered = this.applied;
           return this.applied;
         },
@@ -101,6 +105,7 @@ export class Projector {
     this.applied = await this.readModel.checkpoint();
     this.digest = await this.readModel.position();
     this.lastCheckpoint = await this.readModel.streamCheckpoint();
+    this.lastKeysHead = await this.readModel.keysHead();
     this.target = await this.store.head();
     this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
     this.follower.start();
@@ -126,6 +131,11 @@ export class Projector {
   /** The last authentic stream checkpoint passed: the next checkpoint chains to it. */
   get streamCheckpoint(): CheckpointHead | null {
     return this.lastCheckpoint;
+  }
+
+  /** The last signing key statement that counted, as this read model passed it. */
+  get keysHead(): KeysHead | null {
+    return this.lastKeysHead;
   }
 
   /** Events applied since this process started (not counting what the checkpoint already held). */
@@ -247,6 +257,12 @@ export class Projector {
    * ledger trusted at its sequence (anyone who can write to NATS can append to its subject).
    */
   private pass(batch: ProjectionBatch, message: StreamMessage): void {
+    const statement = message.subject === KEYS_SUBJECT ? this.trust?.statementAt(message.seq) : null;
+    if (statement !== null && statement !== undefined) {
+      this.pendingKeysHead = { seq: message.seq, ...statement };
+      batch.statementSeen(this.pendingKeysHead);
+      return;
+    }
     if (message.subject !== CHECKPOINT_SUBJECT || this.trust === undefined) {
       batch.pass(message.seq);
       return;
@@ -256,6 +272,10 @@ export class Projector {
     try {
       const checkpoint = decodeCheckpoint(message.data);
       problem = checkpointProblem(checkpoint, this.trust.signerAtCovered(checkpoint.signingKeyId, message.seq));
+      // Only the next link of the line counts (an authentic older checkpoint appended again does not).
+      const chainHead = this.pendingCheckpoint ?? this.lastCheckpoint;
+      if (problem === null && checkpoint.prevHash !== (chainHead?.hash ?? null))
+        problem = "checkpoint does not follow the last authentic checkpoint";
       head = { seq: message.seq, hash: checkpoint.hash, eventCount: checkpoint.eventCount };
     } catch {
       problem = "not a readable checkpoint";
@@ -285,6 +305,10 @@ export class Projector {
     if (this.pendingCheckpoint !== null) {
       this.lastCheckpoint = this.pendingCheckpoint;
       this.pendingCheckpoint = null;
+    }
+    if (this.pendingKeysHead !== null) {
+      this.lastKeysHead = this.pendingKeysHead;
+      this.pendingKeysHead = null;
     }
     this.waiters.reached(seq);
   }

@@ -10,6 +10,8 @@ import {
   CHECKPOINT,
   DIGEST,
   keyKey,
+  KEY_FILTER,
+  KEYS_HEAD,
   KEYS_RANGE,
   STREAM_CHECKPOINT,
   LAYOUT,
@@ -22,6 +24,7 @@ import {
   type AccountRecord,
   type Aggregate,
   type CheckpointHead,
+  type KeysHead,
   type SkippedEntry,
   type KeyRecord,
   type RetentionEntry,
@@ -63,13 +66,26 @@ export class ReadModel {
     await db.open();
     const readModel = new ReadModel(db);
     if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
-    else void readModel.learnKeyIds();
+    else if (!(await readModel.loadKeyIds())) void readModel.learnKeyIds();
     return readModel;
   }
 
+  /** Closes the read model, leaving the key id filter behind for the next start (it matches this checkpoint). */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.keyIds.ready && this.db.status === "open")
+      await this.db.put(KEY_FILTER, { checkpoint: await this.checkpoint(), filter: this.keyIds.save() }).catch(() => undefined);
     await this.db.close();
+  }
+
+  /**
+   * The key id filter a clean shutdown left, when the read model has not moved since (a daemon that
+   * crashed after it applied more leaves one that does not match: it is learnt again).
+   */
+  private async loadKeyIds(): Promise<boolean> {
+    const saved = (await this.db.get(KEY_FILTER)) as { checkpoint: number; filter: string } | undefined;
+    if (saved === undefined || saved.checkpoint !== (await this.checkpoint())) return false;
+    return this.keyIds.restore(saved.filter);
   }
 
   /**
@@ -101,6 +117,11 @@ export class ReadModel {
   /** The running digest of every event message the read model holds, with the last one's sequence. */
   async position(): Promise<DigestPosition> {
     return ((await this.db.get(DIGEST)) as DigestPosition | undefined) ?? START_POSITION;
+  }
+
+  /** The last signing key statement that counted, as the projector passed it (null: none yet). */
+  async keysHead(): Promise<KeysHead | null> {
+    return ((await this.db.get(KEYS_HEAD)) as KeysHead | undefined) ?? null;
   }
 
   /** The last authentic stream checkpoint the projector passed (null: none yet). */
@@ -156,12 +177,12 @@ export class ReadModel {
 
   /** A batch of projected events and skipped messages, written at once with the last one's position. */
   batch(): ProjectionBatch {
-    return new ProjectionBatch(this, (ops, changed) => this.commit(ops, changed));
+    return new ProjectionBatch(this, (ops, changed, newKeyIds) => this.commit(ops, changed, newKeyIds));
   }
 
-  private async commit(ops: Operation[], changed: ReadonlyMap<string, Aggregate>): Promise<void> {
+  private async commit(ops: Operation[], changed: ReadonlyMap<string, Aggregate>, newKeyIds: readonly string[]): Promise<void> {
     // Known before they are written: a "maybe" for a key about to exist is harmless, a "no" is not.
-    for (const aggregate of changed.values()) for (const keyId of Object.keys(aggregate.state.keys)) this.keyIds.add(keyId);
+    for (const keyId of newKeyIds) this.keyIds.add(keyId);
     await this.db.batch(ops);
     for (const [accountId, aggregate] of changed) {
       this.aggregates.changed(accountId, aggregate);
@@ -204,10 +225,15 @@ export class ProjectionBatch {
   /** The digest after the batch's last event message (null: the batch holds none). */
   private digest: DigestPosition | null = null;
   private streamCheckpoint: CheckpointHead | null = null;
+  private keysHead: KeysHead | null = null;
 
   constructor(
     private readonly readModel: ReadModel,
-    private readonly write: (ops: Operation[], changed: ReadonlyMap<string, Aggregate>) => Promise<void>,
+    private readonly write: (
+      ops: Operation[],
+      changed: ReadonlyMap<string, Aggregate>,
+      newKeyIds: readonly string[],
+    ) => Promise<void>,
   ) {}
 
   async aggregate(accountId: string): Promise<Aggregate | null> {
@@ -243,6 +269,12 @@ export class ProjectionBatch {
     this.lastSeq = seq;
   }
 
+  /** A key statement that counted was passed. */
+  statementSeen(head: KeysHead): void {
+    this.keysHead = head;
+    this.lastSeq = head.seq;
+  }
+
   /** An authentic stream checkpoint was passed: the next one chains to it. */
   checkpointSeen(head: CheckpointHead): void {
     this.streamCheckpoint = head;
@@ -256,6 +288,7 @@ export class ProjectionBatch {
   async commit(): Promise<void> {
     if (this.lastSeq === null) return;
     const ops = [...this.ops];
+    const newKeyIds: string[] = [];
     for (const [accountId, { state, streamSeq, lastHash }] of this.changed) {
       const old = this.before.get(accountId) ?? null;
       const { keys, ...account } = state;
@@ -265,7 +298,10 @@ export class ProjectionBatch {
         if (old?.keys[key.id] === key) continue;
         const value: KeyRecord = { ...key, accountId };
         ops.push({ type: "put", key: keyKey(key.id), value });
-        if (old?.keys[key.id] === undefined) ops.push({ type: "put", key: accountKeyIndex(accountId, key.id), value: "" });
+        if (old?.keys[key.id] === undefined) {
+          ops.push({ type: "put", key: accountKeyIndex(accountId, key.id), value: "" });
+          newKeyIds.push(key.id);
+        }
       }
       diffIndex(ops, nameIndex(old), nameIndex(state));
       diffIndex(ops, retentionIndex(old), retentionIndex(state));
@@ -273,7 +309,8 @@ export class ProjectionBatch {
     ops.push({ type: "put", key: CHECKPOINT, value: this.lastSeq });
     if (this.digest !== null) ops.push({ type: "put", key: DIGEST, value: this.digest });
     if (this.streamCheckpoint !== null) ops.push({ type: "put", key: STREAM_CHECKPOINT, value: this.streamCheckpoint });
-    await this.write(ops, this.changed);
+    if (this.keysHead !== null) ops.push({ type: "put", key: KEYS_HEAD, value: this.keysHead });
+    await this.write(ops, this.changed, newKeyIds);
   }
 }
 

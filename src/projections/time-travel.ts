@@ -5,6 +5,7 @@ import {
   decodeEnvelope,
   eventProblem,
   signatureProblem,
+  signedBytes,
   toDomainEvent,
   type JetStreamEventStore,
   type RawMessage,
@@ -77,23 +78,25 @@ class VerifiedFold {
   constructor(private readonly trust: SignerTrust) {}
 
   async apply(message: RawMessage): Promise<void> {
-    const event = readable(message);
-    if (event === null) return; // not a readable event: the projector skipped it too
+    const read = readable(message);
+    if (read === null) return; // not a readable event: the projector skipped it too
+    const { event, signed } = read;
     const before = this.states.get(event.accountId);
     const head = before === undefined ? null : { lastHash: before.lastHash, version: before.state.version };
     // A trust root that cannot be read throws (the question has no answer now), never "skipped".
     const problem =
-      eventProblem(event, message.subject, head) ??
-      signatureProblem(event, await this.trust.signerAt(event.signingKeyId, message.seq));
+      eventProblem(event, message.subject, head, signed) ??
+      signatureProblem(event, await this.trust.signerAt(event.signingKeyId, message.seq), signed);
     if (problem !== null) return;
     const after = foldable(before?.state ?? null, event);
     if (after !== null) this.states.set(event.accountId, { state: after, lastHash: event.hash });
   }
 }
 
-function readable(message: RawMessage): StoredEvent | null {
+function readable(message: RawMessage): { event: StoredEvent; signed: Uint8Array } | null {
   try {
-    return { ...decodeEnvelope(message.data), seq: message.seq };
+    const event = { ...decodeEnvelope(message.data), seq: message.seq };
+    return { event, signed: signedBytes(event) };
   } catch {
     return null;
   }

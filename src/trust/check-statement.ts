@@ -37,8 +37,10 @@ export interface CheckedStatement {
  */
 export function acceptStatement(state: TrustState, seq: number, bytes: Uint8Array, pinnedAnchor?: string): CheckedStatement {
   let statement: KeyStatement;
+  let signed: Buffer;
   try {
     statement = decodeStatement(bytes);
+    signed = statementBytes(statement);
   } catch (error) {
     return refused(
       state,
@@ -47,7 +49,6 @@ export function acceptStatement(state: TrustState, seq: number, bytes: Uint8Arra
       `not a readable key statement: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const signed = statementBytes(statement);
   if (sha256Hex(signed) !== statement.hash)
     return refused(state, statement, "hash_mismatch", "the key statement's hash does not match its content: it was altered");
   if (statement.version !== state.version + 1 || statement.prevHash !== state.lastHash)

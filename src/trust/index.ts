@@ -1,7 +1,7 @@
 export { acceptStatement } from "./check-statement.js";
 export type { CheckedStatement, StatementProblem, StatementProblemCode } from "./check-statement.js";
 export { decideTrust, MAX_REASON } from "./decide.js";
-export { foldStatements } from "./fold.js";
+export { foldStatements, StatementFold } from "./fold.js";
 export type { FoldedTrust, StatementMessage, StatementRecord } from "./fold.js";
 export type { ApproveKey, DecidedFact, EnrolGenesis, RevokeKey, TrustCommand } from "./decide.js";
 export { SigningKeyNotTrustedError } from "./errors.js";

@@ -51,10 +51,12 @@ export type SignerCheck = { readonly publicKey: Uint8Array } | UntrustedSigner;
  */
 export function signerAt(state: TrustState, kid: string, seq: number): SignerCheck {
   const key = state.keys.get(kid);
+  // A key id is 16 characters; whatever else a message claims is cut short before it is repeated.
+  const shown = kid.length > 32 ? `${kid.slice(0, 32)}…` : kid;
   const untrusted = (why: string): UntrustedSigner => ({
     code: "untrusted_signer",
-    kid,
-    reason: `signed by key ${kid}, which ${why}`,
+    kid: shown,
+    reason: `signed by key ${shown}, which ${why}`,
   });
   if (key === undefined) return untrusted("the ledger never enrolled");
   if (key.revokedAtSeq !== null && seq > key.revokedAtSeq)

@@ -4,6 +4,23 @@ import { canonicalJson } from "../signing/index.js";
 
 export const STATEMENT_SCHEMA_VERSION = 1;
 
+const KID = /^[A-Za-z0-9_-]{16}$/;
+const HASH = /^[0-9a-f]{64}$/;
+const STATEMENT_MEMBERS = [
+  "id",
+  "type",
+  "schemaVersion",
+  "occurredAt",
+  "actor",
+  "requestId",
+  "data",
+  "version",
+  "prevHash",
+  "signingKeyId",
+  "hash",
+  "signature",
+];
+
 /**
  * A statement about a signing key, on the ledger's own subject (`kl.keys`), chained and signed
  * like an event. The first one (version 1) is the genesis: the trust anchor enrolling itself.
@@ -73,27 +90,39 @@ export function decodeStatement(bytes: Uint8Array): KeyStatement {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new Error("a key statement is a JSON object");
   const data = raw.data as Record<string, unknown> | null | undefined;
   const text = (value: unknown): value is string => typeof value === "string";
+  const kid = (value: unknown): boolean => text(value) && KID.test(value);
+  // Only the members a statement has, each of its type: what is not a statement of ours is refused
+  // here, with a short reason, before anything reads (or logs) a member an intruder chose.
+  const allowed = (record: Record<string, unknown>, names: readonly string[]): boolean =>
+    Object.keys(record).every((name) => names.includes(name));
   const shaped =
     raw.schemaVersion === STATEMENT_SCHEMA_VERSION &&
+    allowed(raw, STATEMENT_MEMBERS) &&
     text(raw.id) &&
+    raw.id.length <= 64 &&
     text(raw.occurredAt) &&
+    raw.occurredAt.length <= 40 &&
     typeof raw.actor === "object" &&
     raw.actor !== null &&
-    (raw.requestId === null || text(raw.requestId)) &&
+    (raw.requestId === null || (text(raw.requestId) && raw.requestId.length <= 64)) &&
     Number.isSafeInteger(raw.version) &&
     (raw.version as number) >= 1 &&
-    (raw.prevHash === null || text(raw.prevHash)) &&
-    text(raw.signingKeyId) &&
+    (raw.prevHash === null || (text(raw.prevHash) && HASH.test(raw.prevHash))) &&
+    kid(raw.signingKeyId) &&
     text(raw.hash) &&
+    HASH.test(raw.hash) &&
     text(raw.signature) &&
+    raw.signature.length <= 100 &&
     typeof data === "object" &&
     data !== null &&
-    text(data.kid) &&
+    kid(data.kid) &&
     ((raw.type === "SigningKeyEnrolled" &&
+      allowed(data, ["kid", "publicKey", "role", "legacyHistory"]) &&
       text(data.publicKey) &&
+      data.publicKey.length === 43 &&
       (data.role === "anchor" || data.role === "signer") &&
       (data.legacyHistory === undefined || typeof data.legacyHistory === "boolean")) ||
-      (raw.type === "SigningKeyRevoked" && text(data.reason)));
+      (raw.type === "SigningKeyRevoked" && allowed(data, ["kid", "reason"]) && text(data.reason) && data.reason.length <= 500));
   if (!shaped) throw new Error("not a signing key statement of a known type and schema version");
   return raw as unknown as KeyStatement;
 }

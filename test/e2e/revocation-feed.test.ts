@@ -5,6 +5,7 @@ import { REVOCATION_EVENT_TYPES } from "../../src/domain/index.js";
 import { decodeEnvelope, SOURCE_SEQ_HEADER } from "../../src/events/index.js";
 import { connectNats } from "../../src/nats/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { approveAll } from "../helpers/trust.js";
 import { client, waitUntil } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { allEvents } from "../helpers/stream.js";
@@ -17,6 +18,8 @@ let nc: NatsConnection;
 beforeAll(async () => {
   nats = await startTestNats();
   [a, b] = await Promise.all([startTestDaemon(nats.url), startTestDaemon(nats.url)]);
+  // Each made its own key; the one that lost the genesis signs once an admin approved it.
+  await approveAll(await a.adminKey().catch(() => b.adminKey()), a, b);
   nc = await connectNats(nats.url, "subscriber");
 });
 

@@ -6,14 +6,16 @@
 import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { loadConfig } from "../../src/config.js";
 import { rebuildReadModel } from "../../src/rebuild.js";
+import { SYSTEM_GENESIS } from "../../src/domain/index.js";
 import { signerFromSeed, type Signer } from "../../src/signing/index.js";
+import { decideTrust, EMPTY_TRUST, sealStatement } from "../../src/trust/index.js";
 import { StartRefused } from "../../src/startup-checks.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { client, waitUntil } from "../helpers/http.js";
@@ -135,6 +137,120 @@ describe("a revoked signing key", () => {
     expect(report.problems[0].reason).toContain("revoked");
     // Revoked for good: it is never approved again.
     expect((await adminA.post(`/v1/signing-keys/${b.signer.keyId}/approve`)).status).toBe(409);
+  });
+});
+
+describe("daemons sharing one key", () => {
+  it("starting together on an empty stream agree on one genesis, and on every statement after it", async () => {
+    const { nats } = await server();
+    const shared = signerFromSeed(randomBytes(32));
+    const [one, two] = await Promise.all([daemonOn(nats.url, { signer: shared }), daemonOn(nats.url, { signer: shared })]);
+    expect(one.trust.trust.version).toBe(1);
+    expect(two.trust.trust.lastHash).toBe(one.trust.trust.lastHash);
+    const adminKey = await one.adminKey().catch(() => two.adminKey());
+    const other = signerFromSeed(randomBytes(32));
+    const publicKey = Buffer.from(other.publicKey).toString("base64url");
+    expect((await client(one.url, adminKey).post(`/v1/signing-keys/${other.keyId}/approve`, { publicKey })).status).toBe(200);
+    await waitUntil(() => two.trust.trustedNow(other.keyId) !== null);
+    expect((await client(two.url, adminKey).post(`/v1/signing-keys/${other.keyId}/revoke`, { reason: "test" })).status).toBe(200);
+    await waitUntil(() => one.trust.trustedNow(other.keyId) === null);
+    expect(one.trust.trust.lastHash).toBe(two.trust.trust.lastHash);
+    const report = (await client(one.url, adminKey).get("/v1/audit/verify")).body;
+    expect(report).toMatchObject({ ok: true, statements: { checked: 3, counted: 3 } });
+  });
+});
+
+describe("a genesis an intruder raced ahead on a new stream", () => {
+  it("makes an unpinned daemon pending, and does not stop a daemon pinned to its own key from enrolling after it", async () => {
+    const { nats, nc, jsm } = await server();
+    await jsm.streams.add({
+      name: "KEYLEDGER",
+      subjects: ["kl.acct.*", "kl.name.*", "kl.checkpoint", "kl.keys"],
+      deny_delete: true,
+      deny_purge: true,
+    });
+    const intruder = signerFromSeed(randomBytes(32));
+    // The intruder's genesis, sealed by the project's helper here (this test is about the start-up rule, not the format).
+    const facts = decideTrust(
+      {
+        type: "EnrolGenesis",
+        data: { kid: intruder.keyId, publicKey: Buffer.from(intruder.publicKey).toString("base64url") },
+        metadata: { now: new Date().toISOString(), actor: SYSTEM_GENESIS },
+      },
+      EMPTY_TRUST,
+    );
+    await jetstream(nc).publish(
+      "kl.keys",
+      JSON.stringify(sealStatement(facts[0]!, EMPTY_TRUST, { id: "stm_x", actor: SYSTEM_GENESIS, requestId: null }, intruder)),
+    );
+
+    const unpinned = await daemonOn(nats.url);
+    expect(unpinned.trust.trust.anchor).toBe(intruder.keyId);
+    expect(unpinned.trust.trustedNow(unpinned.signer.keyId)).toBeNull();
+    await unpinned.stop();
+    running.splice(running.indexOf(unpinned), 1);
+
+    const ours = signerFromSeed(randomBytes(32));
+    const pinned = await daemonOn(nats.url, { signer: ours, settings: { "trust-anchor": ours.keyId } });
+    expect(pinned.trust.trust.anchor).toBe(ours.keyId);
+    const report = (await client(pinned.url, await pinned.adminKey()).get("/v1/audit/verify")).body;
+    expect(report.anchor).toBe(ours.keyId);
+    expect(report.problems).toEqual([expect.objectContaining({ seq: 1, code: "anchor_mismatch", kid: intruder.keyId })]);
+  });
+});
+
+describe("a stream rewritten from a copy that leaves out a revocation", () => {
+  it("is refused by a daemon whose read model passed the revocation, and the audit names the checkpoint that saw it", async () => {
+    const { nats, nc, jsm } = await server();
+    const daemon = await daemonOn(nats.url, { settings: { "checkpoint-interval-ms": "100" } });
+    const admin = client(daemon.url, await daemon.adminKey());
+    const stolen = signerFromSeed(randomBytes(32));
+    expect(
+      (
+        await admin.post(`/v1/signing-keys/${stolen.keyId}/approve`, {
+          publicKey: Buffer.from(stolen.publicKey).toString("base64url"),
+        })
+      ).status,
+    ).toBe(200);
+    const revoked = await admin.post(`/v1/signing-keys/${stolen.keyId}/revoke`, { reason: "stolen" });
+    const revocationSeq = revoked.body.revokedAtSeq as number;
+    // An event and a checkpoint after the revocation: the checkpoint names the revocation as the last statement.
+    expect((await admin.post("/v1/service-accounts", { name: "after-revocation" })).status).toBe(201);
+    await waitUntil(
+      async () => {
+        const last = await jsm.streams.getMessage("KEYLEDGER", { last_by_subj: "kl.checkpoint" }).catch(() => null);
+        return last !== null && last.seq > revocationSeq;
+      },
+      10_000,
+      50,
+    );
+    await daemon.stop();
+    running.splice(running.indexOf(daemon), 1);
+
+    // The intruder deletes the stream and publishes it again without the revocation, padded back to its length.
+    const messages = await readStoredMessages(nc, "KEYLEDGER");
+    await jsm.streams.delete("KEYLEDGER");
+    await jsm.streams.add({
+      name: "KEYLEDGER",
+      subjects: ["kl.acct.*", "kl.name.*", "kl.checkpoint", "kl.keys"],
+      deny_delete: true,
+      deny_purge: true,
+    });
+    const withoutRevocation = messages.filter((message) => message.seq !== revocationSeq);
+    await publishCopy(nc, withoutRevocation);
+    await publishCopy(nc, [{ seq: 0, subject: "kl.name.00", data: new TextEncoder().encode("{}"), headers: [] }]);
+
+    const error = await daemonOn(nats.url, { dataDir: daemon.dataDir }).then(
+      () => null,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(StartRefused);
+    expect((error as Error).message).toContain("no longer holds the signing key statement version 3");
+    // A daemon that never saw it (a new data directory) starts, and its audit shows the gap.
+    const fresh = await daemonOn(nats.url);
+    const report = (await client(fresh.url, await daemon.adminKey()).get("/v1/audit/verify")).body;
+    expect(report.ok).toBe(false);
+    expect(report.problems).toContainEqual(expect.objectContaining({ code: "checkpoint_keys_mismatch" }));
   });
 });
 

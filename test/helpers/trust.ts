@@ -29,6 +29,7 @@ export function trustingOnly(...signers: Signer[]): ProjectorTrust & SignerTrust
     feed: () => undefined,
     observe: () => undefined,
     signerAtCovered: (kid) => check(kid),
+    statementAt: () => null,
     signerAt: async (kid) => check(kid),
   };
 }

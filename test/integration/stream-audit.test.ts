@@ -69,7 +69,7 @@ describe("the stream auditor", () => {
     const wrongDigest = (
       await store.jetstream.publish(
         "kl.checkpoint",
-        JSON.stringify(sealCheckpoint(position, null, new Date().toISOString(), signer)),
+        JSON.stringify(sealCheckpoint(position, null, new Date().toISOString(), signer, null)),
       )
     ).seq;
 

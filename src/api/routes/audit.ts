@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditStream, type AuditReport as Report } from "../../audit/index.js";
 import { KEYS_SUBJECT, type JetStreamEventStore } from "../../events/index.js";
-import { foldStatements, type FoldedTrust, type StatementMessage } from "../../trust/index.js";
+import { StatementFold, type FoldedTrust } from "../../trust/index.js";
 import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";
 import { HttpError } from "../errors.js";
@@ -103,10 +103,9 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
   };
 }
 
-/** The ledger's key statements up to `head`, folded from its genesis against the pinned anchor. */
+/** The ledger's key statements up to `head`, folded from its genesis against the pinned anchor as they are read. */
 async function readTrust(store: JetStreamEventStore, head: number, pinnedAnchor: string): Promise<FoldedTrust> {
-  const statements: StatementMessage[] = [];
-  for await (const { seq, data } of store.messages({ filter: KEYS_SUBJECT, fromSeq: 1, toSeq: head }))
-    statements.push({ seq, data });
-  return foldStatements(statements, pinnedAnchor);
+  const fold = new StatementFold(pinnedAnchor);
+  for await (const message of store.messages({ filter: KEYS_SUBJECT, fromSeq: 1, toSeq: head })) fold.add(message);
+  return fold.result();
 }

@@ -7,7 +7,7 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client, sleep, waitUntil, type Client } from "../../helpers/http.js";
@@ -263,6 +263,59 @@ describe("an intruder with write access to NATS", () => {
     const report = await auditReport();
     const checkpointProblems = report.problems.filter((problem) => problem.code.startsWith("checkpoint_") || problem.seq === seq);
     expect(checkpointProblems).toEqual([expect.objectContaining({ seq, code: "untrusted_signer", kid: intruder.kid })]);
+  });
+
+  it("publishes messages that read as JSON but have no canonical form, or members of the wrong type: each is passed over, nothing wedges", async () => {
+    const js = jetstream(nc);
+    const deep = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const poison = [
+      [
+        "kl.keys",
+        '{"id":"s","type":"SigningKeyRevoked","schemaVersion":1,"occurredAt":"x","actor":{"n":1e400},"requestId":null,"data":{"kid":"k","reason":"r"},"version":1,"prevHash":null,"signingKeyId":"k","hash":"h","signature":"s"}',
+      ],
+      ["kl.keys", deep],
+      [`kl.acct.${adminId}`, '{"schemaVersion":1,"data":{"n":1e400}}'],
+      [`kl.acct.${adminId}`, '{"schemaVersion":1,"signingKeyId":{"toString":1},"accountId":{"toString":1}}'],
+      [`kl.acct.${adminId}`, deep],
+      ["kl.checkpoint", '{"type":"StreamCheckpoint","schemaVersion":2,"keys":{"seq":1e400},"upToSeq":1}'],
+    ] as const;
+    const seqs: number[] = [];
+    for (const [subject, body] of poison) seqs.push((await js.publish(subject, body)).seq);
+    // The next real change is applied, on this daemon, after all of them.
+    const after = await admin.post("/v1/service-accounts", { name: "after-the-poison" });
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    const report = await auditReport();
+    for (const seq of seqs) expect(report.problems.some((problem) => problem.seq === seq)).toBe(true);
+    expect(
+      report.problems.filter((problem) => seqs.includes(problem.seq)).every((problem) => problem.code === "unreadable"),
+    ).toBe(true);
+    // A restart reads the key statements again, poison included, and starts.
+    await daemon.stop();
+    daemon = await startTestDaemon(nats.url, { "checkpoint-interval-ms": "200" }, { dataDir: daemon.dataDir });
+    admin = client(daemon.url, adminKey);
+    expect((await admin.get("/v1/service-accounts/after-the-poison")).status).toBe(200);
+  });
+
+  it("appends a forged copy with a made-up source sequence to the revocation feed: revocations keep reaching it", async () => {
+    const feed = jetstream(nc);
+    const forgedHeaders = headers();
+    forgedHeaders.set("Kl-Source-Seq", String(Number.MAX_SAFE_INTEGER));
+    await feed.publish(`kl.revoked.${adminId}.ServiceAccountDeactivated`, "{}", { headers: forgedHeaders });
+    const victim = (await admin.post("/v1/service-accounts", { name: "revoked-after-forged-feed" })).body.serviceAccount
+      .id as string;
+    expect((await admin.patch("/v1/service-accounts/revoked-after-forged-feed", { active: false })).status).toBe(200);
+    const jsm = await jetstreamManager(nc);
+    await waitUntil(
+      async () => {
+        const copy = await jsm.streams
+          .getMessage("KEYLEDGER_REVOCATIONS", { last_by_subj: `kl.revoked.${victim}.ServiceAccountDeactivated` })
+          .catch(() => null);
+        return copy !== null;
+      },
+      10_000,
+      50,
+    );
+    expect(daemon.logs.join("")).toContain("the revocation feed holds a message that is no copy of an event");
   });
 
   it("changes nothing across a restart: trust is read from the ledger again, not from the bucket", async () => {

@@ -59,3 +59,16 @@ describe("token revocations (the daemon's rules, from the feed)", () => {
     expect(revocations.revoked({ ...token, sub: "sa_2", kep: 0, aep: 0 })).toBe(false);
   });
 });
+
+describe("token revocations under a flood of feed messages", () => {
+  it("never forget in a token's favour: once a revocation is pushed out, older tokens count as revoked", () => {
+    const revocations = new TokenRevocations(100);
+    revocations.record(revocation({ type: "ServiceAccountUpdated", keyId: null, epoch: 1 }), 5000);
+    const issuedBefore = { ...token, kep: 0, aep: 0, iat_ms: 4000 };
+    expect(revocations.revoked(issuedBefore)).toBe(true);
+    for (let i = 0; i < 200; i++) revocations.record(revocation({ accountId: `sa_flood_${i}`, keyId: null, epoch: 1 }), 6000);
+    expect(revocations.revoked(issuedBefore)).toBe(true);
+    // A token minted after the flood, for an account whose revocation was forgotten, is not held against it.
+    expect(revocations.revoked({ ...token, kep: 0, aep: 1, iat_ms: 7000 })).toBe(false);
+  });
+});

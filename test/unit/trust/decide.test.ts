@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConflictError, InvalidValueError, NotFoundError, SYSTEM_GENESIS, type Actor } from "../../../src/domain/index.js";
 import {
@@ -125,6 +126,15 @@ describe("ApproveKey", () => {
     });
     const swapped = command(third.publicKey);
     expect(given([genesisFact]).when(swapped).thenThrows(InvalidValueError).field).toBe("publicKey");
+    // A point of small order: one all-zero signature would verify for every message.
+    const weak = Buffer.from("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "hex");
+    const weakKid = createHash("sha256").update(weak).digest("base64url").slice(0, 16);
+    const smallOrder: TrustCommand = {
+      type: "ApproveKey",
+      data: { kid: weakKid, publicKey: weak.toString("base64url"), legacyHistory: false, signer: anchor.kid },
+      metadata: meta,
+    };
+    expect(given([genesisFact]).when(smallOrder).thenThrows(InvalidValueError).field).toBe("publicKey");
     const malformed = command("not base64url!");
     expect(given([genesisFact]).when(malformed).thenThrows(InvalidValueError).field).toBe("publicKey");
   });
