@@ -37,7 +37,24 @@ class ScriptedMessages implements TailMessages {
 
 const event = (seq: number): Message => ({
   seq,
-  data: new TextEncoder().encode(JSON.stringify({ schemaVersion: SCHEMA_VERSION, type: "ApiKeyCreated", n: seq })),
+  // An envelope of the right shape (the tail passes over what is not a readable event); its content is no matter here.
+  data: new TextEncoder().encode(
+    JSON.stringify({
+      id: `evt_${seq}`,
+      type: "ApiKeyCreated",
+      schemaVersion: SCHEMA_VERSION,
+      accountId: "sa_x",
+      occurredAt: "2026-01-01T00:00:00.000Z",
+      actor: { kind: "system", reason: "bootstrap" },
+      requestId: null,
+      data: { n: seq },
+      accountVersion: seq,
+      prevHash: null,
+      hash: "h",
+      signingKeyId: "k",
+      signature: "s",
+    }),
+  ),
 });
 
 let server: Server | undefined;
