@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { client, type Client } from "../helpers/http.js";
+import { client, waitUntil, type Client } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { approveAll } from "../helpers/trust.js";
 
@@ -138,6 +138,7 @@ describe("a deactivation beats every token minted before it took effect", () => 
     for (let round = 0; round < 5; round++) {
       const name = `skewed-${round}`;
       const who = await account(name);
+      await waitUntil(async () => (await client(ahead.url, who.key).get("/v1/auth/whoami")).status === 200);
       // Minted on the daemon whose clock is 10 s ahead: its issue time lies after the deactivation's own time.
       const minted = await client(ahead.url, who.key).post("/v1/auth/token");
       expect(minted.status).toBe(200);
