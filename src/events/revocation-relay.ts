@@ -119,6 +119,16 @@ export class RevocationRelay {
     return this.relayed;
   }
 
+  /** Whether the feed's message at `feedSeq` is the copy of the event at `source`. */
+  private async isCopyAt(feedSeq: number, source: number, data: Uint8Array): Promise<boolean> {
+    const copy = await this.store.manager.streams.getMessage(this.stream, { seq: feedSeq }).catch(() => null);
+    return (
+      copy !== null &&
+      Number(copy.header?.get(SOURCE_SEQ_HEADER) ?? Number.NaN) === source &&
+      Buffer.from(copy.data).equals(Buffer.from(data))
+    );
+  }
+
   private async isCopyOf(data: Uint8Array, source: number): Promise<boolean> {
     if (!Number.isSafeInteger(source) || source < 1) return false;
     const original = await this.store.manager.streams.getMessage(this.store.options.stream, { seq: source }).catch(() => null);
@@ -145,18 +155,36 @@ export class RevocationRelay {
     // A signed event copied onto another account's subject would revoke that account's answers.
     if (envelope.accountId !== accountId || !revokes) return "next";
     if (!(await this.authentic(message, envelope, signed))) return "next";
-    const hdrs = headers();
-    hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
-    hdrs.set("Kl-Event-Type", envelope.type);
+    // Fresh headers for each publish: the client writes the message id into the ones it is given.
+    const copyHeaders = (): ReturnType<typeof headers> => {
+      const hdrs = headers();
+      hdrs.set(SOURCE_SEQ_HEADER, String(message.seq));
+      hdrs.set("Kl-Event-Type", envelope.type);
+      return hdrs;
+    };
+    const subject = revocationSubject(accountId, envelope.type);
     try {
-      // No message id: one anybody could take ahead of time would drop this copy as a duplicate.
-      // The expected last sequence alone keeps the copies of several daemons one line, each once.
-      const ack = await this.store.jetstream.publish(revocationSubject(accountId, envelope.type), message.data, {
+      // The message id lets the daemons relaying one event store it once. Anybody can compute it,
+      // and a message of theirs under it would drop this copy as a duplicate: so a duplicate counts
+      // only when the copy it names is this very event; else the copy goes again, under no id.
+      let ack = await this.store.jetstream.publish(subject, message.data, {
+        msgID: `revocation:${message.seq}`,
         expect: { lastSequence: this.feedSeq },
-        headers: hdrs,
+        headers: copyHeaders(),
         timeout: this.store.options.publishTimeoutMs,
       });
-      this.feedSeq = ack.seq;
+      if (ack.duplicate && !(await this.isCopyAt(ack.seq, message.seq, message.data))) {
+        this.logger.warn(
+          { feedSeq: ack.seq, seq: message.seq },
+          "the revocation feed holds a message under this event's id that is no copy of it",
+        );
+        ack = await this.store.jetstream.publish(subject, message.data, {
+          expect: { lastSequence: Math.max(this.feedSeq, ack.seq) },
+          headers: copyHeaders(),
+          timeout: this.store.options.publishTimeoutMs,
+        });
+      }
+      this.feedSeq = Math.max(this.feedSeq, ack.seq);
       this.relayed = message.seq;
       return "next";
     } catch (error) {

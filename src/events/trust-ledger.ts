@@ -14,6 +14,9 @@ import type { JetStreamEventStore } from "./event-store.js";
 import { KEYS_SUBJECT } from "./subjects.js";
 import type { SignerTrust } from "./verify-event.js";
 
+/** How long a question about a sequence waits for the projector to pass it, before the subject is read. */
+const PROJECTOR_GRACE_MS = 250;
+
 /** How many refused statements are remembered (they are logged as they come). */
 const REFUSED_KEPT = 100;
 
@@ -97,18 +100,40 @@ export class TrustLedger implements SignerTrust {
 
   /** Every message before and at `seq` was seen in stream order (by a follower of the whole stream). */
   observe(seq: number): void {
-    if (seq > this.covered) this.covered = seq;
+    if (seq <= this.covered) return;
+    this.covered = seq;
+    if (this.waiting.length === 0) return;
+    const ready = this.waiting.filter((waiter) => waiter.seq <= seq);
+    this.waiting = this.waiting.filter((waiter) => waiter.seq > seq);
+    for (const waiter of ready) waiter.resolve();
   }
 
+  private waiting: Array<{ seq: number; resolve: () => void }> = [];
+
   /**
-   * Makes sure every statement before `seq` is known, reading the subject when it may not be. A
-   * read already under way may have asked for the head before `seq` existed: then another one goes.
+   * Makes sure every statement before `seq` is known. The daemon's projector, which follows the
+   * whole stream, gets there a moment later as a rule (the revocation relay, say, reads the same
+   * message at the same time): it is given that moment before the subject is read. A read already
+   * under way may have asked for the head before `seq` existed: then another one goes.
    */
   async ensureCovers(seq: number): Promise<void> {
+    if (this.covered >= seq) return;
+    await this.coveredWithin(seq, PROJECTOR_GRACE_MS);
     for (let attempt = 0; this.covered < seq; attempt++) {
       if (attempt === 3) throw new StoreUnavailableError(`the stream's head stays before sequence ${seq}`);
       await this.refresh();
     }
+  }
+
+  private coveredWithin(seq: number, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = { seq, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((waiter) => waiter !== entry);
+        resolve();
+      }, ms);
+      this.waiting.push(entry);
+    });
   }
 
   /** Reads the statements appended since the last one read. */

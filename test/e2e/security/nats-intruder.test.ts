@@ -316,6 +316,26 @@ describe("an intruder with write access to NATS", () => {
       50,
     );
     expect(daemon.logs.join("")).toContain("the revocation feed holds a message that is no copy of an event");
+
+    // Takes the message ids the relay will use for the next events ahead of time: the copies land anyway.
+    const head = (await jsm.streams.info("KEYLEDGER")).state.last_seq;
+    for (let seq = head + 1; seq <= head + 6; seq++)
+      await feed.publish(`kl.revoked.${adminId}.ApiKeyDeleted`, "{}", { msgID: `revocation:${seq}` });
+    expect((await admin.patch("/v1/service-accounts/revoked-after-forged-feed", { active: true })).status).toBe(200);
+    expect((await admin.patch("/v1/service-accounts/revoked-after-forged-feed", { active: false })).status).toBe(200);
+    await waitUntil(
+      async () => {
+        const copies: string[] = [];
+        const info = await jsm.streams.info("KEYLEDGER_REVOCATIONS");
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const copy = await jsm.streams.getMessage("KEYLEDGER_REVOCATIONS", { seq }).catch(() => null);
+          if (copy?.subject === `kl.revoked.${victim}.ServiceAccountDeactivated`) copies.push(copy.string());
+        }
+        return copies.length === 2;
+      },
+      10_000,
+      100,
+    );
   });
 
   it("changes nothing across a restart: trust is read from the ledger again, not from the bucket", async () => {
