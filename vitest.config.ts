@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
+    setupFiles: ["test/setup/temp-dirs.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ["default"],

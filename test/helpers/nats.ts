@@ -26,6 +26,18 @@ export async function startTestNats(): Promise<TestNats> {
   };
 }
 
+const madeDirs = new Set<string>();
+
+/** A fresh temporary directory, removed by `removeTempDirs` when the test file ends. */
 export async function tempDir(prefix = "keyledger-test-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
+}
+
+/** Removes every directory `tempDir` made in this process (test/setup/temp-dirs.ts calls it). */
+export async function removeTempDirs(): Promise<void> {
+  const dirs = [...madeDirs];
+  madeDirs.clear();
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })));
 }
