@@ -5,12 +5,12 @@ import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { buildApp } from "./api/index.js";
-import { CheckpointWriter } from "./audit/index.js";
 import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts, SigningKeys } from "./application/index.js";
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { privateDataDir } from "./data-dir.js";
 import {
+  CheckpointWriter,
   JetStreamEventStore,
   KeyAnnouncements,
   NameRegistry,

@@ -3,15 +3,15 @@ import { rm } from "node:fs/promises";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { Level } from "level";
 import { auditStream } from "../../src/audit/index.js";
+import { JetStreamEventStore } from "../../src/events/index.js";
 import {
   ALL_EVENTS_FILTER,
   decodeEnvelope,
   hashProblem,
-  JetStreamEventStore,
   KEYS_SUBJECT,
   signatureProblem,
   type EventEnvelope,
-} from "../../src/events/index.js";
+} from "../../src/format/index.js";
 import { connectNats } from "../../src/nats/index.js";
 import { loadSigner, signerFromSeed } from "../../src/signing/index.js";
 import { foldStatements, signerAt, type FoldedTrust } from "../../src/trust/index.js";

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { newAccountId, newEventId, newKeyId } from "../../src/application/ids.js";
 import { formatApiKey, hashApiKey, hintOf, SECRET_BYTES, type DomainEvent } from "../../src/domain/index.js";
-import { accountSubject, JetStreamEventStore, sealEvent, type EventEnvelope } from "../../src/events/index.js";
+import { JetStreamEventStore } from "../../src/events/index.js";
+import { accountSubject, sealEvent, type EventEnvelope } from "../../src/format/index.js";
 import type { Signer } from "../../src/signing/index.js";
 
 /**

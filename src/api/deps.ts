@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import type { ServiceAccounts, SigningKeys } from "../application/index.js";
 import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
-import type { DigestPosition, JetStreamEventStore } from "../events/index.js";
+import type { JetStreamEventStore } from "../events/index.js";
+import type { DigestPosition } from "../format/index.js";
 import type { Queries, TimeTravel } from "../projections/index.js";
 import type { Signer } from "../signing/index.js";
 

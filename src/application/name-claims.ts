@@ -1,5 +1,6 @@
 import { ACCOUNT_ID_PATTERN, fold } from "../domain/index.js";
-import { StoreUnavailableError, toDomainEvent, type ClaimHeld, type JetStreamEventStore } from "../events/index.js";
+import { StoreUnavailableError, type ClaimHeld, type JetStreamEventStore } from "../events/index.js";
+import { toDomainEvent } from "../format/index.js";
 
 /**
  * Whether the account behind a name claim still holds the name, judged from the stream itself

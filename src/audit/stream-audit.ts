@@ -13,7 +13,7 @@ import {
   type EventEnvelope,
   type RawMessage,
   type StreamCheckpoint,
-} from "../events/index.js";
+} from "../format/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureChecker, type SignatureJob } from "../signing/index.js";
 import { signerAt, type FoldedTrust, type StatementRecord } from "../trust/index.js";
 import { type AuditProblem, type ProblemCode, ProblemList } from "./problems.js";

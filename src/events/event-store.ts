@@ -11,10 +11,10 @@ import {
 import type { Actor, DomainEvent } from "../domain/index.js";
 import type { Signer } from "../signing/index.js";
 import { ConcurrencyError, StoreUnavailableError, StreamMissingError } from "./errors.js";
-import { decodeEnvelope, sealEvent, type EventEnvelope, type StoredEvent } from "./envelope.js";
+import { decodeEnvelope, sealEvent, type EventEnvelope, type RawMessage, type StoredEvent } from "../format/index.js";
 import type { KeyStatement } from "../trust/index.js";
-import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, KEYS_SUBJECT, STREAM_SUBJECTS } from "./subjects.js";
-import { decodeCheckpoint, type StreamCheckpoint } from "./checkpoint.js";
+import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, KEYS_SUBJECT, STREAM_SUBJECTS } from "../format/index.js";
+import { decodeCheckpoint, type StreamCheckpoint } from "../format/index.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 import { ensureStream } from "./streams.js";
 
@@ -437,15 +437,6 @@ export class JetStreamEventStore {
   get manager(): JetStreamManager {
     return this.jsm;
   }
-}
-
-/** One message of the stream as stored. */
-export interface RawMessage {
-  readonly seq: number;
-  readonly subject: string;
-  readonly data: Uint8Array;
-  /** When the stream stored it. */
-  readonly time: Date;
 }
 
 /** A message that is not a readable event is not returned as one. */

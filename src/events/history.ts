@@ -1,7 +1,7 @@
 import type { EventType } from "../domain/index.js";
-import { decodeEnvelope, type StoredEvent } from "./envelope.js";
+import { decodeEnvelope, type StoredEvent } from "../format/index.js";
 import type { JetStreamEventStore } from "./event-store.js";
-import { accountSubject, ALL_EVENTS_FILTER } from "./subjects.js";
+import { accountSubject, ALL_EVENTS_FILTER } from "../format/index.js";
 
 export interface HistoryQuery {
   /** Events after this stream sequence. */

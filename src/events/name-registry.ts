@@ -1,7 +1,7 @@
 import { ConflictError } from "../domain/index.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
-import { nameSubject } from "./subjects.js";
+import { nameSubject } from "../format/index.js";
 
 const ATTEMPTS = 5;
 

@@ -2,13 +2,13 @@ import { headers } from "@nats-io/transport-node";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { endsCredentials, MAYBE_REVOCATION, type EventType } from "../domain/index.js";
-import { decodeEnvelope, signedBytes, toDomainEvent, type EventEnvelope } from "./envelope.js";
-import { hashProblem, signatureProblem, type SignerTrust } from "./verify-event.js";
+import { decodeEnvelope, signedBytes, toDomainEvent, type EventEnvelope } from "../format/index.js";
+import { hashProblem, signatureProblem, type SignerTrust } from "../format/index.js";
 import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
 import { ensureStream } from "./streams.js";
-import { accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "./subjects.js";
+import { accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "../format/index.js";
 
 export const SOURCE_SEQ_HEADER = "Kl-Source-Seq";
 

@@ -1,7 +1,7 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { JetStreamEventStore } from "./event-store.js";
-import { ALL_EVENTS_FILTER } from "./subjects.js";
+import { ALL_EVENTS_FILTER } from "../format/index.js";
 
 /**
  * How long each pull waits on the server; the server sends idle heartbeats at half of it, so a

@@ -11,8 +11,8 @@ import {
 } from "../trust/index.js";
 import { StoreUnavailableError } from "./errors.js";
 import type { JetStreamEventStore } from "./event-store.js";
-import { KEYS_SUBJECT } from "./subjects.js";
-import type { SignerTrust } from "./verify-event.js";
+import { KEYS_SUBJECT } from "../format/index.js";
+import type { SignerTrust } from "../format/index.js";
 
 /** How long a question about a sequence waits for the projector to pass it, before the subject is read. */
 const PROJECTOR_GRACE_MS = 250;

@@ -1,4 +1,4 @@
-import { decodeEnvelope, isEventSubject, signedBytes, type EventEnvelope, type StoredEvent } from "../events/index.js";
+import { decodeEnvelope, isEventSubject, signedBytes, type EventEnvelope, type StoredEvent } from "../format/index.js";
 import type { SignatureJob } from "../signing/index.js";
 import type { SignerCheck } from "../trust/index.js";
 import type { SkippedEntry } from "./layout.js";

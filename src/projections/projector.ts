@@ -1,6 +1,7 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { evolve } from "../domain/index.js";
+import { StreamFollower, type FollowStep, type JetStreamEventStore, WHOLE_STREAM } from "../events/index.js";
 import {
   accountIdOfSubject,
   advancePosition,
@@ -9,15 +10,11 @@ import {
   decodeCheckpoint,
   eventProblem,
   KEYS_SUBJECT,
-  StreamFollower,
   toDomainEvent,
   type DigestPosition,
   type EventEnvelope,
-  type FollowStep,
-  type JetStreamEventStore,
   type StoredEvent,
-  WHOLE_STREAM,
-} from "../events/index.js";
+} from "../format/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureJob } from "../signing/index.js";
 import { prepareBatch, type PreparedBatch, type ProjectorTrust, type StreamMessage } from "./batch-checks.js";
 import type { CheckpointHead, KeysHead, SkippedEntry } from "./layout.js";

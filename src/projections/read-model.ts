@@ -1,6 +1,6 @@
 import { Level } from "level";
 import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
-import { START_POSITION, type DigestPosition } from "../events/index.js";
+import { START_POSITION, type DigestPosition } from "../format/index.js";
 import { KeyIdFilter } from "./key-id-filter.js";
 import { ReadThroughCache } from "./read-cache.js";
 import {

@@ -1,4 +1,5 @@
 import { evolve, InvalidValueError, type AccountState } from "../domain/index.js";
+import { type JetStreamEventStore } from "../events/index.js";
 import {
   accountSubject,
   ALL_EVENTS_FILTER,
@@ -7,11 +8,10 @@ import {
   signatureProblem,
   signedBytes,
   toDomainEvent,
-  type JetStreamEventStore,
   type RawMessage,
   type SignerTrust,
   type StoredEvent,
-} from "../events/index.js";
+} from "../format/index.js";
 
 /** A point in history: an ISO instant, or a stream sequence. */
 export type AsOf = { readonly time: string } | { readonly seq: number };

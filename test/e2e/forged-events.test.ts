@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey, formatApiKey } from "../../src/domain/index.js";
-import { accountSubject, sealEvent, type EventEnvelope } from "../../src/events/index.js";
+import { accountSubject, sealEvent, type EventEnvelope } from "../../src/format/index.js";
 import { connectNats } from "../../src/nats/index.js";
 import { signerFromSeed } from "../../src/signing/index.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";

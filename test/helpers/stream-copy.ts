@@ -1,7 +1,7 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
-import { STREAM_SUBJECTS } from "../../src/events/index.js";
+import { STREAM_SUBJECTS } from "../../src/format/index.js";
 import { SIGNING_KEYS_BUCKET } from "../../src/events/index.js";
 
 /** One message of a stream as stored: what an attacker with a backup of it holds. */

@@ -1,5 +1,6 @@
-import type { JetStreamEventStore, StoredEvent } from "../../src/events/index.js";
-import { ALL_EVENTS_FILTER } from "../../src/events/index.js";
+import type { JetStreamEventStore } from "../../src/events/index.js";
+import type { StoredEvent } from "../../src/format/index.js";
+import { ALL_EVENTS_FILTER } from "../../src/format/index.js";
 
 /** Every event in the stream, in order. */
 export async function allEvents(store: JetStreamEventStore): Promise<StoredEvent[]> {

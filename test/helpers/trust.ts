@@ -1,4 +1,4 @@
-import type { SignerTrust } from "../../src/events/index.js";
+import type { SignerTrust } from "../../src/format/index.js";
 import { client, waitUntil } from "./http.js";
 import type { ProjectorTrust } from "../../src/projections/index.js";
 import type { Signer } from "../../src/signing/index.js";

@@ -7,7 +7,7 @@ import { CommandHandler } from "../../src/application/command-handler.js";
 import { claimHeldByStream } from "../../src/application/name-claims.js";
 import { ServiceAccounts } from "../../src/application/service-accounts.js";
 import { ConflictError, liveKeys, type AccountState } from "../../src/domain/index.js";
-import { signedBytes, type StoredEvent } from "../../src/events/envelope.js";
+import { signedBytes, type StoredEvent } from "../../src/format/envelope.js";
 import { ConcurrencyError } from "../../src/events/errors.js";
 import type { JetStreamEventStore } from "../../src/events/event-store.js";
 import { NameRegistry } from "../../src/events/name-registry.js";

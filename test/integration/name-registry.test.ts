@@ -5,7 +5,7 @@ import { claimHeldByStream } from "../../src/application/name-claims.js";
 import { ConflictError } from "../../src/domain/index.js";
 import type { JetStreamEventStore } from "../../src/events/event-store.js";
 import { NameRegistry, type ClaimHeld, type NameClaim } from "../../src/events/name-registry.js";
-import { nameSubject } from "../../src/events/subjects.js";
+import { nameSubject } from "../../src/format/subjects.js";
 import { connectNats } from "../../src/nats/index.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { command, createAccount, openStore, runOnStream } from "./support.js";

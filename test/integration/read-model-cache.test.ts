@@ -4,9 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { newAccountId, newEventId, newRequestId } from "../../src/application/ids.js";
 import { newSecret } from "../../src/application/secrets.js";
 import { decide, fold, type ServiceAccountCommand, type State } from "../../src/domain/index.js";
-import { sealEvent } from "../../src/events/envelope.js";
+import { sealEvent } from "../../src/format/envelope.js";
 import type { Appended, JetStreamEventStore } from "../../src/events/event-store.js";
-import { accountSubject, ALL_EVENTS_FILTER } from "../../src/events/subjects.js";
+import { accountSubject, ALL_EVENTS_FILTER } from "../../src/format/subjects.js";
 import { createLogger } from "../../src/logger.js";
 import { connectNats } from "../../src/nats/index.js";
 import { Projector } from "../../src/projections/projector.js";

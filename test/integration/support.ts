@@ -10,7 +10,7 @@ import {
   type DomainEvent,
   type ServiceAccountCommand,
 } from "../../src/domain/index.js";
-import { toDomainEvent, type StoredEvent } from "../../src/events/envelope.js";
+import { toDomainEvent, type StoredEvent } from "../../src/format/envelope.js";
 import { JetStreamEventStore, type Appended, type EventStoreOptions } from "../../src/events/event-store.js";
 import { signerFromSeed, type Signer } from "../../src/signing/ed25519.js";
 

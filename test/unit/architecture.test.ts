@@ -74,6 +74,24 @@ describe("the source tree", () => {
     }
   });
 
+  it("keeps the stored format and the auditor free of NATS, LevelDB and HTTP, all the way down (the offline bundle verifier runs on them)", async () => {
+    const graph = await importGraph();
+    const reached = new Set<string>();
+    const visit = (file: string): void => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const target of graph.get(file) ?? []) visit(target);
+    };
+    visit(join(SRC, "format", "index.ts"));
+    visit(join(SRC, "audit", "index.ts"));
+    const areas = new Set([...reached].map((file) => relative(SRC, file).split("/")[0]));
+    expect([...areas].sort()).toEqual(["audit", "domain", "format", "signing", "trust"]);
+    for (const file of reached) {
+      const text = await readFile(file, "utf8");
+      expect(text, relative(SRC, file)).not.toMatch(/from "(level|classic-level|fastify|@nats-io\/[a-z-]+|pino)"/);
+    }
+  });
+
   it("imports another area only through its index.ts", async () => {
     const graph = await importGraph();
     const areaOf = (file: string): string => relative(SRC, file).split("/")[0]!;

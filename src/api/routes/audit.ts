@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditStream, type AuditReport as Report } from "../../audit/index.js";
-import { KEYS_SUBJECT, type JetStreamEventStore } from "../../events/index.js";
+import { type JetStreamEventStore } from "../../events/index.js";
+import { KEYS_SUBJECT } from "../../format/index.js";
 import { StatementFold, type FoldedTrust } from "../../trust/index.js";
 import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";

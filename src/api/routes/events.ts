@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type, type Static } from "typebox";
 import { InvalidValueError } from "../../domain/index.js";
-import { accountSubject, ALL_EVENTS_FILTER, historyPage } from "../../events/index.js";
+import { historyPage } from "../../events/index.js";
+import { accountSubject, ALL_EVENTS_FILTER } from "../../format/index.js";
 import { hijackWithOwnAccessLine } from "../access-log.js";
 import type { AppDeps } from "../deps.js";
 import { notFound } from "../errors.js";

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { decodeEnvelope } from "../../events/index.js";
+import { decodeEnvelope } from "../../format/index.js";
 
 const HEARTBEAT_MS = 15_000;
 

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StoredEvent } from "../../../src/events/index.js";
+import type { StoredEvent } from "../../../src/format/index.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client, sleep, type Client } from "../../helpers/http.js";
 import { startTestNats, type TestNats } from "../../helpers/nats.js";

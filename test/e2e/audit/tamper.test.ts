@@ -2,18 +2,18 @@ import { createHash, randomBytes } from "node:crypto";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JetStreamEventStore } from "../../../src/events/index.js";
 import {
   accountSubject,
   CHECKPOINT_SUBJECT,
   decodeCheckpoint,
   decodeEnvelope,
   EVENT_SUBJECT_PREFIX,
-  JetStreamEventStore,
   sealEvent,
   signedBytes,
   type EventEnvelope,
   type StreamCheckpoint,
-} from "../../../src/events/index.js";
+} from "../../../src/format/index.js";
 import { connectNats } from "../../../src/nats/index.js";
 import { signerFromSeed } from "../../../src/signing/index.js";
 import { appendBulkHistory } from "../../helpers/bulk-history.js";

@@ -6,7 +6,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { Level } from "level";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyledgerClient, type EventEnvelope, type ReconnectInfo } from "../../../src/client/index.js";
-import { accountSubject } from "../../../src/events/index.js";
+import { accountSubject } from "../../../src/format/index.js";
 import { connectNats } from "../../../src/nats/index.js";
 import { ReadModel } from "../../../src/projections/index.js";
 import { CLI, runCli, type CliResult } from "../../helpers/cli.js";

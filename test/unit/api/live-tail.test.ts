@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { LiveTail, type TailEnd, type TailMessages } from "../../../src/api/routes/live-tail.js";
-import { SCHEMA_VERSION } from "../../../src/events/index.js";
+import { SCHEMA_VERSION } from "../../../src/format/index.js";
 import { waitUntil } from "../../helpers/http.js";
 import { openSse } from "../../helpers/sse.js";
 

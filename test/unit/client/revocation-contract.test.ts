@@ -12,7 +12,7 @@ import {
 } from "../../../src/client/revocation-contract.js";
 import { loadConfig } from "../../../src/config.js";
 import { MAYBE_REVOCATION } from "../../../src/domain/index.js";
-import * as events from "../../../src/events/index.js";
+import * as events from "../../../src/format/index.js";
 
 const accountId = "sa_01J0000000000000000000000A";
 

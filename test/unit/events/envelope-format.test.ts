@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import nacl from "tweetnacl";
 import { describe, expect, it } from "vitest";
 import { fold, type AccountState } from "../../../src/domain/index.js";
-import { decodeEnvelope, toDomainEvent } from "../../../src/events/index.js";
+import { decodeEnvelope, toDomainEvent } from "../../../src/format/index.js";
 
 /**
  * Events recorded by an earlier release (schema version 1), frozen in a fixture, checked the way

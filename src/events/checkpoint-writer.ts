@@ -1,11 +1,6 @@
 import type { Logger } from "pino";
-import {
-  CHECKPOINT_SUBJECT,
-  sealCheckpoint,
-  type DigestPosition,
-  type JetStreamEventStore,
-  type KeysHead,
-} from "../events/index.js";
+import type { JetStreamEventStore } from "./event-store.js";
+import { CHECKPOINT_SUBJECT, sealCheckpoint, type DigestPosition, type KeysHead } from "../format/index.js";
 import type { Signer } from "../signing/index.js";
 
 export interface CheckpointWriterOptions {
