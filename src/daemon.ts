@@ -234,7 +234,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       accounts,
       queries,
       store,
-      timeTravel: new TimeTravel(store, trust, clock),
+      timeTravel: new TimeTravel(store, readModel, (seq) => projector.waitFor(seq, config.readYourWritesTimeoutMs), clock),
       auditAnchor: () => projector.digestPosition,
       authenticator,
       limiter: new FailedAuthLimiter(config.authFailuresPerMinute),

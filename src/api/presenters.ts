@@ -1,7 +1,7 @@
 import { keyStatus, previousSecretStatus, retentionInForce, type AccountState, type KeyState } from "../domain/index.js";
-import type { AccountFields } from "../projections/index.js";
+import type { AccountChange, AccountFields } from "../projections/index.js";
 import type { Static } from "typebox";
-import type { ApiKeyAsOf, ServiceAccountAsOf } from "./schemas/audit.js";
+import type { ApiKeyAsOf, AuditDiff, ServiceAccountAsOf } from "./schemas/audit.js";
 import type { ApiKey, ServiceAccount } from "./schemas/common.js";
 
 /** Resources of the contract, from read-model records; nothing secret is ever copied across. */
@@ -50,5 +50,31 @@ export function presentKeyAsOf(key: KeyState, account: AccountState, at: string)
     ...presentKey(key, account.id, null, new Date(at)),
     status: keyStatus(key, account, at),
     previousSecret: previousSecretStatus(key, at),
+  };
+}
+
+/**
+ * One account's change between two points: its states at each (as the account list shows them), and
+ * each key that changed, with its status at each point.
+ */
+export function presentAccountChange(
+  change: AccountChange,
+  fromAt: string,
+  toAt: string,
+): Static<typeof AuditDiff>["accounts"][number] {
+  const { before, after } = change;
+  return {
+    id: change.id,
+    name: change.name,
+    change: change.change,
+    before: before === null ? null : presentAccount(before),
+    after: after === null ? null : presentAccount(after),
+    keys: change.keys.map((key) => ({
+      id: key.id,
+      name: key.name,
+      change: key.change,
+      before: key.before === null || before === null ? null : presentKeyAsOf(key.before, before, fromAt),
+      after: key.after === null || after === null ? null : presentKeyAsOf(key.after, after, toAt),
+    })),
   };
 }

@@ -1,23 +1,30 @@
 import { KEY_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
-import type { PointInTime } from "../projections/index.js";
+import type { PastAccounts, PointInTime } from "../projections/index.js";
 import { parseAsOf } from "./as-of.js";
 import type { AppDeps } from "./deps.js";
 import { notFound } from "./errors.js";
 
+/** The read model as it was at `asOf` (an ISO instant or a stream sequence), with the point it resolved to. */
+export async function pastAt(
+  deps: Pick<AppDeps, "timeTravel">,
+  asOf: string,
+): Promise<{ past: PastAccounts; point: PointInTime }> {
+  const point = await deps.timeTravel.resolve(parseAsOf(asOf));
+  return { past: await deps.timeTravel.at(point), point };
+}
+
 /**
- * An account as it was at `asOf`, found by its id, or by the name it has now (a name it had only
- * in the past is not looked up: use the id). Not found when it did not exist then or was deleted.
+ * An account as it was at `asOf`, found by its id or by the name it bore **at that instant**
+ * (deleted or renamed since: still found). Not found when it did not exist then or was deleted.
  */
 export async function accountAsOf(
-  deps: AppDeps,
+  deps: Pick<AppDeps, "timeTravel">,
   idOrName: string,
   asOf: string,
 ): Promise<{ account: AccountState; point: PointInTime }> {
-  const when = parseAsOf(asOf);
-  const id = await deps.queries.knownAccountId(idOrName);
-  if (id === null) throw notFound("service account");
-  const point = await deps.timeTravel.resolve(when);
-  const account = await deps.timeTravel.account(id, point);
+  const { past, point } = await pastAt(deps, asOf);
+  const id = await past.resolve(idOrName);
+  const account = id === null ? null : await past.account(id);
   if (account === null || account.deleted) throw notFound("service account");
   return { account, point };
 }

@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import type { ApiKey, ApiKeyAsOf, ApiKeyWithSecret, ServiceAccount, ServiceAccountAsOf } from "../client/index.js";
+import type { AccountChange, ApiKey, ApiKeyAsOf, ApiKeyWithSecret, ServiceAccount, ServiceAccountAsOf } from "../client/index.js";
 
 const BLANK = {
   top: "",
@@ -102,6 +102,39 @@ export function stateTable(accounts: readonly ServiceAccountAsOf[]): string {
     for (const k of a.apiKeys) rows.push([...account, k.name, k.id, k.status, show(k.expiresAt), oldSecret(k)]);
   }
   return table(["ACCOUNT", "ACTIVE", "ROLES", "KEY", "KEY ID", "STATUS", "EXPIRES", "OLD SECRET"], rows);
+}
+
+/**
+ * One line per change: the account's own change, then each key's, with what differs between the
+ * two points (`field: before → after`), so that a person reads the diff without the JSON.
+ */
+export function diffTable(accounts: readonly AccountChange[]): string {
+  const rows: string[][] = [];
+  for (const account of accounts) {
+    rows.push([account.name, "-", account.change, differences(account.before, account.after, ACCOUNT_FIELDS)]);
+    for (const key of account.keys)
+      rows.push([account.name, key.name, key.change, differences(key.before, key.after, KEY_FIELDS)]);
+  }
+  return table(["ACCOUNT", "KEY", "CHANGE", "WHAT"], rows);
+}
+
+const ACCOUNT_FIELDS = ["name", "description", "active", "roles"] as const;
+const KEY_FIELDS = ["name", "description", "status", "expiresAt", "lastRotatedAt", "previousSecret"] as const;
+
+function differences<T extends object>(before: T | null, after: T | null, fields: readonly string[]): string {
+  if (before === null || after === null) return "-";
+  const changed: string[] = [];
+  for (const field of fields) {
+    const old = shown((before as Record<string, unknown>)[field]);
+    const now = shown((after as Record<string, unknown>)[field]);
+    if (old !== now) changed.push(`${field}: ${old} → ${now}`);
+  }
+  return changed.length === 0 ? "-" : changed.join(", ");
+}
+
+function shown(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "-";
+  return Array.isArray(value) ? value.join(",") || "-" : String(value);
 }
 
 function oldSecret(key: ApiKeyAsOf): string {

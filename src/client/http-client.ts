@@ -6,7 +6,10 @@ import type {
   AsOf,
   AuditProgress,
   AuditReport,
+  AuditDiff,
+  AuditDiffPage,
   AuditState,
+  AuditStatePage,
   CreateApiKeyBody,
   CreateServiceAccountBody,
   ErrorBody,
@@ -300,14 +303,61 @@ export class KeyledgerClient {
     return this.request("POST", `/v1/signing-keys/${segment(kid)}/revoke`, { reason });
   }
 
-  /** `GET /v1/audit/state`: every account and key as they were at a point in history, each key with its status then. */
-  async auditState(asOf: AsOf): Promise<AuditState> {
-    const state = await this.request<Partial<AuditState> | undefined>(
+  /** `GET /v1/audit/state`: one page of the accounts and keys as they were at a point in history, each key with its status then. */
+  async auditStatePage(asOf: AsOf, page: { limit?: number; cursor?: string } = {}): Promise<AuditStatePage> {
+    const state = await this.request<Partial<AuditStatePage> | undefined>(
       "GET",
-      `/v1/audit/state${search({ asOf: asOfParam(asOf) })}`,
+      `/v1/audit/state${search({ asOf: asOfParam(asOf), limit: page.limit, cursor: page.cursor })}`,
     );
-    if (!Array.isArray(state?.serviceAccounts) || typeof state.asOf?.seq !== "number") throw this.notTheApi("the audit state");
-    return state as AuditState;
+    if (!Array.isArray(state?.serviceAccounts) || typeof state.asOf?.seq !== "number" || state.nextCursor === undefined)
+      throw this.notTheApi("the audit state");
+    return state as AuditStatePage;
+  }
+
+  /**
+   * Every account and key as they were at a point in history, following the pages of
+   * `GET /v1/audit/state` (`onPage` hears how many accounts have come so far).
+   */
+  async auditState(asOf: AsOf, options: { limit?: number; onPage?: (accounts: number) => void } = {}): Promise<AuditState> {
+    const first = await this.auditStatePage(asOf, { limit: options.limit ?? 500 });
+    const serviceAccounts = [...first.serviceAccounts];
+    options.onPage?.(serviceAccounts.length);
+    for (let cursor = first.nextCursor; cursor !== null;) {
+      const page = await this.auditStatePage(asOf, { limit: options.limit ?? 500, cursor });
+      serviceAccounts.push(...page.serviceAccounts);
+      options.onPage?.(serviceAccounts.length);
+      cursor = page.nextCursor;
+    }
+    return { asOf: first.asOf, serviceAccounts };
+  }
+
+  /** `GET /v1/audit/diff`: one page of the accounts and keys created, deleted or changed between two points. */
+  async auditDiffPage(from: AsOf, to: AsOf, page: { limit?: number; cursor?: string } = {}): Promise<AuditDiffPage> {
+    const diff = await this.request<Partial<AuditDiffPage> | undefined>(
+      "GET",
+      `/v1/audit/diff${search({ from: asOfParam(from), to: asOfParam(to), limit: page.limit, cursor: page.cursor })}`,
+    );
+    if (!Array.isArray(diff?.accounts) || typeof diff.events !== "number" || diff.nextCursor === undefined)
+      throw this.notTheApi("the audit diff");
+    return diff as AuditDiffPage;
+  }
+
+  /** Everything that changed between two points, following the pages of `GET /v1/audit/diff`. */
+  async auditDiff(
+    from: AsOf,
+    to: AsOf,
+    options: { limit?: number; onPage?: (accounts: number) => void } = {},
+  ): Promise<AuditDiff> {
+    const first = await this.auditDiffPage(from, to, { limit: options.limit ?? 500 });
+    const accounts = [...first.accounts];
+    options.onPage?.(accounts.length);
+    for (let cursor = first.nextCursor; cursor !== null;) {
+      const page = await this.auditDiffPage(from, to, { limit: options.limit ?? 500, cursor });
+      accounts.push(...page.accounts);
+      options.onPage?.(accounts.length);
+      cursor = page.nextCursor;
+    }
+    return { from: first.from, to: first.to, accounts, events: first.events };
   }
 
   private auditReport(report: unknown): AuditReport {

@@ -140,10 +140,47 @@ export interface ServiceAccountAsOfAt extends ServiceAccountAsOf {
   readonly asOf: PointInTime;
 }
 
-/** `GET /v1/audit/state`: every account and its keys as they were at a point in history. */
+/** Every account and its keys as they were at a point in history (all pages of `GET /v1/audit/state`). */
 export interface AuditState {
   readonly asOf: PointInTime;
   readonly serviceAccounts: ServiceAccountAsOf[];
+}
+
+/** `GET /v1/audit/state`: one page of the accounts and their keys as they were at a point in history. */
+export interface AuditStatePage extends AuditState {
+  readonly nextCursor: string | null;
+}
+
+export type Change = "created" | "deleted" | "changed";
+
+/** One account's change between two points: its states there (null where it was not live) and its keys' changes. */
+export interface AccountChange {
+  readonly id: string;
+  readonly name: string;
+  readonly change: Change;
+  readonly before: ServiceAccount | null;
+  readonly after: ServiceAccount | null;
+  readonly keys: Array<{
+    readonly id: string;
+    readonly name: string;
+    readonly change: Change;
+    readonly before: ApiKeyAsOf | null;
+    readonly after: ApiKeyAsOf | null;
+  }>;
+}
+
+/** What changed between two points (all pages of `GET /v1/audit/diff`). */
+export interface AuditDiff {
+  readonly from: PointInTime;
+  readonly to: PointInTime;
+  readonly accounts: AccountChange[];
+  /** Events applied after `from` up to `to`. */
+  readonly events: number;
+}
+
+/** `GET /v1/audit/diff`: one page of the accounts that changed between two points. */
+export interface AuditDiffPage extends AuditDiff {
+  readonly nextCursor: string | null;
 }
 
 /** What each type of event says, as the stream stores it (secrets are never in it: only their hashes). */

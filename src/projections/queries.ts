@@ -1,6 +1,7 @@
 import { ACCOUNT_ID_PATTERN, InvalidValueError, KEY_ID_PATTERN } from "../domain/index.js";
 import {
   ACCOUNTS_RANGE,
+  nameHoldersUpTo,
   RETENTIONS_RANGE,
   type AccountFields,
   type AccountRecord,
@@ -38,11 +39,16 @@ export class Queries {
 
   /**
    * The id of an account this read model has ever seen, given its id (deleted accounts included,
-   * for history) or its current name; null when there is none.
+   * for history) or a name: the account that bears it now, else the last one that bore it (deleted
+   * or renamed since); null when there is none.
    */
   async knownAccountId(idOrName: string): Promise<string | null> {
-    if (!ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.resolveAccount(idOrName))?.id ?? null;
-    return (await this.readModel.aggregate(idOrName)) === null ? null : idOrName;
+    if (ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.readModel.aggregate(idOrName)) === null ? null : idOrName;
+    const current = await this.resolveAccount(idOrName);
+    if (current !== null) return current.id;
+    for await (const holder of this.readModel.db.values({ ...nameHoldersUpTo(idOrName, Number.MAX_SAFE_INTEGER), reverse: true }))
+      if (holder !== "") return holder as string;
+    return null;
   }
 
   /** A live key of a live account, given the key's id or its name within the account. */
@@ -167,7 +173,8 @@ function encodeCursor(accountId: string): string {
   return Buffer.from(accountId, "utf8").toString("base64url");
 }
 
-function decodeCursor(cursor: string): string {
+/** The account id a cursor of `pageAccounts` stands after. */
+export function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, "base64url").toString("utf8");
   if (!ACCOUNT_ID_PATTERN.test(id)) throw new InvalidValueError("cursor", "cursor is not one this API returned");
   return id;

@@ -1,12 +1,14 @@
 import { Level } from "level";
 import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
 import { START_POSITION, type DigestPosition } from "../format/index.js";
+import { historyRecords } from "./history-records.js";
 import { KeyIdFilter } from "./key-id-filter.js";
 import { ReadThroughCache } from "./read-cache.js";
 import {
   accountKey,
   accountKeyIndex,
   accountKeysRange,
+  APPLIED,
   CHECKPOINT,
   DIGEST,
   keyKey,
@@ -54,6 +56,8 @@ export class ReadModel {
   private readonly credentials = new ReadThroughCache<string, Credential>(CREDENTIAL_CACHE_SIZE);
   private readonly keyIds = new KeyIdFilter();
   private closing = false;
+  /** Events applied so far (skipped ones not counted), as the last committed batch left it. */
+  private appliedCount = 0;
 
   private constructor(readonly db: Level<string, unknown>) {}
 
@@ -67,6 +71,7 @@ export class ReadModel {
     const readModel = new ReadModel(db);
     if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
     else if (!(await readModel.loadKeyIds())) void readModel.learnKeyIds();
+    readModel.appliedCount = ((await db.get(APPLIED)) as number | undefined) ?? 0;
     return readModel;
   }
 
@@ -175,15 +180,28 @@ export class ReadModel {
     return this.credentials.peek(keyId);
   }
 
-  /** A batch of projected events and skipped messages, written at once with the last one's position. */
-  batch(): ProjectionBatch {
-    return new ProjectionBatch(this, (ops, changed, newKeyIds) => this.commit(ops, changed, newKeyIds));
+  /** How many events the read model applied (skipped messages not counted). */
+  get applied(): number {
+    return this.appliedCount;
   }
 
-  private async commit(ops: Operation[], changed: ReadonlyMap<string, Aggregate>, newKeyIds: readonly string[]): Promise<void> {
+  /** A batch of projected events and skipped messages, written at once with the last one's position. */
+  batch(): ProjectionBatch {
+    return new ProjectionBatch(this, this.appliedCount, (ops, changed, newKeyIds, applied) =>
+      this.commit(ops, changed, newKeyIds, applied),
+    );
+  }
+
+  private async commit(
+    ops: Operation[],
+    changed: ReadonlyMap<string, Aggregate>,
+    newKeyIds: readonly string[],
+    applied: number,
+  ): Promise<void> {
     // Known before they are written: a "maybe" for a key about to exist is harmless, a "no" is not.
     for (const keyId of newKeyIds) this.keyIds.add(keyId);
     await this.db.batch(ops);
+    this.appliedCount = applied;
     for (const [accountId, aggregate] of changed) {
       this.aggregates.changed(accountId, aggregate);
       for (const keyId of Object.keys(aggregate.state.keys)) this.credentials.changed(keyId);
@@ -204,6 +222,7 @@ export class ReadModel {
     this.aggregates.clear();
     this.credentials.clear();
     this.keyIds.reset();
+    this.appliedCount = 0;
     await this.db.put(LAYOUT, LAYOUT_VERSION);
   }
 }
@@ -214,7 +233,7 @@ export class ReadModel {
  * can hold many of its events.
  */
 export class ProjectionBatch {
-  /** The skipped messages' records. */
+  /** The skipped messages' records and the history of the events applied. */
   private readonly ops: Operation[] = [];
   /** Each account touched, as the batch leaves it. */
   private readonly changed = new Map<string, Aggregate>();
@@ -229,10 +248,13 @@ export class ProjectionBatch {
 
   constructor(
     private readonly readModel: ReadModel,
+    /** Events applied before this batch; one more with each `apply`. */
+    private applied: number,
     private readonly write: (
       ops: Operation[],
       changed: ReadonlyMap<string, Aggregate>,
       newKeyIds: readonly string[],
+      applied: number,
     ) => Promise<void>,
   ) {}
 
@@ -243,6 +265,8 @@ export class ProjectionBatch {
   /** The account moves from `before` (as `aggregate` answered it) to `after` with the event at `position`. */
   apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
     if (!this.before.has(after.id)) this.before.set(after.id, before?.state ?? null);
+    this.applied += 1;
+    for (const put of historyRecords(before?.state ?? null, after, position.seq, this.applied)) this.ops.push(put);
     this.changed.set(after.id, { state: after, streamSeq: position.seq, lastHash });
     this.digest = position;
     this.lastSeq = position.seq;
@@ -307,10 +331,11 @@ export class ProjectionBatch {
       diffIndex(ops, retentionIndex(old), retentionIndex(state));
     }
     ops.push({ type: "put", key: CHECKPOINT, value: this.lastSeq });
+    ops.push({ type: "put", key: APPLIED, value: this.applied });
     if (this.digest !== null) ops.push({ type: "put", key: DIGEST, value: this.digest });
     if (this.streamCheckpoint !== null) ops.push({ type: "put", key: STREAM_CHECKPOINT, value: this.streamCheckpoint });
     if (this.keysHead !== null) ops.push({ type: "put", key: KEYS_HEAD, value: this.keysHead });
-    await this.write(ops, this.changed, newKeyIds);
+    await this.write(ops, this.changed, newKeyIds, this.applied);
   }
 }
 

@@ -1,17 +1,7 @@
-import { evolve, InvalidValueError, type AccountState } from "../domain/index.js";
-import { type JetStreamEventStore } from "../events/index.js";
-import {
-  accountSubject,
-  ALL_EVENTS_FILTER,
-  decodeEnvelope,
-  eventProblem,
-  signatureProblem,
-  signedBytes,
-  toDomainEvent,
-  type RawMessage,
-  type SignerTrust,
-  type StoredEvent,
-} from "../format/index.js";
+import { InvalidValueError } from "../domain/index.js";
+import { changesPage, type ChangesPage } from "./changes.js";
+import { PastAccounts } from "./history.js";
+import type { ReadModel } from "./read-model.js";
 
 /** A point in history: an ISO instant, or a stream sequence. */
 export type AsOf = { readonly time: string } | { readonly seq: number };
@@ -22,15 +12,24 @@ export interface PointInTime {
   readonly at: string;
 }
 
+/** What the stream says about its sequences and times (the event store). */
+export interface StreamClock {
+  head(): Promise<number>;
+  timeOf(seq: number): Promise<Date | null>;
+  lastSequenceAt(at: Date): Promise<number>;
+}
+
 /**
- * The state of accounts and keys as it was at a point in history, folded from the stream itself
- * with the projector's checks (an event that is forged or breaks its chain is passed over there,
- * so it is here). One account's past is read from that account's own subject only.
+ * Questions about the past: a point is resolved against the stream (which sequence was last at an
+ * instant), then answered from the read model's history records, which the projector writes with
+ * the same checks as the present (an event that is forged or breaks its chain is in neither).
  */
 export class TimeTravel {
   constructor(
-    private readonly store: JetStreamEventStore,
-    private readonly trust: SignerTrust,
+    private readonly stream: StreamClock,
+    private readonly readModel: ReadModel,
+    /** Resolves once the read model has applied the stream up to `seq` (throws when it takes too long). */
+    private readonly reached: (seq: number) => Promise<void>,
     private readonly clock: () => Date,
   ) {}
 
@@ -38,75 +37,29 @@ export class TimeTravel {
    * The last sequence at or before the point, and the instant to judge states at: the given time,
    * or the time the stream stored the message at the given sequence.
    */
-  async resolve(asOf: AsOf): Promise<PointInTime> {
-    const head = await this.store.head();
+  async resolve(asOf: AsOf, field = "asOf"): Promise<PointInTime> {
+    const head = await this.stream.head();
     if ("seq" in asOf) {
-      if (asOf.seq > head) throw new InvalidValueError("asOf", `asOf ${asOf.seq} is after the stream's last sequence ${head}`);
+      if (asOf.seq > head) throw new InvalidValueError(field, `${field} ${asOf.seq} is after the stream's last sequence ${head}`);
       if (asOf.seq === 0) return { seq: 0, at: new Date(0).toISOString() };
-      const time = await this.store.timeOf(asOf.seq);
+      const time = await this.stream.timeOf(asOf.seq);
       return { seq: asOf.seq, at: (time ?? new Date(0)).toISOString() };
     }
     const at = new Date(asOf.time);
-    if (at.getTime() > this.clock().getTime()) throw new InvalidValueError("asOf", "asOf is in the future");
-    return { seq: await this.store.lastSequenceAt(at), at: at.toISOString() };
+    if (at.getTime() > this.clock().getTime()) throw new InvalidValueError(field, `${field} is in the future`);
+    return { seq: await this.stream.lastSequenceAt(at), at: at.toISOString() };
   }
 
-  /** One account as it was (null: it did not exist then). */
-  async account(accountId: string, point: PointInTime): Promise<AccountState | null> {
-    const fold = new VerifiedFold(this.trust);
-    for await (const message of this.store.messages({ filter: accountSubject(accountId), fromSeq: 1, toSeq: point.seq }))
-      await fold.apply(message);
-    return fold.states.get(accountId)?.state ?? null;
+  /** What changed between two resolved points (`from` not after `to`), a page of accounts at a time. */
+  async changes(from: PointInTime, to: PointInTime, page: { limit: number; cursor?: string }): Promise<ChangesPage> {
+    if (from.seq > to.seq) throw new InvalidValueError("from", "from must not be after to");
+    await this.reached(to.seq);
+    return changesPage(this.readModel, from.seq, to.seq, page);
   }
 
-  /** Every account as it was, in id order (deleted ones included, flagged). */
-  async accounts(point: PointInTime): Promise<AccountState[]> {
-    const fold = new VerifiedFold(this.trust);
-    for await (const message of this.store.messages({ filter: ALL_EVENTS_FILTER, fromSeq: 1, toSeq: point.seq }))
-      await fold.apply(message);
-    return [...fold.states.values()].map(({ state }) => state).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-}
-
-/**
- * Folds raw event messages into account states, passing over what the projector passes over: an
- * event out of its chain, altered, or not signed by a key the ledger trusted at its sequence.
- */
-class VerifiedFold {
-  readonly states = new Map<string, { state: AccountState; lastHash: string }>();
-
-  constructor(private readonly trust: SignerTrust) {}
-
-  async apply(message: RawMessage): Promise<void> {
-    const read = readable(message);
-    if (read === null) return; // not a readable event: the projector skipped it too
-    const { event, signed } = read;
-    const before = this.states.get(event.accountId);
-    const head = before === undefined ? null : { lastHash: before.lastHash, version: before.state.version };
-    // A trust root that cannot be read throws (the question has no answer now), never "skipped".
-    const problem =
-      eventProblem(event, message.subject, head, signed) ??
-      signatureProblem(event, await this.trust.signerAt(event.signingKeyId, message.seq), signed);
-    if (problem !== null) return;
-    const after = foldable(before?.state ?? null, event);
-    if (after !== null) this.states.set(event.accountId, { state: after, lastHash: event.hash });
-  }
-}
-
-function readable(message: RawMessage): { event: StoredEvent; signed: Uint8Array } | null {
-  try {
-    const event = { ...decodeEnvelope(message.data), seq: message.seq };
-    return { event, signed: signedBytes(event) };
-  } catch {
-    return null;
-  }
-}
-
-/** The state after an event, or null when the state cannot take it (the projector skipped it too). */
-function foldable(state: AccountState | null, event: StoredEvent): AccountState | null {
-  try {
-    return evolve(state, toDomainEvent(event));
-  } catch {
-    return null;
+  /** The accounts as they were at a resolved point, once the read model has got that far. */
+  async at(point: PointInTime): Promise<PastAccounts> {
+    await this.reached(point.seq);
+    return new PastAccounts(this.readModel, point.seq);
   }
 }

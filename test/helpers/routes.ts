@@ -109,7 +109,7 @@ export const AUTH_ROUTES: readonly ContractRoute[] = [
   get("/.well-known/jwks.json", "public", []),
 ];
 
-/** Audit: history, its live tail, time travel (`asOf` on the reads and the whole state) and integrity. */
+/** Audit: history, its live tail, time travel (`asOf` on the reads, the state, the diff) and integrity. */
 export const AUDIT_ROUTES: readonly ContractRoute[] = [
   get("/v1/events", "read", ["after", "limit", "account", "type"]),
   get("/v1/events", "read", ["after", "limit", "account", "type"], {
@@ -121,7 +121,8 @@ export const AUDIT_ROUTES: readonly ContractRoute[] = [
   get(ACCOUNT, "read", ["asOf"], { query: "asOf=:asOf" }),
   get(KEYS, "read", ["active", "asOf"], { query: "asOf=:asOf" }),
   get(KEY, "read", ["asOf"], { query: "asOf=:asOf" }),
-  get("/v1/audit/state", "read", ["asOf"], { query: "asOf=:asOf" }),
+  get("/v1/audit/state", "read", ["asOf", "limit", "cursor"], { query: "asOf=:asOf" }),
+  get("/v1/audit/diff", "read", ["from", "to", "limit", "cursor"], { query: "from=0&to=:asOf" }),
   get("/v1/audit/verify", "read", ["maxProblems"]),
 ];
 

@@ -552,6 +552,8 @@ function paramValue(ctx: Context, param: string): fc.Arbitrary<string> {
       { weight: 1, arbitrary: fc.constantFrom("1000-01-01T00:00:00Z", "99999999999999999999", "2026-02-30T00:00:00Z") },
     ),
     after: fc.oneof(fc.nat({ max: 3000 }).map(String), fc.constant(String(Number.MAX_SAFE_INTEGER))),
+    from: fc.nat({ max: 40 }).map(String),
+    to: fc.nat({ max: 40 }).map(String),
     account: fc.oneof(fc.constantFrom(...ctx.names, ...ctx.ids), some),
     type: fc.constantFrom(...EVENT_TYPES),
     maxProblems: fc.integer({ min: 1, max: 100_000 }).map(String),

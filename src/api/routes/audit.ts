@@ -4,12 +4,13 @@ import { auditStream, type AuditReport as Report } from "../../audit/index.js";
 import { type JetStreamEventStore } from "../../events/index.js";
 import { KEYS_SUBJECT } from "../../format/index.js";
 import { StatementFold, type FoldedTrust } from "../../trust/index.js";
-import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";
 import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
-import { presentAccountAsOf } from "../presenters.js";
-import { AsOfParam, AuditReport, Kid, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
+import { parseAsOf } from "../as-of.js";
+import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
+import { pastAt } from "../time-travel.js";
+import { AsOfParam, AuditDiff, AuditReport, Kid, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
 import { headOnly } from "./head-only.js";
 
@@ -17,7 +18,24 @@ const VerifyQuery = Type.Object(
   { maxProblems: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })), anchor: Type.Optional(Kid) },
   { additionalProperties: false },
 );
-const StateQuery = Type.Object({ asOf: AsOfParam }, { additionalProperties: false });
+const StateQuery = Type.Object(
+  {
+    asOf: AsOfParam,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+const DiffQuery = Type.Object(
+  {
+    from: AsOfParam,
+    to: AsOfParam,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
 
 const NDJSON = "application/x-ndjson";
 /** Audits read the whole stream: a daemon runs this many at once and answers 503 to more. */
@@ -27,7 +45,9 @@ const MAX_RUNNING_AUDITS = 2;
  * `GET /v1/audit/verify`: every signature, hash, chain link and checkpoint of the stream, checked
  * against the public keys of the daemons. With `Accept: application/x-ndjson` the answer is a line
  * of progress now and then, and the report as the last line (`{"report": …}`).
- * `GET /v1/audit/state?asOf=`: every account and key as they were at a point in history.
+ * `GET /v1/audit/state?asOf=&limit=&cursor=`: the accounts and keys as they were at a point in
+ * history, a page at a time (like the account list).
+ * `GET /v1/audit/diff?from=&to=`: the accounts and keys created, deleted or changed between two points.
  */
 export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
@@ -87,17 +107,45 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
         schema: {
           querystring: StateQuery,
           response: {
-            200: Type.Object({ asOf: PointInTime, serviceAccounts: Type.Array(ServiceAccountAsOf) }),
+            200: Type.Object({
+              asOf: PointInTime,
+              serviceAccounts: Type.Array(ServiceAccountAsOf),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
             ...errorResponses,
           },
         },
       },
       async (request) => {
-        const point = await deps.timeTravel.resolve(parseAsOf(request.query.asOf));
-        const accounts = await deps.timeTravel.accounts(point);
+        const { asOf, limit, cursor } = request.query;
+        const { past, point } = await pastAt(deps, asOf);
+        const page = await past.page({ limit: limit ?? 50, cursor });
+        const accounts = await Promise.all(page.items.map((fields) => past.account(fields.id)));
         return {
           asOf: point,
-          serviceAccounts: accounts.filter((account) => !account.deleted).map((account) => presentAccountAsOf(account, point.at)),
+          serviceAccounts: accounts.flatMap((account) => (account === null ? [] : [presentAccountAsOf(account, point.at)])),
+          nextCursor: page.nextCursor,
+        };
+      },
+    );
+
+    app.get(
+      "/v1/audit/diff",
+      {
+        onRequest: read,
+        schema: { querystring: DiffQuery, response: { 200: AuditDiff, ...errorResponses } },
+      },
+      async (request) => {
+        const { limit, cursor } = request.query;
+        const from = await deps.timeTravel.resolve(parseAsOf(request.query.from, "from"), "from");
+        const to = await deps.timeTravel.resolve(parseAsOf(request.query.to, "to"), "to");
+        const page = await deps.timeTravel.changes(from, to, { limit: limit ?? 100, cursor });
+        return {
+          from,
+          to,
+          accounts: page.changes.map((change) => presentAccountChange(change, from.at, to.at)),
+          events: page.events,
+          nextCursor: page.nextCursor,
         };
       },
     );

@@ -34,7 +34,7 @@ const StreamQuery = Type.Object(
 export function eventRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
 
-  /** An account filter by id (deleted accounts included) or by its current name. */
+  /** An account filter by id (deleted accounts included) or by name: its holder now, else its last one. */
   const accountIdOf = async (idOrName: string | undefined): Promise<string | undefined> => {
     if (idOrName === undefined) return undefined;
     const id = await deps.queries.knownAccountId(idOrName);

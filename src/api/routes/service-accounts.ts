@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { parseAsOf } from "../as-of.js";
 import type { AppDeps } from "../deps.js";
 import { commandContext, findAccount } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
-import { pageAccounts } from "../../projections/index.js";
 import { presentAccount, presentAccountAsOf, presentKey } from "../presenters.js";
 import { AsOfParam, ApiKeyAsOf, PointInTime } from "../schemas/audit.js";
-import { accountAsOf } from "../time-travel.js";
+import { accountAsOf, pastAt } from "../time-travel.js";
 import {
   AccountParams,
   ApiKey,
@@ -111,8 +109,8 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
         const { active, name, limit, cursor, asOf } = request.query;
         const filter = { active, name, limit: limit ?? 50, cursor };
         if (asOf !== undefined) {
-          const point = await deps.timeTravel.resolve(parseAsOf(asOf));
-          const page = await pageAccounts(await deps.timeTravel.accounts(point), filter);
+          const { past, point } = await pastAt(deps, asOf);
+          const page = await past.page(filter);
           return { items: page.items.map(presentAccount), nextCursor: page.nextCursor, asOf: point };
         }
         const page = await deps.queries.listAccounts(filter);

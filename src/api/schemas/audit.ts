@@ -16,6 +16,35 @@ export const ApiKeyAsOf = Type.Object({
 
 export const ServiceAccountAsOf = Type.Object({ ...ServiceAccount.properties, apiKeys: Type.Array(ApiKeyAsOf) });
 
+const Change = Type.Union([Type.Literal("created"), Type.Literal("deleted"), Type.Literal("changed")]);
+
+/** `GET /v1/audit/diff`: what changed between two points, a page of accounts at a time. */
+export const AuditDiff = Type.Object({
+  from: PointInTime,
+  to: PointInTime,
+  accounts: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      change: Change,
+      before: Type.Union([ServiceAccount, Type.Null()]),
+      after: Type.Union([ServiceAccount, Type.Null()]),
+      keys: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          name: Type.String(),
+          change: Change,
+          before: Type.Union([ApiKeyAsOf, Type.Null()]),
+          after: Type.Union([ApiKeyAsOf, Type.Null()]),
+        }),
+      ),
+    }),
+  ),
+  /** Events applied after `from` up to `to`. */
+  events: Type.Integer(),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
 export const EventTypeParam = Type.Unsafe<EventType>({ type: "string", enum: [...EVENT_TYPES] });
 
 /** An event as the stream holds it, with its stream sequence. */

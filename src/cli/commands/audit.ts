@@ -1,14 +1,14 @@
 import type { Command } from "commander";
-import type { AuditReport, AuditState } from "../../client/index.js";
+import type { AuditDiff, AuditReport, AuditState } from "../../client/index.js";
 import { parseAsOf, parseCount } from "../arguments.js";
 import { connectedClient } from "../connect.js";
-import { stateTable, table } from "../format.js";
+import { diffTable, stateTable, table } from "../format.js";
 import type { Io } from "../io.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { count, progressLine } from "../progress.js";
 import { CommandFailed, UsageError } from "../usage-error.js";
 
-/** `keyledger audit verify` and `keyledger audit state --as-of`. */
+/** `keyledger audit verify`, `keyledger audit state --as-of` and `keyledger audit diff --from --to`. */
 export function addAuditCommands(program: Command, io: Io): void {
   const group = program.command("audit").description("check the event stream, and see the state at a point in history");
 
@@ -67,8 +67,39 @@ export function addAuditCommands(program: Command, io: Io): void {
       .requiredOption("--as-of <time|seq>", "an ISO-8601 time with its zone (2030-01-31T12:00:00Z) or a stream sequence"),
   ).action(async (options: { asOf: string; output: Format }) => {
     const asOf = parseAsOf("--as-of", options.asOf);
-    const state = await (await connectedClient(io)).auditState(asOf);
+    const client = await connectedClient(io);
+    const progress = progressLine(io);
+    let state: AuditState;
+    try {
+      state = await client.auditState(asOf, {
+        onPage: (accounts) => progress.show(`reading the state: ${count(accounts)} accounts…`),
+      });
+    } finally {
+      progress.clear();
+    }
     emit(io, options.output, state, () => stateText(state));
+  });
+
+  withOutput(
+    group
+      .command("diff")
+      .description("the service accounts and API keys created, deleted or changed between two points in history")
+      .requiredOption("--from <time|seq>", "the first point: an ISO-8601 time with its zone or a stream sequence")
+      .requiredOption("--to <time|seq>", "the second point, not before the first"),
+  ).action(async (options: { from: string; to: string; output: Format }) => {
+    const from = parseAsOf("--from", options.from);
+    const to = parseAsOf("--to", options.to);
+    const client = await connectedClient(io);
+    const progress = progressLine(io);
+    let diff: AuditDiff;
+    try {
+      diff = await client.auditDiff(from, to, {
+        onPage: (accounts) => progress.show(`reading the changes: ${count(accounts)} accounts…`),
+      });
+    } finally {
+      progress.clear();
+    }
+    emit(io, options.output, diff, () => diffText(diff));
   });
 }
 
@@ -97,4 +128,12 @@ function stateText(state: AuditState): string {
   const accounts = state.serviceAccounts.length;
   const heading = `As of seq ${count(state.asOf.seq)} (${state.asOf.at}): ${count(accounts)} service account${accounts === 1 ? "" : "s"}.`;
   return accounts === 0 ? heading : `${heading}\n\n${stateTable(state.serviceAccounts)}`;
+}
+
+function diffText(diff: AuditDiff): string {
+  const accounts = diff.accounts.length;
+  const heading =
+    `From seq ${count(diff.from.seq)} (${diff.from.at}) to seq ${count(diff.to.seq)} (${diff.to.at}): ` +
+    `${count(diff.events)} event${diff.events === 1 ? "" : "s"}, ${count(accounts)} service account${accounts === 1 ? "" : "s"} changed.`;
+  return accounts === 0 ? heading : `${heading}\n\n${diffTable(diff.accounts)}`;
 }

@@ -309,9 +309,10 @@ describe("KeyledgerClient history and time travel", () => {
 
   it("sends asOf as given, a Date as its ISO instant", async () => {
     const state = { asOf: { seq: 7, at: "2030-01-01T00:00:00.000Z" }, serviceAccounts: [] };
+    const page = { ...state, nextCursor: null };
     const api = fakeApi([
-      { contentType: "application/json", chunks: [JSON.stringify(state)], then: "end" },
-      { contentType: "application/json", chunks: [JSON.stringify(state)], then: "end" },
+      { contentType: "application/json", chunks: [JSON.stringify(page)], then: "end" },
+      { contentType: "application/json", chunks: [JSON.stringify(page)], then: "end" },
       {
         contentType: "application/json",
         chunks: [JSON.stringify({ items: [], nextCursor: null, asOf: state.asOf })],

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { evolve, fold } from "../../../src/domain/evolve.js";
+import { initialState, type AccountState } from "../../../src/domain/state.js";
+import type { DomainEvent } from "../../../src/domain/events.js";
+import { historyRecords } from "../../../src/projections/history-records.js";
+import { ACCOUNT_ID, accountCreated, fact, KEY_ID, keyCreated, OTHER_KEY_ID, T2, T3 } from "../domain/fixtures.js";
+
+const stateAfter = (events: readonly DomainEvent[]): AccountState => fold(events, initialState())!;
+const keysOf = (puts: ReturnType<typeof historyRecords>): string[] => puts.map((put) => put.key);
+
+describe("the history records of one applied event", () => {
+  it("for the account's first event: its fields, the name it takes, and where the change happened", () => {
+    const after = stateAfter([accountCreated]);
+    const puts = historyRecords(null, after, 7, 3);
+    expect(keysOf(puts)).toEqual([
+      `hacct!${ACCOUNT_ID}!0000000000000007`,
+      "hname!billing-worker!0000000000000007",
+      "hseq!0000000000000007",
+    ]);
+    const { keys: _keys, ...fields } = after;
+    expect(puts[0]!.value).toEqual(fields);
+    expect(puts[1]!.value).toBe(ACCOUNT_ID);
+    expect(puts[2]!.value).toEqual([ACCOUNT_ID, 3]);
+  });
+
+  it("records only the keys the event changed, each as it is after it", () => {
+    const before = stateAfter([accountCreated, keyCreated(), keyCreated(OTHER_KEY_ID, "secondary")]);
+    const after = evolve(before, fact("ApiKeyUpdated", T2, { keyId: OTHER_KEY_ID, description: "moved" }))!;
+    const puts = historyRecords(before, after, 12, 4);
+    expect(keysOf(puts)).toEqual([
+      `hacct!${ACCOUNT_ID}!0000000000000012`,
+      `hkey!${ACCOUNT_ID}!${OTHER_KEY_ID}!0000000000000012`,
+      "hseq!0000000000000012",
+    ]);
+    expect(puts[1]!.value).toEqual(after.keys[OTHER_KEY_ID]);
+    expect(keysOf(puts).some((key) => key.includes(KEY_ID))).toBe(false);
+  });
+
+  it("on a rename, releases the old name and takes the new one at the same sequence", () => {
+    const before = stateAfter([accountCreated]);
+    const after = evolve(before, fact("ServiceAccountUpdated", T2, { name: "billing-worker-2" }))!;
+    const names = historyRecords(before, after, 20, 2).filter((put) => put.key.startsWith("hname!"));
+    expect(names).toEqual([
+      { type: "put", key: "hname!billing-worker!0000000000000020", value: "" },
+      { type: "put", key: "hname!billing-worker-2!0000000000000020", value: ACCOUNT_ID },
+    ]);
+  });
+
+  it("on a deletion, releases the name (a deleted account bears none)", () => {
+    const before = stateAfter([accountCreated]);
+    const after = evolve(before, fact("ServiceAccountDeleted", T3, { epoch: 1 }))!;
+    const names = historyRecords(before, after, 30, 2).filter((put) => put.key.startsWith("hname!"));
+    expect(names).toEqual([{ type: "put", key: "hname!billing-worker!0000000000000030", value: "" }]);
+  });
+
+  it("writes sequences with 16 digits, so that LevelDB's order is the stream's", () => {
+    const after = stateAfter([accountCreated]);
+    const early = keysOf(historyRecords(null, after, 9, 1))[0]!;
+    const late = keysOf(historyRecords(null, after, 10, 1))[0]!;
+    expect(early < late).toBe(true);
+  });
+});
