@@ -172,6 +172,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
     const projector = new Projector(store, readModel, logger.child({ component: "projector" }), {
       trust,
       sealedHere: (envelope) => store.sealedHere(envelope),
+      confirmWithCheckpoints: true,
     });
     await projector.start();
     stops.push({ name: "projector", stop: () => projector.stop() });

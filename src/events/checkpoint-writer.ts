@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { JetStreamEventStore } from "./event-store.js";
-import { CHECKPOINT_SUBJECT, sealCheckpoint, type DigestPosition, type KeysHead } from "../format/index.js";
+import { CHECKPOINT_SUBJECT, MAX_REFUSED, sealCheckpoint, type DigestPosition, type KeysHead } from "../format/index.js";
 import type { Signer } from "../signing/index.js";
 
 export interface CheckpointWriterOptions {
@@ -15,9 +15,14 @@ export interface CheckpointSource {
   /** The last stream sequence applied or passed. */
   readonly position: number;
   /** The last authentic checkpoint passed (null: none yet). */
-  readonly streamCheckpoint: { readonly hash: string; readonly eventCount: number } | null;
+  readonly streamCheckpoint: { readonly hash: string; readonly eventCount: number; readonly upToSeq: number } | null;
   /** The last signing key statement that counted, as passed (null: none yet). */
   readonly keysHead: KeysHead | null;
+  /**
+   * The event messages after `after` up to `upTo` that the projector passed over, ascending; null
+   * when there are more than `max` of them.
+   */
+  refusedBetween(after: number, upTo: number, max: number): Promise<number[] | null>;
 }
 
 /**
@@ -27,7 +32,9 @@ export interface CheckpointSource {
  * append to the subject, and a forgery must not break the line), and appended with the expected
  * last sequence of the subject. A daemon writes only once its projector has passed the last message
  * on the subject, so it knows what that message was. With several daemons one of them wins each
- * round; a daemon whose key the ledger does not trust writes none.
+ * round; a daemon whose key the ledger does not trust writes none. Each checkpoint lists the event
+ * messages this daemon's projector passed over since the previous one, so that a replay can take
+ * the rest on the checkpoint's word (see `RefusedMessages`).
  */
 export class CheckpointWriter {
   private timer: NodeJS.Timeout | null = null;
@@ -70,12 +77,16 @@ export class CheckpointWriter {
     if (this.source.position < subjectSeq) return false; // the projector has not judged the last one yet
     const last = this.source.streamCheckpoint;
     if (last !== null && last.eventCount >= position.count) return false;
+    // Which messages this daemon refused since the last checkpoint: a replay refuses exactly those.
+    const after = Math.min(last?.upToSeq ?? 0, position.seq);
+    const seqs = await this.source.refusedBetween(after, position.seq, MAX_REFUSED);
     const checkpoint = sealCheckpoint(
       position,
       last?.hash ?? null,
       this.clock().toISOString(),
       this.signer,
       this.source.keysHead,
+      seqs === null ? null : { after, seqs },
     );
     const appended = await this.store.appendCheckpoint(checkpoint, subjectSeq);
     if (appended) this.logger.debug({ upToSeq: position.seq, eventCount: position.count }, "stream checkpoint appended");

@@ -3,8 +3,26 @@ import { canonicalJson, verifySignature, type Signer } from "../signing/index.js
 import type { SignerCheck } from "../trust/index.js";
 import type { DigestPosition } from "./digest.js";
 
-/** Version 2 adds `keys`; version 1 checkpoints stay readable and verifiable as they were signed. */
-export const CHECKPOINT_SCHEMA_VERSION = 2;
+/**
+ * Version 3 adds `refused`, version 2 `keys`; checkpoints of every version stay readable and
+ * verifiable as they were signed.
+ */
+export const CHECKPOINT_SCHEMA_VERSION = 3;
+
+/** A checkpoint lists at most this many refused messages; with more, `refused` is null. */
+export const MAX_REFUSED = 1000;
+
+/**
+ * (Version 3) the event messages after `after` up to the checkpoint's `upToSeq` that its writer's
+ * projector passed over (forged, altered, out of their chain, unreadable): with them, a replay may
+ * take every other message of that run on the checkpoint's word (its digest covers their bytes)
+ * and check only these as it always does.
+ */
+export interface RefusedMessages {
+  readonly after: number;
+  /** Their stream sequences, ascending. */
+  readonly seqs: readonly number[];
+}
 
 /** The last signing key statement that counted, as the checkpoint's writer had passed it. */
 export interface KeysHead {
@@ -35,6 +53,8 @@ export interface StreamCheckpoint {
    * yet): a statement removed or replaced before it shows, which the event digest cannot show.
    */
   readonly keys?: KeysHead | null;
+  /** (Version 3) the messages its writer refused since `after`; null when there were more than MAX_REFUSED. */
+  readonly refused?: RefusedMessages | null;
   /** SHA-256 (hex) of the canonical JSON of every other member except `signature`. */
   readonly hash: string;
   readonly signingKeyId: string;
@@ -43,10 +63,10 @@ export interface StreamCheckpoint {
 }
 
 export function checkpointBytes(checkpoint: Omit<StreamCheckpoint, "hash" | "signature">): Buffer {
-  const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys } = checkpoint;
-  // `keys` is absent from version 1 (canonical JSON leaves out an undefined member).
+  const { type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys, refused } = checkpoint;
+  // `keys` is absent from version 1, `refused` from 1 and 2 (canonical JSON leaves out an undefined member).
   return Buffer.from(
-    canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys }),
+    canonicalJson({ type, schemaVersion, occurredAt, upToSeq, eventCount, digest, prevHash, signingKeyId, keys, refused }),
     "utf8",
   );
 }
@@ -57,6 +77,7 @@ export function sealCheckpoint(
   occurredAt: string,
   signer: Signer,
   keys: KeysHead | null,
+  refused: RefusedMessages | null,
 ): StreamCheckpoint {
   const unsigned = {
     type: "StreamCheckpoint" as const,
@@ -67,6 +88,7 @@ export function sealCheckpoint(
     digest: position.digest,
     prevHash,
     keys,
+    refused,
     signingKeyId: signer.keyId,
   };
   const bytes = checkpointBytes(unsigned);
@@ -90,7 +112,11 @@ export function decodeCheckpoint(bytes: Uint8Array): StreamCheckpoint {
     raw === null ||
     typeof raw !== "object" ||
     raw.type !== "StreamCheckpoint" ||
-    !(raw.schemaVersion === 1 ? keys === undefined : raw.schemaVersion === 2 && keysShaped) ||
+    !(raw.schemaVersion === 1
+      ? keys === undefined && raw.refused === undefined
+      : raw.schemaVersion === 2
+        ? keysShaped && raw.refused === undefined
+        : raw.schemaVersion === 3 && keysShaped && refusedShaped(raw.refused, raw.upToSeq)) ||
     typeof raw.occurredAt !== "string" ||
     !Number.isSafeInteger(raw.upToSeq) ||
     !Number.isSafeInteger(raw.eventCount) ||
@@ -103,6 +129,21 @@ export function decodeCheckpoint(bytes: Uint8Array): StreamCheckpoint {
     throw new Error("not a stream checkpoint");
   }
   return raw as StreamCheckpoint;
+}
+
+/** `refused` as version 3 has it: null, or an `after` before `upToSeq` and ascending sequences in between. */
+function refusedShaped(refused: unknown, upToSeq: unknown): boolean {
+  if (refused === null) return true;
+  if (typeof refused !== "object" || refused === undefined || !Number.isSafeInteger(upToSeq)) return false;
+  const { after, seqs } = refused as Partial<RefusedMessages>;
+  if (!Number.isSafeInteger(after) || after! < 0 || after! > (upToSeq as number)) return false;
+  if (!Array.isArray(seqs) || seqs.length > MAX_REFUSED) return false;
+  let previous = after!;
+  for (const seq of seqs as unknown[]) {
+    if (!Number.isSafeInteger(seq) || (seq as number) <= previous || (seq as number) > (upToSeq as number)) return false;
+    previous = seq as number;
+  }
+  return true;
 }
 
 /**

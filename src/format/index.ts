@@ -3,13 +3,20 @@
  * running digest, checkpoints, subjects. No NATS, no LevelDB, no HTTP: the daemon, the audit and the
  * offline bundle verifier all read the ledger through here.
  */
-export { checkpointBytes, checkpointProblem, CHECKPOINT_SCHEMA_VERSION, decodeCheckpoint, sealCheckpoint } from "./checkpoint.js";
-export type { KeysHead, StreamCheckpoint } from "./checkpoint.js";
+export {
+  checkpointBytes,
+  checkpointProblem,
+  CHECKPOINT_SCHEMA_VERSION,
+  decodeCheckpoint,
+  MAX_REFUSED,
+  sealCheckpoint,
+} from "./checkpoint.js";
+export type { KeysHead, RefusedMessages, StreamCheckpoint } from "./checkpoint.js";
 export { advancePosition, EMPTY_DIGEST, nextDigest, START_POSITION } from "./digest.js";
 export type { DigestPosition } from "./digest.js";
 export { decodeEnvelope, SCHEMA_VERSION, sealEvent, signedBytes, toDomainEvent, upcast } from "./envelope.js";
 export type { EventEnvelope, SealContext, StoredEvent, UnsignedEnvelope } from "./envelope.js";
 export type { RawMessage } from "./message.js";
-export { eventProblem, hashProblem, signatureProblem } from "./verify-event.js";
+export { chainProblem, eventProblem, hashProblem, signatureProblem } from "./verify-event.js";
 export type { ChainHead, SignerTrust } from "./verify-event.js";
 export * from "./subjects.js";

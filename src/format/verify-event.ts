@@ -31,8 +31,11 @@ export function eventProblem(
   signed?: Uint8Array,
 ): string | null {
   if (accountIdOfSubject(subject) !== event.accountId) return `event of ${event.accountId} on subject ${subject}`;
-  const hash = hashProblem(event, signed);
-  if (hash !== null) return hash;
+  return hashProblem(event, signed) ?? chainProblem(event, head);
+}
+
+/** Why an event does not follow its account's chain (null: it does). */
+export function chainProblem(event: EventEnvelope, head: ChainHead | null): string | null {
   if (event.prevHash !== (head?.lastHash ?? null)) return "prevHash does not follow the account's chain";
   if (event.accountVersion !== (head?.version ?? 0) + 1) return "accountVersion does not follow the account's chain";
   return null;

@@ -20,6 +20,8 @@ export interface ProjectorTrust {
   feed(seq: number, data: Uint8Array): void;
   observe(seq: number): void;
   signerAtCovered(kid: string, seq: number): SignerCheck;
+  /** The same for any sequence: reads the statements not known yet first. */
+  signerAt(kid: string, seq: number): Promise<SignerCheck>;
   /** The statement at `seq` if it counted (its version and hash), else null. */
   statementAt(seq: number): { version: number; hash: string } | null;
 }
@@ -29,8 +31,10 @@ export interface PreparedBatch {
   readonly messages: readonly StreamMessage[];
   /** Each event message decoded (an Error when it is not a readable event); null for other subjects. */
   readonly events: ReadonlyArray<StoredEvent | Error | null>;
-  /** The bytes each event's hash and signature cover (null: not a readable event). */
+  /** The bytes each event's hash and signature cover (null: not a readable event, or one a checkpoint vouches for). */
   readonly signed: ReadonlyArray<Uint8Array | null>;
+  /** Per message, whether a signed checkpoint vouches for it (its hash and signature are then not checked here). */
+  readonly vouched: readonly boolean[];
   /** Per message, why its signature does not count (null: it does, or it is no event). */
   readonly verdicts: Promise<Array<SkippedEntry | null>>;
 }
@@ -42,6 +46,8 @@ export interface BatchChecks {
   readonly sealedHere: (envelope: EventEnvelope) => boolean;
   /** Runs the Ed25519 checks (in worker threads when there are many). */
   readonly check: (jobs: readonly SignatureJob[]) => Promise<boolean[]>;
+  /** Whether a signed checkpoint vouches for the event message at a sequence (see ConfirmedRuns). */
+  readonly vouchedFor: (seq: number) => boolean;
 }
 
 /**
@@ -51,13 +57,16 @@ export interface BatchChecks {
  */
 export function prepareBatch(messages: readonly StreamMessage[], checks: BatchChecks): PreparedBatch {
   const signed: Array<Uint8Array | null> = [];
+  const vouched: boolean[] = [];
   // Whatever a message holds, its reading fails here or nowhere: it is then passed over, never retried.
   const events = messages.map((message): StoredEvent | Error | null => {
     signed.push(null);
+    vouched.push(false);
     if (!isEventSubject(message.subject)) return null;
     try {
       const event = { ...decodeEnvelope(message.data), seq: message.seq };
-      signed[signed.length - 1] = signedBytes(event);
+      if (checks.vouchedFor(message.seq)) vouched[vouched.length - 1] = true;
+      else signed[signed.length - 1] = signedBytes(event);
       return event;
     } catch (error) {
       return new Error(`not a readable event: ${error instanceof Error ? error.message : String(error)}`);
@@ -65,7 +74,7 @@ export function prepareBatch(messages: readonly StreamMessage[], checks: BatchCh
   });
   const verdicts = signatureVerdicts(events, signed, checks);
   verdicts.catch(() => undefined); // awaited when the batch is applied, unless it is dropped first
-  return { messages, events, signed, verdicts };
+  return { messages, events, signed, vouched, verdicts };
 }
 
 async function signatureVerdicts(
@@ -86,7 +95,8 @@ async function signatureVerdicts(
       verdicts.push({ reason: signer.reason, code: signer.code, kid: signer.kid });
       continue;
     }
-    if (sealedHere(event)) {
+    // Sealed by this daemon a moment ago, or vouched for by a signed checkpoint: no Ed25519 check here.
+    if (signed[index] === null || sealedHere(event)) {
       verdicts.push(null);
       continue;
     }

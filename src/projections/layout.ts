@@ -111,6 +111,8 @@ export interface CheckpointHead {
   readonly seq: number;
   readonly hash: string;
   readonly eventCount: number;
+  /** The last event message it covers. */
+  readonly upToSeq: number;
 }
 
 /** The last signing key statement that counted, as the projector passed it. */

@@ -5,10 +5,12 @@ import { StreamFollower, type FollowStep, type JetStreamEventStore, WHOLE_STREAM
 import {
   accountIdOfSubject,
   advancePosition,
+  chainProblem,
   CHECKPOINT_SUBJECT,
   checkpointProblem,
   decodeCheckpoint,
   eventProblem,
+  START_POSITION,
   KEYS_SUBJECT,
   toDomainEvent,
   type DigestPosition,
@@ -17,6 +19,7 @@ import {
 } from "../format/index.js";
 import { inThreadChecker, SignatureWorkerPool, type SignatureJob } from "../signing/index.js";
 import { prepareBatch, type PreparedBatch, type ProjectorTrust, type StreamMessage } from "./batch-checks.js";
+import { ConfirmedRuns, type VouchingCheckpoint } from "./confirmed-runs.js";
 import type { CheckpointHead, KeysHead, SkippedEntry } from "./layout.js";
 import type { ProjectionBatch, ReadModel } from "./read-model.js";
 import { SequenceWaiters } from "./waiters.js";
@@ -38,6 +41,22 @@ export interface ProjectorOptions {
    * signer's trust at their sequence is still checked.
    */
   readonly sealedHere?: (envelope: EventEnvelope) => boolean;
+  /**
+   * While catching up at start (a daemon's start, a rebuild), apply the runs of events that signed
+   * checkpoints vouch for without an Ed25519 check each, confirming each run by the running digest
+   * at its end (see ConfirmedRuns). Needs `trust`.
+   */
+  readonly confirmWithCheckpoints?: boolean;
+}
+
+/** The running digest at the end of a run did not come out as its checkpoint says. */
+class RunNotConfirmed extends Error {
+  constructor(
+    readonly upToSeq: number,
+    readonly checkpointSeq: number,
+  ) {
+    super(`the event messages up to sequence ${upToSeq} do not match the checkpoint at sequence ${checkpointSeq}`);
+  }
 }
 
 /**
@@ -60,6 +79,8 @@ export class Projector {
   private readonly follower: StreamFollower;
   private readonly waiters = new SequenceWaiters();
   private appliedThisRun = 0;
+  private vouchedThisRun = 0;
+  private signaturesThisRun = 0;
   /** Messages gathered while more were waiting in the stream, applied together. */
   private inbox: StreamMessage[] = [];
   /** The last sequence gathered into the inbox or a prepared batch. */
@@ -69,6 +90,11 @@ export class Projector {
   private pool: SignatureWorkerPool | null = null;
   private readonly trust: ProjectorTrust | undefined;
   private readonly sealedHere: (envelope: EventEnvelope) => boolean;
+  /** Runs of events signed checkpoints vouch for, ahead of the position (none once live, or after a mismatch). */
+  private confirmed = ConfirmedRuns.NONE;
+  /** The first of `confirmed.ends` not reached yet. */
+  private nextRunEnd = 0;
+  private readonly confirmWithCheckpoints: boolean;
 
   constructor(
     private readonly store: JetStreamEventStore,
@@ -78,6 +104,7 @@ export class Projector {
   ) {
     this.trust = options.trust;
     this.sealedHere = options.sealedHere ?? (() => false);
+    this.confirmWithCheckpoints = options.confirmWithCheckpoints === true && options.trust !== undefined;
     this.follower = new StreamFollower(
       store,
       {
@@ -104,7 +131,12 @@ export class Projector {
     this.lastCheckpoint = await this.readModel.streamCheckpoint();
     this.lastKeysHead = await this.readModel.keysHead();
     this.target = await this.store.head();
-    this.logger.info({ checkpoint: this.applied, head: this.target }, "projector resuming from checkpoint");
+    if (this.confirmWithCheckpoints) this.confirmed = ConfirmedRuns.from(this.digest.seq, await this.vouchingCheckpoints());
+    this.nextRunEnd = 0;
+    this.logger.info(
+      { checkpoint: this.applied, head: this.target, vouchedUpTo: this.confirmed.end },
+      "projector resuming from checkpoint",
+    );
     this.follower.start();
     await this.waitFor(this.target, Number.POSITIVE_INFINITY);
   }
@@ -135,9 +167,24 @@ export class Projector {
     return this.lastKeysHead;
   }
 
+  /** The event messages this read model passed over after `after` up to `upTo` (null: more than `max`). */
+  refusedBetween(after: number, upTo: number, max: number): Promise<number[] | null> {
+    return this.readModel.skippedBetween(after, upTo, max);
+  }
+
   /** Events applied since this process started (not counting what the checkpoint already held). */
   get appliedSinceStart(): number {
     return this.appliedThisRun;
+  }
+
+  /** Of those, the events applied on a signed checkpoint's word, without an Ed25519 check of their own. */
+  get vouchedSinceStart(): number {
+    return this.vouchedThisRun;
+  }
+
+  /** Ed25519 checks of event signatures made since this process started. */
+  get signaturesCheckedSinceStart(): number {
+    return this.signaturesThisRun;
   }
 
   get caughtUp(): boolean {
@@ -178,45 +225,130 @@ export class Projector {
     // must never wait for one.
     const more = message.pending > 0 && message.seq < this.target && !this.waiters.awaited(message.seq);
     if (more && this.inbox.length < BATCH_MAX) return "next";
-    const next = prepareBatch(this.inbox, { trust: this.trust, sealedHere: this.sealedHere, check: (jobs) => this.check(jobs) });
+    const next = prepareBatch(this.inbox, {
+      trust: this.trust,
+      sealedHere: this.sealedHere,
+      check: (jobs) => this.check(jobs),
+      vouchedFor: (seq) => this.confirmed.vouchesFor(seq),
+    });
     this.inbox = [];
     const previous = this.prepared;
     this.prepared = next;
-    if (previous !== null) await this.applyAll(previous);
-    if (!more) {
-      this.prepared = null;
-      await this.applyAll(next);
+    try {
+      if (previous !== null) await this.applyAll(previous);
+      if (!more) {
+        this.prepared = null;
+        await this.applyAll(next);
+      }
+    } catch (error) {
+      if (!(error instanceof RunNotConfirmed)) throw error;
+      await this.replayInFull(error);
+      return "restart";
     }
     return "next";
   }
 
+  /**
+   * The authentic checkpoints ahead of the read model (up to the head at start) that list what
+   * their writers refused: hashed right and signed by a key the ledger trusted at their sequence.
+   */
+  private async vouchingCheckpoints(): Promise<VouchingCheckpoint[]> {
+    const vouching: VouchingCheckpoint[] = [];
+    if (this.trust === undefined || this.target <= this.applied) return vouching;
+    for await (const message of this.store.messages({
+      filter: CHECKPOINT_SUBJECT,
+      fromSeq: this.applied + 1,
+      toSeq: this.target,
+    })) {
+      let checkpoint;
+      try {
+        checkpoint = decodeCheckpoint(message.data);
+      } catch {
+        continue;
+      }
+      if (checkpoint.refused === undefined || checkpoint.refused === null || checkpoint.upToSeq >= message.seq) continue;
+      if (checkpointProblem(checkpoint, await this.trust.signerAt(checkpoint.signingKeyId, message.seq)) !== null) continue;
+      const { upToSeq, eventCount, digest, refused } = checkpoint;
+      vouching.push({ seq: message.seq, upToSeq, eventCount, digest, refused });
+    }
+    return vouching;
+  }
+
+  /**
+   * A run's digest did not come out as its checkpoint said: the stream no longer holds what the
+   * checkpoint's writer read, so nothing taken on a checkpoint's word stands. The read model is
+   * emptied and the whole stream projected again with every check.
+   */
+  private async replayInFull(mismatch: RunNotConfirmed): Promise<void> {
+    this.logger.error(
+      { upToSeq: mismatch.upToSeq, checkpointSeq: mismatch.checkpointSeq },
+      "the stream does not match a signed checkpoint: projecting it again from the start, checking every event",
+    );
+    this.confirmed = ConfirmedRuns.NONE;
+    this.nextRunEnd = 0;
+    this.inbox = [];
+    this.prepared = null;
+    await this.readModel.clear();
+    this.applied = 0;
+    this.gathered = 0;
+    this.digest = START_POSITION;
+    this.lastCheckpoint = null;
+    this.pendingCheckpoint = null;
+    this.lastKeysHead = null;
+    this.pendingKeysHead = null;
+    this.appliedThisRun = 0;
+    this.vouchedThisRun = 0;
+  }
+
   private check(jobs: readonly SignatureJob[]): Promise<boolean[]> {
+    this.signaturesThisRun += jobs.length;
     if (jobs.length < POOL_FROM) return inThreadChecker.check(jobs);
     this.pool ??= new SignatureWorkerPool();
     return this.pool.checkAcross(jobs);
   }
 
-  private async applyAll({ messages, events, signed, verdicts }: PreparedBatch): Promise<void> {
+  private async applyAll({ messages, events, signed, vouched, verdicts }: PreparedBatch): Promise<void> {
     const signatures = await verdicts;
     const batch = this.readModel.batch();
     let position = this.digest;
     let applied = 0;
+    let appliedOnCheckpoints = 0;
     for (const [index, message] of messages.entries()) {
       const event = events[index]!;
       if (event === null) {
+        this.reachRunEnd(message.seq, null);
         this.pass(batch, message);
         continue;
       }
       position = advancePosition(position, message.seq, message.data);
+      this.reachRunEnd(message.seq, position);
       if (event instanceof Error) {
         await this.skip(batch, position, message.subject, { reason: event.message });
         continue;
       }
-      if (await this.applyEvent(batch, position, message.subject, event, signed[index]!, signatures[index]!)) applied += 1;
+      const vouchedFor = vouched[index] === true;
+      if (await this.applyEvent(batch, position, message.subject, event, signed[index] ?? null, signatures[index]!, vouchedFor)) {
+        applied += 1;
+        if (vouchedFor) appliedOnCheckpoints += 1;
+      }
     }
     await batch.commit();
     this.appliedThisRun += applied;
+    this.vouchedThisRun += appliedOnCheckpoints;
     this.advance(messages.at(-1)!.seq, position);
+  }
+
+  /**
+   * Confirms the run that ends at this message, if one does: it must be an event message with the
+   * running digest after it as the checkpoint says (`position`: null for a message that is not an
+   * event). A message past a run's end that was never reached breaks the run as well.
+   */
+  private reachRunEnd(seq: number, position: DigestPosition | null): void {
+    const end = this.confirmed.ends[this.nextRunEnd];
+    if (end === undefined || seq < end.upToSeq) return;
+    if (seq > end.upToSeq || position === null || position.digest !== end.digest || position.count !== end.eventCount)
+      throw new RunNotConfirmed(end.upToSeq, end.seq);
+    this.nextRunEnd += 1;
   }
 
   private async applyEvent(
@@ -224,14 +356,23 @@ export class Projector {
     position: DigestPosition,
     subject: string,
     event: StoredEvent,
-    signed: Uint8Array,
+    signed: Uint8Array | null,
     signature: SkippedEntry | null,
+    /** A signed checkpoint vouches for its bytes: its hash is not computed again (its place still is checked). */
+    vouched: boolean,
   ): Promise<boolean> {
     const before = await batch.aggregate(event.accountId);
     const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
     // A signer the ledger never trusted is the first thing to say (a legacy signer's later events
     // break their chain only because its first one was passed over).
-    const problem = signature?.code === "untrusted_signer" ? null : eventProblem(event, subject, head, signed);
+    const problem =
+      signature?.code === "untrusted_signer"
+        ? null
+        : vouched
+          ? accountIdOfSubject(subject) !== event.accountId
+            ? `event of ${event.accountId} on subject ${subject}`
+            : chainProblem(event, head)
+          : eventProblem(event, subject, head, signed ?? undefined);
     if (problem !== null || signature !== null) {
       await this.skip(batch, position, subject, problem === null ? signature! : { reason: problem });
       return false;
@@ -273,7 +414,7 @@ export class Projector {
       const chainHead = this.pendingCheckpoint ?? this.lastCheckpoint;
       if (problem === null && checkpoint.prevHash !== (chainHead?.hash ?? null))
         problem = "checkpoint does not follow the last authentic checkpoint";
-      head = { seq: message.seq, hash: checkpoint.hash, eventCount: checkpoint.eventCount };
+      head = { seq: message.seq, hash: checkpoint.hash, eventCount: checkpoint.eventCount, upToSeq: checkpoint.upToSeq };
     } catch {
       problem = "not a readable checkpoint";
     }

@@ -216,6 +216,14 @@ export class ReadModel {
     return entries;
   }
 
+  /** The sequences of the messages passed over after `after` up to `upTo`, ascending (null: more than `max`). */
+  async skippedBetween(after: number, upTo: number, max: number): Promise<number[] | null> {
+    const seqs: number[] = [];
+    for await (const key of this.db.keys({ gt: skippedKey(after), lte: skippedKey(upTo), limit: max + 1 }))
+      seqs.push(Number(key.slice("skipped!".length)));
+    return seqs.length > max ? null : seqs;
+  }
+
   /** Empties the read model (the projector then rebuilds it from sequence 1). */
   async clear(): Promise<void> {
     await this.db.clear();

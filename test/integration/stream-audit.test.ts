@@ -70,7 +70,7 @@ describe("the stream auditor", () => {
     const wrongDigest = (
       await store.jetstream.publish(
         "kl.checkpoint",
-        JSON.stringify(sealCheckpoint(position, null, new Date().toISOString(), signer, null)),
+        JSON.stringify(sealCheckpoint(position, null, new Date().toISOString(), signer, null, { after: 0, seqs: [] })),
       )
     ).seq;
 

@@ -77,6 +77,11 @@ export function addProjectionsCommands(program: Command, io: Io): void {
         const lines = [
           `Rebuilt the read model in ${done.dataDir}: ${count(done.applied)} events applied, up to seq ${count(done.position)}.`,
         ];
+        if (done.vouched > 0)
+          lines.push(
+            `${count(done.vouched)} of them on the word of signed checkpoints (each run confirmed by its digest), ` +
+              `${count(done.signaturesChecked)} signatures checked one by one.`,
+          );
         if (done.skipped.length > 0) {
           lines.push(
             `${count(done.skipped.length)} stream messages were passed over (as the daemon does; see keyledger audit verify):`,
