@@ -36,20 +36,24 @@ export async function bigWorldRows(sizes: BenchSizes): Promise<Row[]> {
   const nc = await connectNats(nats.url, "bench-history");
   let history: BulkHistory | undefined;
   try {
-    // The daemon creates the stream and its bootstrap admin; the history is then written beside it.
+    // The daemon creates the stream and its bootstrap admin; the history is then written after it.
     let daemon = await startDaemonProcess(nats.url, dataDir);
     // The history is signed with the daemon's own key, the ledger's anchor; a few more keys are enrolled and revoked.
     await enrolKeys(daemon, 20);
+    // Stopped while the history is written: the writer counts the stream's sequences for its checkpoints.
+    await daemon.stop();
     const { signer } = await loadSigner(dataDir);
     history = await BulkHistory.open(nc, {
       stream: STREAM,
       keysPerAccount: sizes.keysPerAccount,
       sampleSize: sizes.auditSample,
       signer,
+      checkpointEvery: sizes.checkpointEvery,
     });
     let filled = performance.now();
     await history.fillTo(sizes.earlyEvents);
     log(`wrote ${history.written} events in ${seconds(performance.now() - filled)} s`);
+    daemon = await startDaemonProcess(nats.url, dataDir);
     await caughtUp(daemon, history);
     await daemon.stop();
     const early = await startups(nats.url, dataDir, sizes);
@@ -57,7 +61,9 @@ export async function bigWorldRows(sizes: BenchSizes): Promise<Row[]> {
 
     filled = performance.now();
     await history.fillTo(sizes.events);
-    log(`wrote ${history.written} events (${history.keys} keys) in ${seconds(performance.now() - filled)} s`);
+    log(
+      `wrote ${history.written} events (${history.keys} keys, ${history.checkpoints} checkpoints) in ${seconds(performance.now() - filled)} s`,
+    );
     const head = await streamHead(nc);
 
     const replay = await replayRow(nats, dataDir, head);

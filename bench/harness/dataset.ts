@@ -3,13 +3,30 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { newAccountId, newEventId, newKeyId } from "../../src/application/ids.js";
 import { formatApiKey, hashApiKey, hintOf, SECRET_BYTES, type DomainEvent } from "../../src/domain/index.js";
 import { JetStreamEventStore } from "../../src/events/index.js";
-import { accountSubject, sealEvent, type EventEnvelope } from "../../src/format/index.js";
+import {
+  accountSubject,
+  advancePosition,
+  CHECKPOINT_SUBJECT,
+  decodeCheckpoint,
+  isEventSubject,
+  KEYS_SUBJECT,
+  sealCheckpoint,
+  sealEvent,
+  START_POSITION,
+  type DigestPosition,
+  type EventEnvelope,
+  type KeysHead,
+} from "../../src/format/index.js";
 import type { Signer } from "../../src/signing/index.js";
+import { foldStatements } from "../../src/trust/index.js";
 
 /**
  * A large, valid history written straight to the stream, as a daemon would have written it: each
  * account is created, then gets `keysPerAccount` keys. Every envelope is sealed, chained and signed
  * with the given key (one the ledger trusts: the daemon's own), so daemons, rebuilds and audits accept it.
+ * Every `checkpointEvery` events it appends a signed checkpoint of the running digest, chained to
+ * the last one and listing no refused message, as a daemon that applied them would (one every 10 s
+ * at 1,000 writes a second). Nothing else may write to the stream while it fills: sequences are counted.
  */
 export class BulkHistory {
   /** Keys whose plaintext is kept (the first `sampleSize`), to verify against later. */
@@ -23,6 +40,13 @@ export class BulkHistory {
   keys = 0;
   private account: { id: string; version: number; hash: string | null; keysLeft: number } | null = null;
   private accounts = 0;
+  /** The stream's last sequence, as counted. */
+  private seq = 0;
+  private position: DigestPosition = START_POSITION;
+  private lastCheckpoint: { hash: string; upToSeq: number } | null = null;
+  private keysHead: KeysHead | null = null;
+  /** Checkpoints appended. */
+  checkpoints = 0;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -30,11 +54,12 @@ export class BulkHistory {
     readonly signer: Signer,
     private readonly keysPerAccount: number,
     private readonly sampleSize: number,
+    private readonly checkpointEvery: number,
   ) {}
 
   static async open(
     nc: NatsConnection,
-    options: { stream: string; keysPerAccount: number; sampleSize: number; signer: Signer },
+    options: { stream: string; keysPerAccount: number; sampleSize: number; signer: Signer; checkpointEvery: number },
   ): Promise<BulkHistory> {
     const { signer } = options;
     const store = await JetStreamEventStore.open(nc, signer, {
@@ -43,7 +68,28 @@ export class BulkHistory {
       duplicateWindowMs: 120_000,
       publishTimeoutMs: 60_000,
     });
-    return new BulkHistory(nc, store, signer, options.keysPerAccount, options.sampleSize);
+    const history = new BulkHistory(nc, store, signer, options.keysPerAccount, options.sampleSize, options.checkpointEvery);
+    await history.readStream();
+    return history;
+  }
+
+  /** Where the stream stands: its running digest, last checkpoint and last key statement that counts. */
+  private async readStream(): Promise<void> {
+    const statements: Array<{ seq: number; data: Uint8Array }> = [];
+    this.position = START_POSITION;
+    this.lastCheckpoint = null;
+    for await (const message of this.store.messages({ fromSeq: 1 })) {
+      this.seq = message.seq;
+      if (isEventSubject(message.subject)) this.position = advancePosition(this.position, message.seq, message.data);
+      else if (message.subject === KEYS_SUBJECT) statements.push({ seq: message.seq, data: message.data });
+      else if (message.subject === CHECKPOINT_SUBJECT) {
+        const checkpoint = decodeCheckpoint(message.data);
+        this.lastCheckpoint = { hash: checkpoint.hash, upToSeq: checkpoint.upToSeq };
+      }
+    }
+    const counted = foldStatements(statements).records.filter((record) => record.problem === null && record.statement !== null);
+    const last = counted.at(-1);
+    this.keysHead = last === undefined ? null : { seq: last.seq, version: last.statement!.version, hash: last.statement!.hash };
   }
 
   /**
@@ -52,15 +98,32 @@ export class BulkHistory {
    * (one connection, one stream, in order) confirms everything before it and paces the writer.
    */
   async fillTo(total: number): Promise<void> {
-    const head = (await this.store.head()) + (total - this.written);
+    // Daemons run between two fills append checkpoints of their own: the next ones chain to theirs.
+    if ((await this.store.head()) !== this.seq) await this.readStream();
     while (this.written < total) {
       const { subject, body } = this.next();
       if (this.written % 500 === 0 || this.written === total) await this.store.jetstream.publish(subject, body);
       else this.nc.publish(subject, body);
+      if (this.written % this.checkpointEvery === 0) await this.appendCheckpoint();
     }
     const stored = await this.store.head();
-    // (A daemon running beside may add a checkpoint meanwhile: at least, not exactly.)
-    if (stored < head) throw new Error(`the stream holds ${stored} messages, at least ${head} were expected`);
+    if (stored !== this.seq) throw new Error(`the stream holds ${stored} messages, ${this.seq} were expected`);
+  }
+
+  private async appendCheckpoint(): Promise<void> {
+    const checkpoint = sealCheckpoint(
+      this.position,
+      this.lastCheckpoint?.hash ?? null,
+      new Date().toISOString(),
+      this.signer,
+      this.keysHead,
+      { after: this.lastCheckpoint?.upToSeq ?? 0, seqs: [] },
+    );
+    const ack = await this.store.jetstream.publish(CHECKPOINT_SUBJECT, JSON.stringify(checkpoint));
+    this.seq += 1;
+    if (ack.seq !== this.seq) throw new Error(`a checkpoint landed at ${ack.seq}, not at ${this.seq}`);
+    this.lastCheckpoint = { hash: checkpoint.hash, upToSeq: checkpoint.upToSeq };
+    this.checkpoints += 1;
   }
 
   private next(): { subject: string; body: string } {
@@ -112,6 +175,9 @@ export class BulkHistory {
     account.version = envelope.accountVersion;
     account.hash = envelope.hash;
     this.written += 1;
-    return { subject: accountSubject(account.id), body: JSON.stringify(envelope) };
+    const body = JSON.stringify(envelope);
+    this.seq += 1;
+    this.position = advancePosition(this.position, this.seq, Buffer.from(body, "utf8"));
+    return { subject: accountSubject(account.id), body };
   }
 }

@@ -5,6 +5,8 @@ export interface BenchSizes {
   /** The earlier point at which start-up is measured too. */
   readonly earlyEvents: number;
   readonly keysPerAccount: number;
+  /** The long history has a signed checkpoint after every this many events. */
+  readonly checkpointEvery: number;
   /** Distinct keys verified against the large read model (memory row). */
   readonly distinctVerifications: number;
   readonly httpConnections: number;
@@ -29,6 +31,7 @@ export const FULL: BenchSizes = {
   events: 1_100_000,
   earlyEvents: 100_000,
   keysPerAccount: 10,
+  checkpointEvery: 10_000,
   distinctVerifications: 20_000,
   httpConnections: 100,
   httpSeconds: 5,
@@ -43,6 +46,7 @@ export const SMOKE: BenchSizes = {
   events: 2_200,
   earlyEvents: 1_100,
   keysPerAccount: 10,
+  checkpointEvery: 200,
   distinctVerifications: 50,
   httpConnections: 10,
   httpSeconds: 1,
