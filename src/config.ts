@@ -37,6 +37,10 @@ export interface Config {
   readonly maxStreamsPerPrincipal: number;
   /** Live event streams this daemon holds open at once, for everyone together. */
   readonly maxStreams: number;
+  /** Audit requests (history as of a point, state, diff, verify, export) one principal may have running at once. */
+  readonly maxAuditRequestsPerPrincipal: number;
+  /** Audit requests this daemon runs at once, for everyone together. */
+  readonly maxAuditRequests: number;
   /** /readyz answers 503 while the read model is more than this many stream sequences behind. */
   readonly readyMaxLag: number;
   /** PEM certificate and key files: the API is served over HTTPS when both are set. */
@@ -352,6 +356,20 @@ export const SETTINGS = [
     parse: integer(1, 100_000),
     fallback: 256,
     description: "live event streams this daemon holds open at once, for everyone together",
+  }),
+  setting({
+    key: "maxAuditRequestsPerPrincipal",
+    flag: "max-audit-requests-per-principal",
+    parse: integer(1, 1_000),
+    fallback: 2,
+    description: "audit requests (asOf reads, state, diff, verify, export) one service account may have running at once",
+  }),
+  setting({
+    key: "maxAuditRequests",
+    flag: "max-audit-requests",
+    parse: integer(1, 10_000),
+    fallback: 8,
+    description: "audit requests this daemon runs at once, for everyone together",
   }),
   setting({
     key: "duplicateWindowMs",

@@ -7,6 +7,7 @@ import type { Queries, TimeTravel } from "../projections/index.js";
 import type { Signer } from "../signing/index.js";
 
 import type { Metrics } from "../metrics/index.js";
+import type { AuditAdmission } from "./audit-admission.js";
 
 export interface Readiness {
   readonly ready: boolean;
@@ -43,6 +44,8 @@ export interface AppDeps {
   readonly trustProxy: false | number | string[];
   /** The certificate and key to serve HTTPS with; plain HTTP without them. */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Caps on audit requests running at once (asOf reads, state, diff, verify, export): per service account, and for the daemon. */
+  readonly audits: AuditAdmission;
   /** Caps on live event streams (`/v1/events/stream`): per service account, and for the daemon. */
   readonly streamLimits: { readonly perPrincipal: number; readonly total: number };
   /** Prometheus metrics; without them (some tests) `/metrics` answers 404 and nothing is counted. */

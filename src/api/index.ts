@@ -1,3 +1,5 @@
 export { buildApp } from "./build-app.js";
 export type { AppDeps, Readiness } from "./deps.js";
 export { STATUS_OF } from "./errors.js";
+export { auditAdmission } from "./audit-admission.js";
+export type { AuditAdmission } from "./audit-admission.js";

@@ -1,8 +1,15 @@
+import type { FastifyRequest } from "fastify";
 import { KEY_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
 import type { PastAccounts, PointInTime } from "../projections/index.js";
 import { parseAsOf } from "./as-of.js";
 import type { AppDeps } from "./deps.js";
 import { notFound } from "./errors.js";
+import { principalOf } from "./plugins/authenticate.js";
+
+/** Runs a request's audit work within the caller's and the daemon's caps (see AuditAdmission). */
+export function auditWork<T>(deps: Pick<AppDeps, "audits">, request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+  return deps.audits.run(principalOf(request).account.id, work);
+}
 
 /** The read model as it was at `asOf` (an ISO instant or a stream sequence), with the point it resolved to. */
 export async function pastAt(

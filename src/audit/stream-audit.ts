@@ -65,11 +65,19 @@ export interface AuditOptions {
   readonly maxProblems?: number;
   /** Signature checks in worker threads from this many messages on (default 20,000). */
   readonly workersFrom?: number;
+  /**
+   * Run as background work beside a daemon's requests: the signature workers at the lowest
+   * scheduling priority (they take only the CPU nothing else wants), and the reading and hashing
+   * in short steps, so that a request is never queued behind more than one of them.
+   */
+  readonly background?: boolean;
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
 const CHECKPOINT_WINDOW = 100_000;
 const BATCH = 1000;
+/** In the background, the messages read and hashed between two turns of the event loop. */
+const STEP = 50;
 
 /** A message read and hashed, its signature check under way. */
 type Prepared =
@@ -105,7 +113,10 @@ interface PreparedBatch {
  * worker threads; the checks that depend on order then run batch by batch, in stream order.
  */
 export async function auditStream(messages: AsyncIterable<RawMessage>, options: AuditOptions): Promise<AuditReport> {
-  const checker: SignatureChecker = options.head >= (options.workersFrom ?? 20_000) ? new SignatureWorkerPool() : inThreadChecker;
+  const checker: SignatureChecker =
+    options.head >= (options.workersFrom ?? 20_000)
+      ? new SignatureWorkerPool(undefined, { background: options.background === true })
+      : inThreadChecker;
   try {
     return await new StreamAudit(options, checker).run(messages);
   } finally {
@@ -138,7 +149,7 @@ class StreamAudit {
   async run(messages: AsyncIterable<RawMessage>): Promise<AuditReport> {
     let pending: PreparedBatch | null = null;
     for await (const batch of batches(messages, BATCH)) {
-      const prepared = this.prepare(batch);
+      const prepared = await this.prepare(batch);
       if (pending !== null) await this.finish(pending);
       pending = prepared;
     }
@@ -147,7 +158,7 @@ class StreamAudit {
   }
 
   /** Reads and hashes one batch, checks whose keys signed it, and starts checking the signatures. */
-  private prepare(batch: RawMessage[]): PreparedBatch {
+  private async prepare(batch: RawMessage[]): Promise<PreparedBatch> {
     const items: Prepared[] = [];
     const jobs: SignatureJob[] = [];
     const signed: number[] = [];
@@ -163,7 +174,9 @@ class StreamAudit {
       });
       return null;
     };
-    for (const message of batch) {
+    for (const [index, message] of batch.entries()) {
+      // In the background, the event loop gets a turn every few messages (a millisecond or so of work).
+      if (this.options.background === true && index % STEP === STEP - 1) await new Promise((resolve) => setImmediate(resolve));
       if (isEventSubject(message.subject)) {
         let event: EventEnvelope | null = null;
         let problem: Found | null;

@@ -1,5 +1,13 @@
 import type { AccountState } from "../domain/index.js";
-import { accountVersionKey, changeKey, keyVersionKey, nameHolderKey, type AccountFields, type ChangeEntry } from "./layout.js";
+import {
+  accountVersionKey,
+  bornKey,
+  changeKey,
+  keyVersionKey,
+  nameHolderKey,
+  type AccountFields,
+  type ChangeEntry,
+} from "./layout.js";
 
 export interface Put {
   readonly type: "put";
@@ -16,6 +24,7 @@ export interface Put {
 export function historyRecords(before: AccountState | null, after: AccountState, seq: number, applied: number): Put[] {
   const { keys, ...fields } = after;
   const puts: Put[] = [{ type: "put", key: accountVersionKey(after.id, seq), value: fields satisfies AccountFields }];
+  if (before === null) puts.push({ type: "put", key: bornKey(after.id), value: seq });
   for (const key of Object.values(keys)) {
     if (before?.keys[key.id] === key) continue;
     puts.push({ type: "put", key: keyVersionKey(after.id, key.id, seq), value: key });

@@ -2,7 +2,7 @@ import { ACCOUNT_ID_PATTERN, type AccountState, type KeyState } from "../domain/
 import {
   accountKeysRange,
   accountVersionsUpTo,
-  ACCOUNTS_RANGE,
+  BORN_RANGE,
   keyVersionsUpTo,
   nameHoldersUpTo,
   type AccountFields,
@@ -56,13 +56,15 @@ export class PastAccounts {
   }
 
   /**
-   * The fields then of every account the read model knows, in id order (those that did not exist yet
-   * are left out), after the cursor's account: what `page` filters. The read stops where the page is full.
+   * The fields then of every account that existed then, in id order, after the cursor's account:
+   * what `page` filters. The small `born!` index says which existed (an account created later is
+   * passed over without a seek); the read stops where the page is full.
    */
   private async *fieldsInIdOrder(after: string | undefined): AsyncGenerator<AccountFields> {
-    const range = after === undefined ? ACCOUNTS_RANGE : { ...ACCOUNTS_RANGE, gt: `acct!${after}` };
-    for await (const key of this.readModel.db.keys(range)) {
-      const fields = await this.fields(key.slice("acct!".length));
+    const range = after === undefined ? BORN_RANGE : { ...BORN_RANGE, gt: `born!${after}` };
+    for await (const [key, born] of this.readModel.db.iterator(range)) {
+      if ((born as number) > this.seq) continue;
+      const fields = await this.fields(key.slice("born!".length));
       if (fields !== null) yield fields;
     }
   }

@@ -23,6 +23,7 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   hkey!<accountId>!<keyId>!<seq>       KeyState after an event at seq that changed the key
  *   hname!<name>!<seq>                   the account that bears the name from seq on ("" once nobody does)
  *   hseq!<seq>                           [accountId, events applied up to it]: what changed where (diff)
+ *   born!<accountId>                     the sequence of the account's first event: who existed when (as-of lists)
  *
  * Sequences in keys are 16 decimal digits, so that LevelDB's order is the stream's.
  */
@@ -67,6 +68,8 @@ export const changesBetween = (from: number, to: number) => ({ gt: changeKey(fro
 export const changesUpTo = (seq: number) => ({ gte: "hseq!", lte: changeKey(seq) });
 /** What `hseq!<seq>` holds: the account the event at seq changed, and how many events were applied up to it. */
 export type ChangeEntry = readonly [accountId: string, applied: number];
+export const bornKey = (accountId: string): string => `born!${accountId}`;
+export const BORN_RANGE = { gt: "born!", lt: "born!~" };
 /** The sequence in a history key (its last 16 characters). */
 export const seqOfKey = (key: string): number => Number(key.slice(-16));
 

@@ -20,8 +20,12 @@ export interface SignatureChecker {
  * TypeScript sources (tests) and from the build, with no file to locate.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
 const { createPublicKey, verify } = require("node:crypto");
+// In the background: this thread alone at the lowest priority (on Linux a thread's own nice value).
+if (workerData && workerData.background) {
+  try { require("node:os").setPriority(19); } catch {}
+}
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const keys = new Map();
 function keyObject(raw) {
@@ -61,7 +65,10 @@ export class SignatureWorkerPool implements SignatureChecker {
   private nextId = 0;
   private closing = false;
 
-  constructor(size = availableParallelism()) {
+  constructor(
+    size = availableParallelism(),
+    private readonly options: { readonly background?: boolean } = {},
+  ) {
     this.workers = Array.from({ length: Math.max(1, size) }, () => this.spawn());
   }
 
@@ -70,7 +77,7 @@ export class SignatureWorkerPool implements SignatureChecker {
    * error, and the caller tries again); a fresh worker takes its place.
    */
   private spawn(): WorkerEntry {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { background: this.options.background === true } });
     const entry: WorkerEntry = { worker, waiting: new Map() };
     worker.on("message", ({ id, results }: { id: number; results: boolean[] }) => {
       entry.waiting.get(id)?.resolve(results);

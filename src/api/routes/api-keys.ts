@@ -5,7 +5,7 @@ import { commandContext, findAccount, findKey } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { presentKey, presentKeyAsOf } from "../presenters.js";
 import { ApiKeyAsOf, AsOfParam, PointInTime } from "../schemas/audit.js";
-import { accountAsOf, keyAsOf } from "../time-travel.js";
+import { accountAsOf, auditWork, keyAsOf } from "../time-travel.js";
 import {
   AccountParams,
   ApiKey,
@@ -81,13 +81,14 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
       },
       async (request) => {
         const { active, asOf } = request.query;
-        if (asOf !== undefined) {
-          const { account, point } = await accountAsOf(deps, request.params.account, asOf);
-          const keys = Object.values(account.keys).filter(
-            (key) => !key.deleted && (active === undefined || key.active === active),
-          );
-          return { items: keys.map((key) => presentKeyAsOf(key, account, point.at)), asOf: point };
-        }
+        if (asOf !== undefined)
+          return auditWork(deps, request, async () => {
+            const { account, point } = await accountAsOf(deps, request.params.account, asOf);
+            const keys = Object.values(account.keys).filter(
+              (key) => !key.deleted && (active === undefined || key.active === active),
+            );
+            return { items: keys.map((key) => presentKeyAsOf(key, account, point.at)), asOf: point };
+          });
         const account = await findAccount(deps.queries, request.params.account);
         const keys = await deps.queries.listKeys(account.id, active);
         const now = deps.clock();
@@ -102,10 +103,12 @@ export function apiKeyRoutes(deps: AppDeps, requireRoles: RequireRoles): Fastify
         schema: { params: KeyParams, querystring: GetQuery, response: { 200: KeyAnswer, ...errorResponses } },
       },
       async (request) => {
-        if (request.query.asOf !== undefined) {
-          const { account, point } = await accountAsOf(deps, request.params.account, request.query.asOf);
-          return { ...presentKeyAsOf(keyAsOf(account, request.params.key), account, point.at), asOf: point };
-        }
+        const asOf = request.query.asOf;
+        if (asOf !== undefined)
+          return auditWork(deps, request, async () => {
+            const { account, point } = await accountAsOf(deps, request.params.account, asOf);
+            return { ...presentKeyAsOf(keyAsOf(account, request.params.key), account, point.at), asOf: point };
+          });
         const { account, key } = await findKey(deps.queries, request.params.account, request.params.key);
         return presentKey(key, account.id, deps.usage.lastUsedAt(key.id), deps.clock());
       },

@@ -9,7 +9,7 @@ import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { parseAsOf } from "../as-of.js";
 import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
-import { pastAt } from "../time-travel.js";
+import { auditWork, pastAt } from "../time-travel.js";
 import { AsOfParam, AuditDiff, AuditReport, Kid, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
 import { errorResponses } from "../schemas/common.js";
 import { headOnly } from "./head-only.js";
@@ -58,45 +58,55 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
       async (request, reply) => {
         if (request.method === "HEAD") return headOnly(reply, "application/json; charset=utf-8");
-        if (running >= MAX_RUNNING_AUDITS)
-          throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
-        running += 1;
-        try {
-          const anchor = deps.auditAnchor();
-          const head = await deps.store.head();
-          // The trust root is read from the stream itself, checked from its genesis against the pinned anchor.
-          const pinnedAnchor = request.query.anchor ?? deps.trustAnchor;
-          const trust = await readTrust(deps.store, head, pinnedAnchor);
-          const options = { trust, pinnedAnchor, head, anchor, maxProblems: request.query.maxProblems ?? 1000 };
-          if (!String(request.headers.accept ?? "").includes(NDJSON)) {
-            return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
-          }
-          // Progress as it goes (the head was read above, so an unreachable store is still a 503 with a body).
-          const messages = deps.store.messages({ fromSeq: 1, toSeq: head });
-          reply.hijack();
-          const response = reply.raw;
-          response.writeHead(200, { "content-type": NDJSON, "x-request-id": String(request.id) });
-          let report: Report | undefined;
+        return auditWork(deps, request, async () => {
+          if (running >= MAX_RUNNING_AUDITS)
+            throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
+          running += 1;
           try {
-            report = await auditStream(messages, {
-              ...options,
-              onProgress: (progress) => response.write(`${JSON.stringify({ progress })}\n`),
-            });
-            response.write(`${JSON.stringify({ report })}\n`);
-          } catch (error) {
-            request.log.error({ err: error }, "audit failed");
-            const body = {
-              code: "unavailable",
-              message: "the audit could not read the whole stream",
-              requestId: String(request.id),
+            const anchor = deps.auditAnchor();
+            const head = await deps.store.head();
+            // The trust root is read from the stream itself, checked from its genesis against the pinned anchor.
+            const pinnedAnchor = request.query.anchor ?? deps.trustAnchor;
+            const trust = await readTrust(deps.store, head, pinnedAnchor);
+            // In the background: the daemon's requests come first (see AuditOptions.background).
+            const options = {
+              trust,
+              pinnedAnchor,
+              head,
+              anchor,
+              maxProblems: request.query.maxProblems ?? 1000,
+              background: true,
             };
-            response.write(`${JSON.stringify({ error: body })}\n`);
+            if (!String(request.headers.accept ?? "").includes(NDJSON)) {
+              return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
+            }
+            // Progress as it goes (the head was read above, so an unreachable store is still a 503 with a body).
+            const messages = deps.store.messages({ fromSeq: 1, toSeq: head });
+            reply.hijack();
+            const response = reply.raw;
+            response.writeHead(200, { "content-type": NDJSON, "x-request-id": String(request.id) });
+            let report: Report | undefined;
+            try {
+              report = await auditStream(messages, {
+                ...options,
+                onProgress: (progress) => response.write(`${JSON.stringify({ progress })}\n`),
+              });
+              response.write(`${JSON.stringify({ report })}\n`);
+            } catch (error) {
+              request.log.error({ err: error }, "audit failed");
+              const body = {
+                code: "unavailable",
+                message: "the audit could not read the whole stream",
+                requestId: String(request.id),
+              };
+              response.write(`${JSON.stringify({ error: body })}\n`);
+            }
+            response.end();
+            return reply;
+          } finally {
+            running -= 1;
           }
-          response.end();
-          return reply;
-        } finally {
-          running -= 1;
-        }
+        });
       },
     );
 
@@ -118,14 +128,16 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       },
       async (request) => {
         const { asOf, limit, cursor } = request.query;
-        const { past, point } = await pastAt(deps, asOf);
-        const page = await past.page({ limit: limit ?? 50, cursor });
-        const accounts = await Promise.all(page.items.map((fields) => past.account(fields.id)));
-        return {
-          asOf: point,
-          serviceAccounts: accounts.flatMap((account) => (account === null ? [] : [presentAccountAsOf(account, point.at)])),
-          nextCursor: page.nextCursor,
-        };
+        return auditWork(deps, request, async () => {
+          const { past, point } = await pastAt(deps, asOf);
+          const page = await past.page({ limit: limit ?? 50, cursor });
+          const accounts = await Promise.all(page.items.map((fields) => past.account(fields.id)));
+          return {
+            asOf: point,
+            serviceAccounts: accounts.flatMap((account) => (account === null ? [] : [presentAccountAsOf(account, point.at)])),
+            nextCursor: page.nextCursor,
+          };
+        });
       },
     );
 
@@ -137,16 +149,18 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       },
       async (request) => {
         const { limit, cursor } = request.query;
-        const from = await deps.timeTravel.resolve(parseAsOf(request.query.from, "from"), "from");
-        const to = await deps.timeTravel.resolve(parseAsOf(request.query.to, "to"), "to");
-        const page = await deps.timeTravel.changes(from, to, { limit: limit ?? 100, cursor });
-        return {
-          from,
-          to,
-          accounts: page.changes.map((change) => presentAccountChange(change, from.at, to.at)),
-          events: page.events,
-          nextCursor: page.nextCursor,
-        };
+        return auditWork(deps, request, async () => {
+          const from = await deps.timeTravel.resolve(parseAsOf(request.query.from, "from"), "from");
+          const to = await deps.timeTravel.resolve(parseAsOf(request.query.to, "to"), "to");
+          const page = await deps.timeTravel.changes(from, to, { limit: limit ?? 100, cursor });
+          return {
+            from,
+            to,
+            accounts: page.changes.map((change) => presentAccountChange(change, from.at, to.at)),
+            events: page.events,
+            nextCursor: page.nextCursor,
+          };
+        });
       },
     );
   };

@@ -5,7 +5,7 @@ import { commandContext, findAccount } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { presentAccount, presentAccountAsOf, presentKey } from "../presenters.js";
 import { AsOfParam, ApiKeyAsOf, PointInTime } from "../schemas/audit.js";
-import { accountAsOf, pastAt } from "../time-travel.js";
+import { accountAsOf, auditWork, pastAt } from "../time-travel.js";
 import {
   AccountParams,
   ApiKey,
@@ -108,11 +108,12 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
       async (request) => {
         const { active, name, limit, cursor, asOf } = request.query;
         const filter = { active, name, limit: limit ?? 50, cursor };
-        if (asOf !== undefined) {
-          const { past, point } = await pastAt(deps, asOf);
-          const page = await past.page(filter);
-          return { items: page.items.map(presentAccount), nextCursor: page.nextCursor, asOf: point };
-        }
+        if (asOf !== undefined)
+          return auditWork(deps, request, async () => {
+            const { past, point } = await pastAt(deps, asOf);
+            const page = await past.page(filter);
+            return { items: page.items.map(presentAccount), nextCursor: page.nextCursor, asOf: point };
+          });
         const page = await deps.queries.listAccounts(filter);
         return { items: page.items.map(presentAccount), nextCursor: page.nextCursor };
       },
@@ -125,10 +126,12 @@ export function serviceAccountRoutes(deps: AppDeps, requireRoles: RequireRoles):
         schema: { params: AccountParams, querystring: GetQuery, response: { 200: AccountWithKeys, ...errorResponses } },
       },
       async (request) => {
-        if (request.query.asOf !== undefined) {
-          const { account, point } = await accountAsOf(deps, request.params.account, request.query.asOf);
-          return { ...presentAccountAsOf(account, point.at), asOf: point };
-        }
+        const asOf = request.query.asOf;
+        if (asOf !== undefined)
+          return auditWork(deps, request, async () => {
+            const { account, point } = await accountAsOf(deps, request.params.account, asOf);
+            return { ...presentAccountAsOf(account, point.at), asOf: point };
+          });
         const account = await findAccount(deps.queries, request.params.account);
         const keys = await deps.queries.listKeys(account.id);
         const now = deps.clock();

@@ -9,18 +9,20 @@ const stateAfter = (events: readonly DomainEvent[]): AccountState => fold(events
 const keysOf = (puts: ReturnType<typeof historyRecords>): string[] => puts.map((put) => put.key);
 
 describe("the history records of one applied event", () => {
-  it("for the account's first event: its fields, the name it takes, and where the change happened", () => {
+  it("for the account's first event: its fields, when it was born, the name it takes, and where the change happened", () => {
     const after = stateAfter([accountCreated]);
     const puts = historyRecords(null, after, 7, 3);
     expect(keysOf(puts)).toEqual([
       `hacct!${ACCOUNT_ID}!0000000000000007`,
+      `born!${ACCOUNT_ID}`,
       "hname!billing-worker!0000000000000007",
       "hseq!0000000000000007",
     ]);
     const { keys: _keys, ...fields } = after;
     expect(puts[0]!.value).toEqual(fields);
-    expect(puts[1]!.value).toBe(ACCOUNT_ID);
-    expect(puts[2]!.value).toEqual([ACCOUNT_ID, 3]);
+    expect(puts[1]!.value).toBe(7);
+    expect(puts[2]!.value).toBe(ACCOUNT_ID);
+    expect(puts[3]!.value).toEqual([ACCOUNT_ID, 3]);
   });
 
   it("records only the keys the event changed, each as it is after it", () => {
