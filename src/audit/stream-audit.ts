@@ -65,6 +65,12 @@ export interface AuditOptions {
   readonly maxProblems?: number;
   /** Signature checks in worker threads from this many messages on (default 20,000). */
   readonly workersFrom?: number;
+  /**
+   * Whether the messages are the whole stream up to `head` (default), so that ending before it is
+   * `stream_truncated`; false for an evidence bundle, which leaves name claims out and whose seal
+   * tells where it ends.
+   */
+  readonly wholeStream?: boolean;
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
@@ -331,7 +337,7 @@ class StreamAudit {
 
   private summary(): AuditReport {
     const { head, anchor, trust, pinnedAnchor } = this.options;
-    if (this.lastSeq < head)
+    if (this.lastSeq < head && this.options.wholeStream !== false)
       this.problem(this.lastSeq + 1, "stream_truncated", `the stream ended at sequence ${this.lastSeq}, before its head ${head}`);
     if (anchor !== undefined && !this.anchorSeen && anchor.count > 0) {
       this.problem(

@@ -123,6 +123,7 @@ export const AUDIT_ROUTES: readonly ContractRoute[] = [
   get(KEY, "read", ["asOf"], { query: "asOf=:asOf" }),
   get("/v1/audit/state", "read", ["asOf"], { query: "asOf=:asOf" }),
   get("/v1/audit/verify", "read", ["maxProblems"]),
+  get("/v1/audit/export", "read", []),
 ];
 
 /** Operations: open to anyone. */

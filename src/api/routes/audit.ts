@@ -5,8 +5,8 @@ import { type JetStreamEventStore } from "../../events/index.js";
 import { KEYS_SUBJECT } from "../../format/index.js";
 import { StatementFold, type FoldedTrust } from "../../trust/index.js";
 import { parseAsOf } from "../as-of.js";
+import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
-import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { presentAccountAsOf } from "../presenters.js";
 import { AsOfParam, AuditReport, Kid, PointInTime, ServiceAccountAsOf } from "../schemas/audit.js";
@@ -20,8 +20,6 @@ const VerifyQuery = Type.Object(
 const StateQuery = Type.Object({ asOf: AsOfParam }, { additionalProperties: false });
 
 const NDJSON = "application/x-ndjson";
-/** Audits read the whole stream: a daemon runs this many at once and answers 503 to more. */
-const MAX_RUNNING_AUDITS = 2;
 
 /**
  * `GET /v1/audit/verify`: every signature, hash, chain link and checkpoint of the stream, checked
@@ -29,18 +27,16 @@ const MAX_RUNNING_AUDITS = 2;
  * of progress now and then, and the report as the last line (`{"report": …}`).
  * `GET /v1/audit/state?asOf=`: every account and key as they were at a point in history.
  */
-export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
+export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: AuditSlots): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
-  let running = 0;
   return async (app) => {
     app.get(
       "/v1/audit/verify",
       { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
       async (request, reply) => {
         if (request.method === "HEAD") return headOnly(reply, "application/json; charset=utf-8");
-        if (running >= MAX_RUNNING_AUDITS)
-          throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
-        running += 1;
+        // Audits and evidence exports share the daemon's places for whole-stream reads.
+        slots.take();
         try {
           const anchor = deps.auditAnchor();
           const head = await deps.store.head();
@@ -75,7 +71,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
           response.end();
           return reply;
         } finally {
-          running -= 1;
+          slots.release();
         }
       },
     );
