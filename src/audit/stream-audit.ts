@@ -142,13 +142,15 @@ class StreamAudit {
   }
 
   async run(messages: AsyncIterable<RawMessage>): Promise<AuditReport> {
-    let pending: PreparedBatch | null = null;
+    // Batches whose signatures are being checked while the next one is read: with worker threads,
+    // one more than there are workers, so that no worker waits for the main thread between batches.
+    const depth = this.checker === inThreadChecker ? 1 : 3;
+    const pending: PreparedBatch[] = [];
     for await (const batch of batches(messages, BATCH)) {
-      const prepared = this.prepare(batch);
-      if (pending !== null) await this.finish(pending);
-      pending = prepared;
+      pending.push(this.prepare(batch));
+      if (pending.length > depth) await this.finish(pending.shift()!);
     }
-    if (pending !== null) await this.finish(pending);
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) await this.finish(next);
     return this.summary();
   }
 
@@ -216,7 +218,10 @@ class StreamAudit {
         items.push({ kind: "other", message });
       }
     }
-    return { items, signed, verdicts: this.checker.check(jobs) };
+    const verdicts = this.checker.check(jobs);
+    // Awaited only when its turn comes: a worker's failure must not count as unhandled before then.
+    verdicts.catch(() => undefined);
+    return { items, signed, verdicts };
   }
 
   /** The order-dependent checks of one batch, once its signatures are known. */

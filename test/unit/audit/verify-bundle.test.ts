@@ -34,6 +34,8 @@ describe("an evidence bundle as the daemon writes it", () => {
       statements: { checked: 1, counted: 1 },
     });
     for (const size of [1, 7, 100, 4096]) expect(await verify(lines, { size })).toEqual(unpinned);
+    // With the signatures checked in worker threads, as a long bundle is.
+    expect(await verifyBundle(chunked(lines), { workersFrom: 0 })).toEqual(unpinned);
     expect(await verify(lines, { anchor: of.anchor.keyId })).toEqual({ ...unpinned, pinnedAnchor: of.anchor.keyId });
   });
 
