@@ -12,7 +12,11 @@ import { addAuditExportCommand } from "./audit-export.js";
 
 /** `keyledger audit verify` (of the stream, or offline of a bundle), `audit export` and `audit state --as-of`. */
 export function addAuditCommands(program: Command, io: Io): void {
-  const group = program.command("audit").description("check the event stream, and see the state at a point in history");
+  const group = program
+    .command("audit")
+    .description(
+      "check the event stream (or an evidence bundle of it offline), export the bundle, and see the state at a point in history",
+    );
 
   withOutput(
     group
