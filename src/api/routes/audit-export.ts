@@ -2,22 +2,20 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { performance } from "node:perf_hooks";
 import { Type } from "typebox";
 import type { JetStreamEventStore } from "../../events/index.js";
-import { BUNDLE_FORMAT, BUNDLE_VERSION, KEYS_SUBJECT, type BundleSeal, type RawMessage } from "../../format/index.js";
+import { BUNDLE_FORMAT, BUNDLE_VERSION, KEYS_SUBJECT, type RawMessage } from "../../format/index.js";
 import { foldStatements, signerAt, SigningKeyNotTrustedError } from "../../trust/index.js";
 import { hijackWithOwnAccessLine } from "../access-log.js";
 import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
 import { bundleLines } from "../evidence-bundle.js";
 import { NdjsonWriter } from "../ndjson-writer.js";
+import { sendBundle } from "../send-bundle.js";
 import { principalOf, type RequireRoles } from "../plugins/authenticate.js";
 import { errorResponses } from "../schemas/common.js";
 import { headOnly } from "./head-only.js";
 
 const NDJSON = "application/x-ndjson";
 const ExportQuery = Type.Object({}, { additionalProperties: false });
-
-/** Why an export ended: all of it was sent, the client left, the daemon is stopping, or reading failed. */
-type EndReason = "complete" | "client_closed" | "shutdown" | "error";
 
 /**
  * `GET /v1/audit/export`: the evidence bundle (docs/evidence-bundle.md) as NDJSON, streamed as the
@@ -85,53 +83,18 @@ export function auditExportRoutes(deps: AppDeps, requireRoles: RequireRoles, slo
             },
           });
 
-          let endReason: EndReason = "complete";
-          let seal: BundleSeal | null = null;
-          let sent = 0;
-          let failure: unknown;
-          try {
-            for (let next = await lines.next(); ; next = await lines.next()) {
-              if (writer.closed) {
-                endReason = "client_closed";
-                break;
-              }
-              if (stopping.signal.aborted) {
-                endReason = "shutdown";
-                break;
-              }
-              if (next.done === true) {
-                seal = next.value;
-                break;
-              }
-              sent += 1;
-              await writer.line(next.value);
-              // The header goes at once: the client learns the head before the long read.
-              if (sent === 1) await writer.flush();
-            }
-          } catch (error) {
-            endReason = "error";
-            failure = error;
-          } finally {
-            // Leaving early closes the stream's consumer.
-            await lines.return(undefined as never).catch(() => undefined);
-          }
-          if (endReason === "error" || endReason === "shutdown") {
-            const message =
-              endReason === "error" ? "the export could not read the whole stream" : "the daemon is shutting down; export again";
-            await writer.line(`${JSON.stringify({ error: { code: "unavailable", message, requestId: String(request.id) } })}\n`);
-          }
-          await writer.end();
+          const sent = await sendBundle(writer, lines, stopping.signal, String(request.id));
           const line = {
             req: request,
             principal: { accountId: principal.account.id, keyId: principal.key.id },
             head,
-            lines: sent,
+            lines: sent.lines,
             bytes: writer.bytes,
-            sealed: seal?.signature != null,
+            sealed: sent.seal?.signature != null,
             durationMs: Math.round(performance.now() - started),
-            endReason,
+            endReason: sent.end,
           };
-          if (endReason === "error") request.log.warn({ ...line, err: failure }, "evidence export ended");
+          if (sent.end === "error") request.log.warn({ ...line, err: sent.failure }, "evidence export ended");
           else request.log.info(line, "evidence export ended");
           return reply;
         } finally {

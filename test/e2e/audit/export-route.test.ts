@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../../src/audit/index.js";
+import { KeyledgerClient } from "../../../src/client/index.js";
 import { connectNats } from "../../../src/nats/index.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { holdStreamReads } from "../../helpers/hold-reads.js";
@@ -166,7 +167,7 @@ describe("GET /v1/audit/export", () => {
     }
   });
 
-  it("from a daemon whose key the ledger does not trust: an unsealed bundle, which the offline check reports as such", async () => {
+  it("from a daemon whose key the ledger does not trust: an unsealed bundle, which the offline check reports as such; at shutdown, an error line", async () => {
     const pending = await startTestDaemon(nats.url, {});
     try {
       expect(pending.trust.trustedNow(pending.signer.keyId)).toBeNull();
@@ -181,6 +182,40 @@ describe("GET /v1/audit/export", () => {
       expect(report.problems).toEqual([
         { seq: seal.head, code: "bundle_unsealed", reason: expect.stringContaining("not sealed") },
       ]);
+
+      // An export under way when the daemon shuts down ends with an error line instead of a seal.
+      const hold = holdStreamReads(pending.store);
+      // Through the SDK, which the CLI uses: it hands over the bytes, then throws the daemon's error.
+      const underWay = await new KeyledgerClient({ url: pending.url, credential: adminKey }).exportAudit();
+      expect(underWay.header.format).toBe("keyledger-evidence");
+      const received: Uint8Array[] = [];
+      const finished = (async () => {
+        for await (const chunk of underWay.chunks()) received.push(chunk);
+      })();
+      finished.catch(() => undefined); // awaited below
+
+      const stopped = pending.stop();
+      await waitUntil(
+        async () =>
+          fetch(`${pending.url}/readyz`).then(
+            async (answer) => answer.status === 503 && (await answer.text()).includes("shutting down"),
+            () => true,
+          ),
+        5000,
+        10,
+      );
+      hold.release();
+      await expect(finished).rejects.toMatchObject({
+        name: "KeyledgerApiError",
+        status: 503,
+        message: "the daemon is shutting down; export again",
+      });
+      expect(underWay.seal).toBeNull();
+      expect(lines(Buffer.concat(received).toString("utf8")).at(-1)).toEqual({
+        error: { code: "unavailable", message: "the daemon is shutting down; export again", requestId: expect.any(String) },
+      });
+      await stopped;
+      hold.restore();
     } finally {
       await pending.stop();
     }
