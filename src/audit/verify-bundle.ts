@@ -4,7 +4,7 @@ import { readHeader, readLine } from "./bundle-line.js";
 import { textLines, type TextLine } from "./bundle-lines.js";
 import { BundleOrder } from "./bundle-order.js";
 import { sealProblems } from "./bundle-seal.js";
-import type { AuditProblem } from "./problems.js";
+import { ProblemList, type AuditProblem } from "./problems.js";
 import { auditStream, type AuditProgress, type AuditReport } from "./stream-audit.js";
 
 export interface BundleVerifyOptions {
@@ -32,7 +32,8 @@ export async function verifyBundle(chunks: AsyncIterable<Uint8Array>, options: B
     await lines.return?.(undefined);
     return headerFailure(header.problem, options.anchor ?? null);
   }
-  const bundle = new BundleRead(lines, options.anchor ?? header.anchor ?? undefined);
+  const max = options.maxProblems ?? 1000;
+  const bundle = new BundleRead(lines, options.anchor ?? header.anchor ?? undefined, new ProblemList(max));
   const trust = await bundle.readStatements();
   const report = await auditStream(bundle.messages(), {
     trust,
@@ -44,8 +45,8 @@ export async function verifyBundle(chunks: AsyncIterable<Uint8Array>, options: B
     wholeStream: false,
   });
   const tally = { headerHead: header.head, ...bundle.order.tally };
-  const own = [...bundle.problems, ...sealProblems(bundle.seal, tally, trust.state, bundle.exportError)];
-  return merged(report, own, options.anchor ?? null, options.maxProblems ?? 1000);
+  const own = [...bundle.problems.sorted(), ...sealProblems(bundle.seal, tally, trust.state, bundle.exportError)];
+  return merged(report, own, bundle.problems.truncated, options.anchor ?? null, max);
 }
 
 function headerOf(line: TextLine): ReturnType<typeof readHeader> {
@@ -55,7 +56,6 @@ function headerOf(line: TextLine): ReturnType<typeof readHeader> {
 /** Reads a bundle's lines after its header, in order: its statements first, then the rest as messages for the audit. */
 class BundleRead {
   readonly order = new BundleOrder();
-  readonly problems: AuditProblem[] = [];
   seal: BundleSeal | null = null;
   exportError: string | null = null;
   private readonly statements: RawMessage[] = [];
@@ -65,6 +65,8 @@ class BundleRead {
   constructor(
     private readonly lines: AsyncIterator<TextLine>,
     private readonly anchor: string | undefined,
+    /** The bundle's own problems of its lines (kept up to the report's limit, all counted). */
+    readonly problems: ProblemList,
   ) {}
 
   /** Folds the key statements (the lines up to the first that is not one) against the anchor. */
@@ -80,7 +82,7 @@ class BundleRead {
         break;
       }
       const problem = this.order.statement(parsed.message, line.number);
-      if (problem !== null) this.problems.push(problem);
+      if (problem !== null) this.problems.add(problem);
       fold.add(parsed.message);
       this.statements.push(parsed.message);
     }
@@ -105,7 +107,7 @@ class BundleRead {
   private take(line: TextLine): RawMessage | null {
     const at = this.order.lastSeq;
     const problem = (reason: string): null => {
-      this.problems.push({ seq: at, code: "unreadable_line", reason: `line ${line.number}: ${reason}`, line: line.number });
+      this.problems.add({ seq: at, code: "unreadable_line", reason: `line ${line.number}: ${reason}`, line: line.number });
       return null;
     };
     if (line.text === null) return problem(line.reason);
@@ -124,7 +126,7 @@ class BundleRead {
       case "message": {
         const { message } = parsed;
         if (message.subject === KEYS_SUBJECT) {
-          this.problems.push({
+          this.problems.add({
             seq: message.seq,
             code: "out_of_order",
             reason: `line ${line.number}: a key statement after the events began (the statements come first): it was not read as one`,
@@ -137,7 +139,7 @@ class BundleRead {
             `subject ${JSON.stringify(message.subject.slice(0, 80))} is none of a bundle's (kl.keys, kl.acct.*, kl.checkpoint)`,
           );
         const order = this.order.body(message, line.number);
-        if (order !== null) this.problems.push(order);
+        if (order !== null) this.problems.add(order);
         return message;
       }
       default: {
@@ -149,7 +151,13 @@ class BundleRead {
 }
 
 /** The audit's report with the bundle's own problems added, in sequence order, within the same limit. */
-function merged(report: AuditReport, own: readonly AuditProblem[], pinnedAnchor: string | null, max: number): AuditReport {
+function merged(
+  report: AuditReport,
+  own: readonly AuditProblem[],
+  ownTruncated: boolean,
+  pinnedAnchor: string | null,
+  max: number,
+): AuditReport {
   const all = [...report.problems, ...own]
     .map((problem, index) => ({ problem, index }))
     .sort((a, b) => a.problem.seq - b.problem.seq || a.index - b.index)
@@ -159,7 +167,7 @@ function merged(report: AuditReport, own: readonly AuditProblem[], pinnedAnchor:
     ok: report.ok && own.length === 0,
     pinnedAnchor,
     problems: all.slice(0, max),
-    truncated: report.truncated || all.length > max,
+    truncated: report.truncated || ownTruncated || all.length > max,
   };
 }
 

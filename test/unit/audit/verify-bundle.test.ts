@@ -209,6 +209,17 @@ describe("a bundle's lines", () => {
     });
   });
 
+  it("lists at most maxProblems problems, and says when there were more", async () => {
+    const lines = await bundleOf(ledger());
+    const reversed = [lines[0]!, lines[1]!, ...lines.slice(2, 8).reverse(), lines[8]!];
+    const all = await verifyBundle(chunked(reversed));
+    expect(all.problems.filter((problem) => problem.code === "out_of_order")).toHaveLength(5);
+    expect(all.truncated).toBe(false);
+    const capped = await verifyBundle(chunked(reversed), { maxProblems: 2 });
+    expect(capped).toMatchObject({ ok: false, truncated: true });
+    expect(capped.problems).toHaveLength(2);
+  });
+
   it("nothing may follow the seal, and an export that failed says so in place of it", async () => {
     const lines = await bundleOf(ledger());
     const after = await verify([...lines, lines[7]!]);
