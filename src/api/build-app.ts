@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { newRequestId } from "../application/index.js";
 import { safePath } from "../logger.js";
 import { AccessLog, writesOwnAccessLine } from "./access-log.js";
+import { AuditSlots } from "./audit-slots.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
 import { authenticate } from "./plugins/authenticate.js";
@@ -10,6 +11,7 @@ import { clientErrorHandler } from "./plugins/client-errors.js";
 import { closeIdleConnectionsOnShutdown } from "./plugins/connections.js";
 import { registerOpenApi } from "./plugins/openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { auditExportRoutes } from "./routes/audit-export.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authRoutes } from "./routes/auth.js";
 import { eventRoutes } from "./routes/events.js";
@@ -80,7 +82,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiKeyRoutes(deps, requireRoles));
   await app.register(authRoutes(deps, requireRoles));
   await app.register(eventRoutes(deps, requireRoles));
-  await app.register(auditRoutes(deps, requireRoles));
+  // Audits and evidence exports read the whole stream: they share the daemon's places for that.
+  const auditSlots = new AuditSlots();
+  await app.register(auditRoutes(deps, requireRoles, auditSlots));
+  await app.register(auditExportRoutes(deps, requireRoles, auditSlots));
   await app.register(signingKeyRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;

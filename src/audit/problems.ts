@@ -15,7 +15,14 @@ export type ProblemCode =
   | "no_trust_anchor"
   | "anchor_mismatch"
   | "invalid_statement"
-  | "statement_unread";
+  | "statement_unread"
+  // An evidence bundle's own problems (src/audit/verify-bundle.ts):
+  | "bundle_header"
+  | "unreadable_line"
+  | "out_of_order"
+  | "bundle_cut_off"
+  | "bundle_seal_mismatch"
+  | "bundle_unsealed";
 
 export interface AuditProblem {
   /** Stream sequence of the message the problem shows at. */
@@ -25,6 +32,8 @@ export interface AuditProblem {
   readonly reason: string;
   /** The signing key concerned (an untrusted signer, a statement's key). */
   readonly kid?: string;
+  /** In an evidence bundle: the line (from 1) the problem shows on, when the line itself is at fault. */
+  readonly line?: number;
 }
 
 /** The problems found, kept up to a limit (the count goes on), answered in stream order. */

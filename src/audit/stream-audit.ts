@@ -71,6 +71,12 @@ export interface AuditOptions {
    * in short steps, so that a request is never queued behind more than one of them.
    */
   readonly background?: boolean;
+  /**
+   * Whether the messages are the whole stream up to `head` (default), so that ending before it is
+   * `stream_truncated`; false for an evidence bundle, which leaves name claims out and whose seal
+   * tells where it ends.
+   */
+  readonly wholeStream?: boolean;
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
@@ -147,13 +153,15 @@ class StreamAudit {
   }
 
   async run(messages: AsyncIterable<RawMessage>): Promise<AuditReport> {
-    let pending: PreparedBatch | null = null;
+    // Batches whose signatures are being checked while the next one is read: with worker threads,
+    // one more than there are workers, so that no worker waits for the main thread between batches.
+    const depth = this.checker === inThreadChecker ? 1 : 3;
+    const pending: PreparedBatch[] = [];
     for await (const batch of batches(messages, BATCH)) {
-      const prepared = await this.prepare(batch);
-      if (pending !== null) await this.finish(pending);
-      pending = prepared;
+      pending.push(await this.prepare(batch));
+      if (pending.length > depth) await this.finish(pending.shift()!);
     }
-    if (pending !== null) await this.finish(pending);
+    for (let next = pending.shift(); next !== undefined; next = pending.shift()) await this.finish(next);
     return this.summary();
   }
 
@@ -223,7 +231,10 @@ class StreamAudit {
         items.push({ kind: "other", message });
       }
     }
-    return { items, signed, verdicts: this.checker.check(jobs) };
+    const verdicts = this.checker.check(jobs);
+    // Awaited only when its turn comes: a worker's failure must not count as unhandled before then.
+    verdicts.catch(() => undefined);
+    return { items, signed, verdicts };
   }
 
   /** The order-dependent checks of one batch, once its signatures are known. */
@@ -344,7 +355,7 @@ class StreamAudit {
 
   private summary(): AuditReport {
     const { head, anchor, trust, pinnedAnchor } = this.options;
-    if (this.lastSeq < head)
+    if (this.lastSeq < head && this.options.wholeStream !== false)
       this.problem(this.lastSeq + 1, "stream_truncated", `the stream ended at sequence ${this.lastSeq}, before its head ${head}`);
     if (anchor !== undefined && !this.anchorSeen && anchor.count > 0) {
       this.problem(

@@ -15,6 +15,8 @@ export interface Io {
   status(text: string): void;
   /** Resolves once stdout has taken what was written (a slow pipe holds a long listing back). */
   drain(): Promise<void>;
+  /** Writes bytes to stdout as they are (an evidence bundle to `-o -`); resolves once stdout can take more. */
+  writeOut(bytes: Uint8Array): Promise<void>;
   /**
    * A signal that aborts at the first SIGINT or SIGTERM, for a command that runs until stopped
    * (`events --follow`) and then ends with exit code 0; a second signal exits at once (code 1).
@@ -41,6 +43,9 @@ export function processIo(): Io {
     status: (text) => process.stderr.write(text),
     drain: async () => {
       if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+    },
+    writeOut: async (bytes) => {
+      if (!process.stdout.write(bytes)) await once(process.stdout, "drain");
     },
     interruptible,
     ask,

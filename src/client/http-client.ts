@@ -15,6 +15,10 @@ import type {
   ErrorBody,
   EventEnvelope,
   EventPage,
+  EvidenceBundleHeader,
+  EvidenceBundleSeal,
+  EvidenceExport,
+  ExportAuditOptions,
   FollowEventsOptions,
   ListEventsQuery,
   ListServiceAccountsQuery,
@@ -30,6 +34,7 @@ import type {
   VerifyResult,
   Whoami,
 } from "./types.js";
+import { LastLine } from "./last-line.js";
 import { Fatal, MAX_LINE, SseParser, type SseMessage } from "./sse.js";
 import { decoded, pause, watchdog } from "./stream-io.js";
 
@@ -286,6 +291,132 @@ export class KeyledgerClient {
     }
   }
 
+  /**
+   * `GET /v1/audit/export`: the evidence bundle (docs/evidence-bundle.md), to be written as it comes
+   * and checked offline (`keyledger audit verify --bundle`). Answers once the header line is in; the
+   * bytes then come through `chunks()`, the client's timeout applying between two chunks. A bundle
+   * that ends with the daemon's error line throws its KeyledgerApiError at the end of `chunks()`, one
+   * that ends without its seal a KeyledgerConnectionError.
+   */
+  async exportAudit(options: ExportAuditOptions = {}): Promise<EvidenceExport> {
+    const what = "the evidence export";
+    const watch = watchdog(this.options.timeoutMs ?? 30_000, options.signal);
+    const lost = (error: unknown): Error =>
+      error instanceof KeyledgerApiError || error instanceof KeyledgerConnectionError
+        ? error
+        : new KeyledgerConnectionError(
+            `lost ${what} of keyledger at ${this.base}: ${watch.timedOut() ? "no answer in time" : reason(error)}`,
+            {
+              cause: error,
+            },
+          );
+    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    const first: Uint8Array[] = [];
+    let header: EvidenceBundleHeader;
+    try {
+      const response = await this.send("GET", "/v1/audit/export", { accept: "application/x-ndjson", signal: watch.signal });
+      if (!response.ok) throw await this.failure(response);
+      if (!(response.headers.get("content-type") ?? "").includes("ndjson") || response.body === null) throw this.notTheApi(what);
+      const filename = /filename="([^"]*)"/.exec(response.headers.get("content-disposition") ?? "")?.[1] ?? null;
+      reader = response.body.getReader();
+      // The header is the first line: read up to its end.
+      let seen = 0;
+      let end = -1;
+      while (end === -1) {
+        const { done, value } = await reader.read();
+        if (done) throw new KeyledgerConnectionError(`${what} of ${this.base} ended before its header`);
+        watch.kick();
+        first.push(value);
+        const at = value.indexOf(10);
+        if (at !== -1) end = seen + at;
+        seen += value.length;
+        if (end === -1 && seen > MAX_LINE) throw this.notTheApi(what);
+      }
+      header = this.bundleHeader(new TextDecoder().decode(joined(first).subarray(0, end)), what);
+      return this.evidenceExport(header, filename, first, reader, watch, lost);
+    } catch (error) {
+      watch.dispose();
+      throw lost(error);
+    }
+  }
+
+  private evidenceExport(
+    header: EvidenceBundleHeader,
+    filename: string | null,
+    first: readonly Uint8Array[],
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    watch: ReturnType<typeof watchdog>,
+    lost: (error: unknown) => Error,
+  ): EvidenceExport {
+    const client = this;
+    let seal: EvidenceBundleSeal | null = null;
+    return {
+      header,
+      filename,
+      get seal() {
+        return seal;
+      },
+      async *chunks() {
+        const last = new LastLine();
+        let finished = false;
+        try {
+          for (const chunk of first) {
+            last.push(chunk);
+            yield chunk;
+          }
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            watch.kick();
+            last.push(value);
+            yield value;
+          }
+          finished = true;
+          seal = client.bundleEnd(last, header);
+        } catch (error) {
+          throw lost(error);
+        } finally {
+          if (!finished) reader.cancel().catch(() => undefined);
+          watch.dispose();
+        }
+      },
+    };
+  }
+
+  private bundleHeader(text: string, what: string): EvidenceBundleHeader {
+    let header: Partial<EvidenceBundleHeader> | null;
+    try {
+      header = JSON.parse(text) as Partial<EvidenceBundleHeader> | null;
+    } catch {
+      throw this.notTheApi(what);
+    }
+    if (header?.format !== "keyledger-evidence" || typeof header.head !== "number" || typeof header.version !== "number")
+      throw this.notTheApi(what);
+    return header as EvidenceBundleHeader;
+  }
+
+  /** The seal a finished bundle ends with; its error line, or its lack of a seal, thrown. */
+  private bundleEnd(last: LastLine, header: EvidenceBundleHeader): EvidenceBundleSeal {
+    const text = last.unfinished ? null : last.line();
+    type Last = { end?: Partial<EvidenceBundleSeal>; error?: Partial<ErrorBody["error"]> } | null;
+    const parse = (): Last => {
+      try {
+        return text === null ? null : (JSON.parse(text) as Last);
+      } catch {
+        return null;
+      }
+    };
+    const item = parse();
+    if (item?.error !== undefined && typeof item.error?.message === "string") {
+      const { code, message, requestId } = item.error;
+      throw new KeyledgerApiError(503, code ?? "unavailable", message, requestId ?? null);
+    }
+    const end = item?.end;
+    if (end === undefined || typeof end.eventCount !== "number" || end.head !== header.head)
+      throw new KeyledgerConnectionError(`the evidence export of ${this.base} ended before its seal: the bundle is incomplete`);
+    return end as EvidenceBundleSeal;
+  }
+
   /** `GET /v1/signing-keys`: the trust anchor, and the trusted, pending and revoked signing keys. */
   async signingKeys(): Promise<SigningKeyList> {
     const list = await this.request<Partial<SigningKeyList> | undefined>("GET", "/v1/signing-keys");
@@ -460,6 +591,16 @@ export class KeyledgerClient {
       retryAfter === null ? null : Number(retryAfter),
     );
   }
+}
+
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** A query string of the defined values, or "". */

@@ -304,6 +304,8 @@ export interface AuditProblem {
   readonly reason: string;
   /** The signing key concerned: the untrusted signer, the key a statement names. */
   readonly kid?: string;
+  /** In an evidence bundle checked offline: the line at fault (from 1). */
+  readonly line?: number;
 }
 
 export interface AuditReport {
@@ -371,5 +373,47 @@ export interface VerifyAuditOptions {
    * lines rather than to the whole audit, which may take minutes on a long stream).
    */
   readonly onProgress?: (progress: AuditProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The first line of an evidence bundle (`GET /v1/audit/export`; docs/evidence-bundle.md). */
+export interface EvidenceBundleHeader {
+  readonly format: "keyledger-evidence";
+  readonly version: number;
+  readonly stream: string;
+  /** The stream's last sequence when the export started. */
+  readonly head: number;
+  readonly anchor: string | null;
+  readonly exportedAt: string;
+}
+
+/** The last line of an evidence bundle: what the lines add up to, signed by the exporting daemon. */
+export interface EvidenceBundleSeal {
+  readonly head: number;
+  readonly eventCount: number;
+  readonly digest: string;
+  readonly statements: number;
+  readonly checkpoints: number;
+  /** Null (and `signature` too) when the daemon's key was not trusted: an unsealed bundle. */
+  readonly signingKeyId: string | null;
+  readonly signature: string | null;
+}
+
+/** An evidence bundle on its way: its header, then its bytes as they arrive. */
+export interface EvidenceExport {
+  readonly header: EvidenceBundleHeader;
+  /** The file name the daemon proposes (`keyledger-<stream>-<head>.ndjson`). */
+  readonly filename: string | null;
+  /**
+   * The bundle's bytes, header line first, exactly as sent (write them to a file as they come).
+   * Throws at the end when the bundle has no seal (the export failed or the connection broke): keep
+   * the bytes only when the iteration finished.
+   */
+  chunks(): AsyncGenerator<Uint8Array, void, undefined>;
+  /** The seal, once `chunks()` has run to its end (null before). */
+  readonly seal: EvidenceBundleSeal | null;
+}
+
+export interface ExportAuditOptions {
   readonly signal?: AbortSignal;
 }

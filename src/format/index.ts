@@ -20,3 +20,5 @@ export type { RawMessage } from "./message.js";
 export { chainProblem, eventProblem, hashProblem, signatureProblem } from "./verify-event.js";
 export type { ChainHead, SignerTrust } from "./verify-event.js";
 export * from "./subjects.js";
+export { BUNDLE_FORMAT, BUNDLE_VERSION, headerLine, messageLine, sealBytes, sealLine } from "./bundle.js";
+export type { BundleHeader, BundleSeal } from "./bundle.js";

@@ -25,6 +25,7 @@ describe("the benchmark harness (smoke run on tiny sizes)", () => {
       "7",
       "8",
       "9",
+      "10",
       "E1",
       "E2",
       "E3",

@@ -124,6 +124,7 @@ export const AUDIT_ROUTES: readonly ContractRoute[] = [
   get("/v1/audit/state", "read", ["asOf", "limit", "cursor"], { query: "asOf=:asOf" }),
   get("/v1/audit/diff", "read", ["from", "to", "limit", "cursor"], { query: "from=0&to=:asOf" }),
   get("/v1/audit/verify", "read", ["maxProblems"]),
+  get("/v1/audit/export", "read", []),
 ];
 
 /** Operations: open to anyone. */

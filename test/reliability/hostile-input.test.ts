@@ -701,12 +701,15 @@ function headless(request: HttpFuzzed): HttpFuzzed {
   return request.method === "HEAD" && headSize(request) > 12_000 ? { ...request, method: "GET" } : request;
 }
 
+/** Routes that read the whole stream: drawn less often, and busy (503 with Retry-After) beyond the daemon's places. */
+const WHOLE_STREAM_READS: ReadonlySet<string> = new Set(["/v1/audit/verify", "/v1/audit/export"]);
+
 function fuzzed(ctx: Context): fc.Arbitrary<Fuzzed> {
   // Arbitraries are built once per route (building them per sample costs more than sampling them).
   // A whole-stream audit costs more than any other request: it is drawn less often.
   const headers = headersOf(ctx);
   const weighted = (make: (route: ContractRoute) => fc.Arbitrary<Fuzzed>) =>
-    fc.oneof(...CONTRACT_ROUTES.map((route) => ({ weight: route.path === "/v1/audit/verify" ? 1 : 4, arbitrary: make(route) })));
+    fc.oneof(...CONTRACT_ROUTES.map((route) => ({ weight: WHOLE_STREAM_READS.has(route.path) ? 1 : 4, arbitrary: make(route) })));
   return fc.oneof(
     { weight: 30, arbitrary: weighted((route) => nearValid(ctx, route)) },
     { weight: 30, arbitrary: weighted((route) => wild(ctx, route, headers)) },
@@ -786,7 +789,7 @@ function judge(request: Fuzzed, answer: Answer): string[] {
   const head = request.kind === "http" && request.method === "HEAD";
   const url = request.kind === "http" ? request.url : "";
   const auditBusy =
-    url.startsWith("/v1/audit/verify") &&
+    [...WHOLE_STREAM_READS].some((path) => url.startsWith(path)) &&
     answer.status === 503 &&
     answer.json?.error?.code === "unavailable" &&
     answer.headers["retry-after"] !== undefined;
@@ -826,8 +829,9 @@ function judge(request: Fuzzed, answer: Answer): string[] {
     if (type.startsWith("application/x-ndjson")) {
       const lines = answer.text.trim().split("\n");
       const last = JSON.parse(lines.at(-1) ?? "{}");
-      if (last.report === undefined)
-        problems.push(`an NDJSON audit that ended without its report: ${lines.at(-1)?.slice(0, 160)}`);
+      // An audit ends with its report, an evidence export with its seal.
+      if (last.report === undefined && last.end === undefined)
+        problems.push(`an NDJSON audit or export that ended without its report or seal: ${lines.at(-1)?.slice(0, 160)}`);
     }
   }
   return problems;

@@ -4,8 +4,8 @@ import { auditStream, type AuditReport as Report } from "../../audit/index.js";
 import { type JetStreamEventStore } from "../../events/index.js";
 import { KEYS_SUBJECT } from "../../format/index.js";
 import { StatementFold, type FoldedTrust } from "../../trust/index.js";
+import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
-import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { parseAsOf } from "../as-of.js";
 import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
@@ -38,8 +38,6 @@ const DiffQuery = Type.Object(
 );
 
 const NDJSON = "application/x-ndjson";
-/** Audits read the whole stream: a daemon runs this many at once and answers 503 to more. */
-const MAX_RUNNING_AUDITS = 2;
 
 /**
  * `GET /v1/audit/verify`: every signature, hash, chain link and checkpoint of the stream, checked
@@ -49,9 +47,8 @@ const MAX_RUNNING_AUDITS = 2;
  * history, a page at a time (like the account list).
  * `GET /v1/audit/diff?from=&to=`: the accounts and keys created, deleted or changed between two points.
  */
-export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
+export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: AuditSlots): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
-  let running = 0;
   return async (app) => {
     app.get(
       "/v1/audit/verify",
@@ -59,9 +56,8 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
       async (request, reply) => {
         if (request.method === "HEAD") return headOnly(reply, "application/json; charset=utf-8");
         return auditWork(deps, request, async () => {
-          if (running >= MAX_RUNNING_AUDITS)
-            throw new HttpError("unavailable", "audits are already running on this daemon; try again when they end", 10);
-          running += 1;
+          // Audits and evidence exports share the daemon's places for whole-stream reads.
+          slots.take();
           try {
             const anchor = deps.auditAnchor();
             const head = await deps.store.head();
@@ -104,7 +100,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyP
             response.end();
             return reply;
           } finally {
-            running -= 1;
+            slots.release();
           }
         });
       },

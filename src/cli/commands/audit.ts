@@ -7,17 +7,30 @@ import type { Io } from "../io.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { count, progressLine } from "../progress.js";
 import { CommandFailed, UsageError } from "../usage-error.js";
+import { checkBundleFile } from "./audit-bundle-check.js";
+import { addAuditExportCommand } from "./audit-export.js";
 
-/** `keyledger audit verify`, `keyledger audit state --as-of` and `keyledger audit diff --from --to`. */
+/**
+ * `keyledger audit verify` (of the stream, or offline of a bundle), `audit export`, `audit state
+ * --as-of` and `audit diff --from --to`.
+ */
 export function addAuditCommands(program: Command, io: Io): void {
-  const group = program.command("audit").description("check the event stream, and see the state at a point in history");
+  const group = program
+    .command("audit")
+    .description(
+      "check the event stream (or an evidence bundle of it offline), export the bundle, and see the state at a point in history or what changed between two",
+    );
 
   withOutput(
     group
       .command("verify")
       .description("check every event's signature, hash and chain link, and the signed checkpoints of the stream")
       .option("--max-problems <n>", "list at most this many problems (default: 1000)")
-      .option("--anchor <kid>", "the trust anchor the ledger must have (default: the one the daemon pinned)"),
+      .option(
+        "--anchor <kid>",
+        "the trust anchor the ledger must have (default: the one the daemon pinned; with --bundle, the bundle's own, not pinned)",
+      )
+      .option("--bundle <file>", "check an evidence bundle (from audit export) offline: no daemon, no login needed"),
   )
     .addHelpText(
       "after",
@@ -25,13 +38,20 @@ export function addAuditCommands(program: Command, io: Io): void {
         "",
         "Exit code 0 when the stream checks out, 1 when a problem was found (each is listed with its",
         "stream sequence and reason) or the audit could not run. On a terminal, progress is shown on stderr.",
+        "With --bundle FILE the check runs here, on the file alone: pin the ledger's anchor with --anchor KID.",
       ].join("\n"),
     )
-    .action(async (options: { maxProblems?: string; anchor?: string; output: Format }) => {
+    .action(async (options: { maxProblems?: string; anchor?: string; bundle?: string; output: Format }) => {
       const maxProblems =
         options.maxProblems === undefined ? undefined : parseCount("--max-problems", options.maxProblems, 100_000);
       if (options.anchor !== undefined && !/^[A-Za-z0-9_-]{16}$/.test(options.anchor))
         throw new UsageError("--anchor must be a signing key id: 16 characters of A–Z a–z 0–9 _ -");
+      if (options.bundle !== undefined) {
+        const report = await checkBundleFile(io, options.bundle, { anchor: options.anchor, maxProblems });
+        emit(io, options.output, report, () => auditText(report));
+        if (!report.ok) throw new CommandFailed(`the bundle check ${found(report)}`);
+        return;
+      }
       const client = await connectedClient(io);
       const progress = progressLine(io);
       let report: AuditReport;
@@ -50,15 +70,10 @@ export function addAuditCommands(program: Command, io: Io): void {
         progress.clear();
       }
       emit(io, options.output, report, () => auditText(report));
-      if (!report.ok) {
-        const found = report.problems.length;
-        throw new CommandFailed(
-          found === 0
-            ? "the audit failed"
-            : `the audit found ${report.truncated ? "more than " : ""}${found} problem${found === 1 ? "" : "s"}`,
-        );
-      }
+      if (!report.ok) throw new CommandFailed(report.problems.length === 0 ? "the audit failed" : `the audit ${found(report)}`);
     });
+
+  addAuditExportCommand(group, io);
 
   withOutput(
     group
@@ -103,6 +118,12 @@ export function addAuditCommands(program: Command, io: Io): void {
   });
 }
 
+/** "found 3 problems", "found more than 1000 problems". */
+function found(report: AuditReport): string {
+  const listed = report.problems.length;
+  return `found ${report.truncated ? "more than " : ""}${listed} problem${listed === 1 ? "" : "s"}`;
+}
+
 function auditText(report: AuditReport): string {
   const scope = `${count(report.checked)} events checked up to seq ${count(report.head)}`;
   const checkpoints = `${count(report.checkpoints.checked)} checkpoint${report.checkpoints.checked === 1 ? "" : "s"} (covering ${count(report.checkpoints.coveredEvents)} events)`;
@@ -110,7 +131,13 @@ function auditText(report: AuditReport): string {
   const anchor =
     report.anchor === null
       ? "no trust anchor that counts"
-      : `trust anchor ${report.anchor}${report.pinnedAnchor === report.anchor ? " (as pinned)" : ""}`;
+      : `trust anchor ${report.anchor}${
+          report.pinnedAnchor === null
+            ? " (NOT pinned: the bundle's own header named it; pin yours with --anchor KID)"
+            : report.pinnedAnchor === report.anchor
+              ? " (as pinned)"
+              : ""
+        }`;
   if (report.ok) return `OK: ${scope}, ${checkpoints}, ${statements}, ${anchor}; no problems.`;
   const lines = [
     `${report.truncated ? "More than " : ""}${count(report.problems.length)} problem${report.problems.length === 1 ? "" : "s"} found: ${scope}, ${checkpoints}, ${statements}, ${anchor}.`,

@@ -128,7 +128,10 @@ describe("the history records", () => {
       for (const [id, state] of states) expect(await past.account(id), `${id} at ${seq}`).toEqual(state);
       const live = [...states.values()].filter((state) => !state.deleted).sort((a, b) => (a.id < b.id ? -1 : 1));
       const listed = await past.page({ limit: 500 });
-      expect(listed.items.map((fields) => fields.id), `the list at ${seq}`).toEqual(live.map((state) => state.id));
+      expect(
+        listed.items.map((fields) => fields.id),
+        `the list at ${seq}`,
+      ).toEqual(live.map((state) => state.id));
       expect(listed.items.map((fields) => fields.version)).toEqual(live.map((state) => state.version));
       for (const [name, id] of holders) expect(await past.idByName(name), `${name} at ${seq}`).toBe(id);
       for (const name of ["svc-a", "svc-b", "svc-c", "svc-d", "svc-e", "svc-f"])
