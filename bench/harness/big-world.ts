@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Level } from "level";
 import { auditStream } from "../../src/audit/index.js";
 import { JetStreamEventStore } from "../../src/events/index.js";
@@ -19,6 +19,7 @@ import { foldStatements, signerAt, type FoldedTrust } from "../../src/trust/inde
 import { client, waitUntil } from "../../test/helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../../test/helpers/nats.js";
 import { BulkHistory } from "./dataset.js";
+import { historyRows, probeHistory, storageRow, verifyUnderAuditRow } from "./history-probes.js";
 import { CLI, runCommand, startDaemonProcess, type RunningDaemon } from "./processes.js";
 import { median, rateRow, type Row } from "./report.js";
 import type { BenchSizes } from "./sizes.js";
@@ -51,6 +52,14 @@ export async function bigWorldRows(sizes: BenchSizes): Promise<Row[]> {
       signer,
       checkpointEvery: sizes.checkpointEvery,
     });
+    // 11: the questions about the past, first on a short history.
+    await history.fillTo(sizes.shortHistory);
+    daemon = await startDaemonProcess(nats.url, dataDir);
+    await caughtUp(daemon, history);
+    log(`11. questions about the past on ${history.written} events`);
+    const shortProbes = await probeHistory(daemon, await streamHead(nc), history.accounts, sizes.probeSamples);
+    await daemon.stop();
+
     let filled = performance.now();
     await history.fillTo(sizes.earlyEvents);
     log(`wrote ${history.written} events in ${seconds(performance.now() - filled)} s`);
@@ -68,6 +77,7 @@ export async function bigWorldRows(sizes: BenchSizes): Promise<Row[]> {
     const head = await streamHead(nc);
 
     const replay = await replayRow(nats, dataDir, head);
+    const storage = await storageRow(join(dataDir, "readmodel"), await streamBytes(nc), head);
     const late = await startups(nats.url, dataDir, sizes);
     const startupRow: Row = {
       id: "5",
@@ -82,16 +92,33 @@ export async function bigWorldRows(sizes: BenchSizes): Promise<Row[]> {
 
     daemon = await startDaemonProcess(nats.url, dataDir);
     const memoryRow = await memory(daemon, history, sizes, replay.rebuildPeakMiB);
+    log(`11. questions about the past on ${head} events`);
+    const longProbes = await probeHistory(daemon, head, history.accounts, sizes.probeSamples);
+    log("12. verification while auditors read the past and an audit runs");
+    const underAudit = await verifyUnderAuditRow(daemon, head, history.accounts, history.sampleKeys[0]!, sizes.verifyLoadSeconds);
     await daemon.stop();
 
     const auditRows = await audit(nats, history, head);
     const bundle = await bundleRow(nats.url, dataDir, auditRows[0]!.baseline!.value);
-    return [replay.row, startupRow, memoryRow, ...auditRows, bundle];
+    return [
+      replay.row,
+      startupRow,
+      memoryRow,
+      ...auditRows,
+      bundle,
+      ...historyRows(shortProbes, longProbes),
+      storage,
+      underAudit,
+    ];
   } finally {
     await nc.close();
     await nats.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+async function streamBytes(nc: Awaited<ReturnType<typeof connectNats>>): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info(STREAM)).state.bytes;
 }
 
 async function streamHead(nc: Awaited<ReturnType<typeof connectNats>>): Promise<number> {

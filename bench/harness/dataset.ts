@@ -39,7 +39,7 @@ export class BulkHistory {
   written = 0;
   keys = 0;
   private account: { id: string; version: number; hash: string | null; keysLeft: number } | null = null;
-  private accounts = 0;
+  private accountsMade = 0;
   /** The stream's last sequence, as counted. */
   private seq = 0;
   private position: DigestPosition = START_POSITION;
@@ -47,6 +47,8 @@ export class BulkHistory {
   private keysHead: KeysHead | null = null;
   /** Checkpoints appended. */
   checkpoints = 0;
+  /** Every account written, with the sequence of its creation. */
+  readonly accounts: Array<{ readonly id: string; readonly seq: number }> = [];
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -136,7 +138,7 @@ export class BulkHistory {
         type: "ServiceAccountCreated",
         accountId: id,
         occurredAt: now,
-        data: { name: `bulk-${this.accounts++}`, description: "bench history", roles: ["verifier"], active: true },
+        data: { name: `bulk-${this.accountsMade++}`, description: "bench history", roles: ["verifier"], active: true },
       };
     } else {
       const keyId = newKeyId();
@@ -178,6 +180,7 @@ export class BulkHistory {
     const body = JSON.stringify(envelope);
     this.seq += 1;
     this.position = advancePosition(this.position, this.seq, Buffer.from(body, "utf8"));
+    if (event.type === "ServiceAccountCreated") this.accounts.push({ id: account.id, seq: this.seq });
     return { subject: accountSubject(account.id), body };
   }
 }

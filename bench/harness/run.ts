@@ -30,9 +30,33 @@ export function environment(): Environment {
 /** Every row, in the order of the table: the small history first, then the long one. */
 export async function runBenchmarks(sizes: BenchSizes): Promise<Row[]> {
   const small = await smallWorldRows(sizes);
-  const bigRows = ["4", "5", "6", "7", "10"];
+  const bigRows = ["4", "5", "6", "7", "10", "11a", "11b", "11c", "11d", "12"];
   const big = sizes.only === undefined || bigRows.some((id) => sizes.only!.has(id)) ? await bigWorldRows(sizes) : [];
-  const order = ["1", "2", "2b", "3a1", "3a32", "3b1", "3b32", "4", "5", "6", "7", "8", "9", "10", "E1", "E2", "E3", "E4"];
+  const order = [
+    "1",
+    "2",
+    "2b",
+    "3a1",
+    "3a32",
+    "3b1",
+    "3b32",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11a",
+    "11b",
+    "11c",
+    "11d",
+    "12",
+    "E1",
+    "E2",
+    "E3",
+    "E4",
+  ];
   return [...small, ...big].sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
 }
 

@@ -4,6 +4,12 @@ export interface BenchSizes {
   readonly events: number;
   /** The earlier point at which start-up is measured too. */
   readonly earlyEvents: number;
+  /** The short history the questions about the past are first asked on (rows 11). */
+  readonly shortHistory: number;
+  /** How many times each question about the past is asked. */
+  readonly probeSamples: number;
+  /** How long verifications are timed, quiet and under audit load (row 12). */
+  readonly verifyLoadSeconds: number;
   readonly keysPerAccount: number;
   /** The long history has a signed checkpoint after every this many events. */
   readonly checkpointEvery: number;
@@ -30,6 +36,9 @@ export function onlyFromEnvironment(value = process.env.KEYLEDGER_BENCH_ONLY): R
 export const FULL: BenchSizes = {
   events: 1_100_000,
   earlyEvents: 100_000,
+  shortHistory: 10_000,
+  probeSamples: 40,
+  verifyLoadSeconds: 10,
   keysPerAccount: 10,
   checkpointEvery: 10_000,
   distinctVerifications: 20_000,
@@ -45,6 +54,9 @@ export const FULL: BenchSizes = {
 export const SMOKE: BenchSizes = {
   events: 2_200,
   earlyEvents: 1_100,
+  shortHistory: 550,
+  probeSamples: 3,
+  verifyLoadSeconds: 1,
   keysPerAccount: 10,
   checkpointEvery: 200,
   distinctVerifications: 50,

@@ -77,6 +77,16 @@ export interface AuditOptions {
    * tells where it ends.
    */
   readonly wholeStream?: boolean;
+  /** Stops the audit (it then throws AuditStopped): its caller went away, or the daemon is stopping. */
+  readonly signal?: AbortSignal;
+}
+
+/** The audit was stopped before its end (`AuditOptions.signal`). */
+export class AuditStopped extends Error {
+  constructor() {
+    super("the audit was stopped before its end");
+    this.name = "AuditStopped";
+  }
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
@@ -158,6 +168,7 @@ class StreamAudit {
     const depth = this.checker === inThreadChecker ? 1 : 3;
     const pending: PreparedBatch[] = [];
     for await (const batch of batches(messages, BATCH)) {
+      if (this.options.signal?.aborted === true) throw new AuditStopped();
       pending.push(await this.prepare(batch));
       if (pending.length > depth) await this.finish(pending.shift()!);
     }

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { auditStream, type AuditReport as Report } from "../../audit/index.js";
+import { auditStream, AuditStopped, type AuditReport as Report } from "../../audit/index.js";
 import { type JetStreamEventStore } from "../../events/index.js";
 import { KEYS_SUBJECT } from "../../format/index.js";
 import { StatementFold, type FoldedTrust } from "../../trust/index.js";
 import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
+import { HttpError } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { parseAsOf } from "../as-of.js";
 import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
@@ -50,6 +51,12 @@ const NDJSON = "application/x-ndjson";
 export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: AuditSlots): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
   return async (app) => {
+    // An audit stops when its caller goes away, and when the daemon stops (it would hold the shutdown up).
+    const running = new Set<AbortController>();
+    app.addHook("preClose", async () => {
+      for (const controller of running) controller.abort();
+    });
+
     app.get(
       "/v1/audit/verify",
       { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
@@ -58,6 +65,11 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
         return auditWork(deps, request, async () => {
           // Audits and evidence exports share the daemon's places for whole-stream reads.
           slots.take();
+          const stopping = new AbortController();
+          running.add(stopping);
+          reply.raw.once("close", () => {
+            if (!reply.raw.writableEnded) stopping.abort();
+          });
           try {
             const anchor = deps.auditAnchor();
             const head = await deps.store.head();
@@ -72,9 +84,16 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
               anchor,
               maxProblems: request.query.maxProblems ?? 1000,
               background: true,
+              signal: stopping.signal,
             };
             if (!String(request.headers.accept ?? "").includes(NDJSON)) {
-              return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
+              try {
+                return await auditStream(deps.store.messages({ fromSeq: 1, toSeq: head }), options);
+              } catch (error) {
+                if (!(error instanceof AuditStopped)) throw error;
+                request.log.info("audit stopped: its caller went away, or the daemon is stopping");
+                throw new HttpError("unavailable", "the audit was stopped: the daemon is stopping");
+              }
             }
             // Progress as it goes (the head was read above, so an unreachable store is still a 503 with a body).
             const messages = deps.store.messages({ fromSeq: 1, toSeq: head });
@@ -89,17 +108,20 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
               });
               response.write(`${JSON.stringify({ report })}\n`);
             } catch (error) {
-              request.log.error({ err: error }, "audit failed");
+              const stopped = error instanceof AuditStopped;
+              if (stopped) request.log.info("audit stopped: its caller went away, or the daemon is stopping");
+              else request.log.error({ err: error }, "audit failed");
               const body = {
                 code: "unavailable",
-                message: "the audit could not read the whole stream",
+                message: stopped ? "the audit was stopped: the daemon is stopping" : "the audit could not read the whole stream",
                 requestId: String(request.id),
               };
-              response.write(`${JSON.stringify({ error: body })}\n`);
+              if (!response.destroyed) response.write(`${JSON.stringify({ error: body })}\n`);
             }
             response.end();
             return reply;
           } finally {
+            running.delete(stopping);
             slots.release();
           }
         });
