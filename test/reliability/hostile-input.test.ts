@@ -1018,18 +1018,18 @@ describe(`${RUNS.toLocaleString("en")} hostile requests against a child-process 
     const got: Record<string, string> = {};
     const want: Record<string, string> = {};
     const routes = CONTRACT_ROUTES.filter((candidate) => candidate.method === "GET");
-    await Promise.all(
-      routes.map(async (route) => {
-        const url = urlOf(route, { account: TARGET_ACCOUNT, key: TARGET_KEY, asOf: "1" });
-        const answer = (method: string) =>
-          send(daemon.url, { method, url, headers: admin }, { timeoutMs: 5000 }).then(
-            ({ status, text }) => `${status}${text === "" ? "" : " with a body"}`,
-            (error: Error) => `no answer (${error.message})`,
-          );
-        want[url] = (await answer("GET")).replace(" with a body", "");
-        got[url] = await answer("HEAD");
-      }),
-    );
+    // One route after the other: audit routes admit only a few requests per service account at
+    // once, and a 429 for the HEAD of a GET that got 200 would say nothing about HEAD.
+    for (const route of routes) {
+      const url = urlOf(route, { account: TARGET_ACCOUNT, key: TARGET_KEY, asOf: "1" });
+      const answer = (method: string) =>
+        send(daemon.url, { method, url, headers: admin }, { timeoutMs: 5000 }).then(
+          ({ status, text }) => `${status}${text === "" ? "" : " with a body"}`,
+          (error: Error) => `no answer (${error.message})`,
+        );
+      want[url] = (await answer("GET")).replace(" with a body", "");
+      got[url] = await answer("HEAD");
+    }
     expect(got).toEqual(want);
   }, 60_000);
 
