@@ -463,27 +463,30 @@ export class KeyledgerClient {
   }
 
   /** `GET /v1/audit/diff`: one page of the accounts and keys created, deleted or changed between two points. */
-  async auditDiffPage(from: AsOf, to: AsOf, page: { limit?: number; cursor?: string } = {}): Promise<AuditDiffPage> {
+  async auditDiffPage(from: AsOf, to: AsOf | undefined, page: { limit?: number; cursor?: string } = {}): Promise<AuditDiffPage> {
     const diff = await this.request<Partial<AuditDiffPage> | undefined>(
       "GET",
-      `/v1/audit/diff${search({ from: asOfParam(from), to: asOfParam(to), limit: page.limit, cursor: page.cursor })}`,
+      `/v1/audit/diff${search({ from: asOfParam(from), to: to === undefined ? undefined : asOfParam(to), limit: page.limit, cursor: page.cursor })}`,
     );
     if (!Array.isArray(diff?.accounts) || typeof diff.events !== "number" || diff.nextCursor === undefined)
       throw this.notTheApi("the audit diff");
     return diff as AuditDiffPage;
   }
 
-  /** Everything that changed between two points, following the pages of `GET /v1/audit/diff`. */
+  /**
+   * Everything that changed between two points, following the pages of `GET /v1/audit/diff`
+   * (`to` undefined: up to the head when the first page is read; the later pages hold to it).
+   */
   async auditDiff(
     from: AsOf,
-    to: AsOf,
+    to: AsOf | undefined,
     options: { limit?: number; onPage?: (accounts: number) => void } = {},
   ): Promise<AuditDiff> {
     const first = await this.auditDiffPage(from, to, { limit: options.limit ?? 500 });
     const accounts = [...first.accounts];
     options.onPage?.(accounts.length);
     for (let cursor = first.nextCursor; cursor !== null;) {
-      const page = await this.auditDiffPage(from, to, { limit: options.limit ?? 500, cursor });
+      const page = await this.auditDiffPage(from, first.to.seq, { limit: options.limit ?? 500, cursor });
       accounts.push(...page.accounts);
       options.onPage?.(accounts.length);
       cursor = page.nextCursor;

@@ -50,8 +50,12 @@ export function spawnDaemon(
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Ready, or a failure that says why: the process exited, or it never answered (its output attached).
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
   const ready = waitUntil(
     async () => {
+      if (exitedEarly) return true;
       try {
         return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
       } catch {
@@ -60,7 +64,16 @@ export function spawnDaemon(
     },
     90_000,
     100,
+  ).then(
+    () => {
+      if (exitedEarly) throw new Error(`the daemon exited before it was ready; it printed:\n${output.slice(-4000)}`);
+    },
+    (error: Error) => {
+      throw new Error(`${error.message}: /readyz never answered 200; the daemon printed:\n${output.slice(-4000)}`);
+    },
   );
+  // A test that expects the process to refuse to start may never await `ready`.
+  ready.catch(() => undefined);
   const daemon: DaemonProcess = {
     child,
     exited,

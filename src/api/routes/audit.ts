@@ -31,7 +31,8 @@ const StateQuery = Type.Object(
 const DiffQuery = Type.Object(
   {
     from: AsOfParam,
-    to: AsOfParam,
+    /** Omitted: the stream's head when the request arrives (the answer's `to` says which sequence that was). */
+    to: Type.Optional(AsOfParam),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -46,7 +47,8 @@ const NDJSON = "application/x-ndjson";
  * of progress now and then, and the report as the last line (`{"report": …}`).
  * `GET /v1/audit/state?asOf=&limit=&cursor=`: the accounts and keys as they were at a point in
  * history, a page at a time (like the account list).
- * `GET /v1/audit/diff?from=&to=`: the accounts and keys created, deleted or changed between two points.
+ * `GET /v1/audit/diff?from=&to=`: the accounts and keys created, deleted or changed between two points
+ * (`to` omitted: up to the head).
  */
 export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: AuditSlots): FastifyPluginAsyncTypebox {
   const read = requireRoles(["admin", "auditor"]);
@@ -169,7 +171,10 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
         const { limit, cursor } = request.query;
         return auditWork(deps, request, async () => {
           const from = await deps.timeTravel.resolve(parseAsOf(request.query.from, "from"), "from");
-          const to = await deps.timeTravel.resolve(parseAsOf(request.query.to, "to"), "to");
+          const to = await deps.timeTravel.resolve(
+            request.query.to === undefined ? { seq: await deps.store.head() } : parseAsOf(request.query.to, "to"),
+            "to",
+          );
           const page = await deps.timeTravel.changes(from, to, { limit: limit ?? 100, cursor });
           return {
             from,

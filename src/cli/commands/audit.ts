@@ -100,10 +100,10 @@ export function addAuditCommands(program: Command, io: Io): void {
       .command("diff")
       .description("the service accounts and API keys created, deleted or changed between two points in history")
       .requiredOption("--from <time|seq>", "the first point: an ISO-8601 time with its zone or a stream sequence")
-      .requiredOption("--to <time|seq>", "the second point, not before the first"),
-  ).action(async (options: { from: string; to: string; output: Format }) => {
+      .option("--to <time|seq>", "the second point, not before the first (default: now, the stream's head)"),
+  ).action(async (options: { from: string; to?: string; output: Format }) => {
     const from = parseAsOf("--from", options.from);
-    const to = parseAsOf("--to", options.to);
+    const to = options.to === undefined ? undefined : parseAsOf("--to", options.to);
     const client = await connectedClient(io);
     const progress = progressLine(io);
     let diff: AuditDiff;

@@ -107,6 +107,17 @@ describe("GET /v1/audit/diff", () => {
     expect(byTime.accounts.map((account) => account.name).sort()).toEqual(["alpha", "beta", "gamma"]);
   });
 
+  it("runs up to the head when `to` is left out, in the API and in `keyledger audit diff`", async () => {
+    const answer = await admin.get(`/v1/audit/diff?from=${middle}`);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.to.seq).toBe(await head());
+    expect(answer.body.accounts.map((account: { name: string }) => account.name).sort()).toEqual(["alpha", "beta", "gamma"]);
+    const env = { PATH: process.env.PATH, HOME: await tempDir(), KEYLEDGER_URL: daemon.url, KEYLEDGER_API_KEY: adminKey };
+    const cli = await runCli(["audit", "diff", "--from", String(middle), "-o", "json"], { env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout).to.seq).toBe(await head());
+  });
+
   it("pages through the accounts in the order of their first change, none twice, none lost", async () => {
     const whole = await diff(start, end);
     const paged: string[] = [];
