@@ -1,5 +1,8 @@
 import { BlockList, isIP } from "node:net";
 
+/** How the daemon writes its log: one JSON object a line (for services), or readable lines (for a person). */
+export type LogFormat = "json" | "pretty";
+
 /** The daemon's settings: each from a flag, else a `KEYLEDGER_*` variable, else its default. */
 export interface Config {
   readonly host: string;
@@ -10,6 +13,8 @@ export interface Config {
   readonly stream: string;
   readonly replicas: number;
   readonly logLevel: string;
+  /** Absent: pretty when the daemon's standard output is a terminal, else json (see `logFormatFor`). */
+  readonly logFormat: LogFormat | undefined;
   readonly schedulerIntervalMs: number;
   /** How often a signed stream checkpoint is appended when events arrived; 0: never. */
   readonly checkpointIntervalMs: number;
@@ -82,11 +87,11 @@ const integer =
     return number;
   };
 const oneOf =
-  (choices: readonly string[]): Parser<string> =>
+  <T extends string>(choices: readonly T[]): Parser<T> =>
   (value, name) => {
-    if (!choices.includes(value))
+    if (!(choices as readonly string[]).includes(value))
       throw new ConfigError(`${name} must be one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
-    return value;
+    return value as T;
   };
 const natsUrl: Parser<string> = (value, name) => {
   const urls = value.split(",").map((url) => url.trim());
@@ -195,6 +200,13 @@ export const SETTINGS = [
     parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
     fallback: "info",
     description: "log level",
+  }),
+  setting({
+    key: "logFormat",
+    flag: "log-format",
+    parse: oneOf<LogFormat>(["json", "pretty"]),
+    fallback: undefined,
+    description: "log format: json (one object a line) or pretty (default: pretty when stdout is a terminal, else json)",
   }),
   setting({
     key: "schedulerIntervalMs",
@@ -403,6 +415,11 @@ export function loadConfig(flags: Readonly<Record<string, string | undefined>>, 
   config.natsToken = secretFromEnv(env, "KEYLEDGER_NATS_TOKEN");
   checkPairs(config as unknown as Config);
   return config as unknown as Config;
+}
+
+/** The log format to use: the one configured, else pretty for a person at a terminal and JSON for a service. */
+export function logFormatFor(config: Pick<Config, "logFormat">, stdoutIsTerminal: boolean): LogFormat {
+  return config.logFormat ?? (stdoutIsTerminal ? "pretty" : "json");
 }
 
 function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {

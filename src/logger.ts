@@ -1,4 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import type { LogFormat } from "./config.js";
+import { prettyDestination } from "./log-pretty.js";
 
 /**
  * Every path where a credential could appear in a log line. Secrets are also kept out of log calls
@@ -59,6 +61,12 @@ export function bufferedStdout(): DestinationStream {
     }
   });
   return stream;
+}
+
+/** The daemon's log output in `format`: JSON lines as pino writes them, or those made readable. */
+export function daemonOutput(format: LogFormat): DestinationStream {
+  const stdout = bufferedStdout();
+  return format === "pretty" ? prettyDestination(stdout) : stdout;
 }
 
 /** What a request log line shows: no headers, and the path without its query and without a credential in it. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { newAccountId, newEventId, newKeyId } from "../../src/application/ids.js";
 import { formatApiKey, hashApiKey, hintOf, SECRET_BYTES, type DomainEvent } from "../../src/domain/index.js";
 import { JetStreamEventStore } from "../../src/events/index.js";
@@ -103,9 +103,15 @@ export class BulkHistory {
     // Daemons run between two fills append checkpoints of their own: the next ones chain to theirs.
     if ((await this.store.head()) !== this.seq) await this.readStream();
     while (this.written < total) {
-      const { subject, body } = this.next();
-      if (this.written % 500 === 0 || this.written === total) await this.store.jetstream.publish(subject, body);
-      else this.nc.publish(subject, body);
+      const { subject, body, type, schemaVersion } = this.next();
+      // The headers a daemon's event store writes: the revocation relay passes over events whose
+      // type header says they revoke nothing, without reading them.
+      const hdrs = headers();
+      hdrs.set("Kl-Event-Type", type);
+      hdrs.set("Kl-Schema-Version", String(schemaVersion));
+      if (this.written % 500 === 0 || this.written === total)
+        await this.store.jetstream.publish(subject, body, { headers: hdrs });
+      else this.nc.publish(subject, body, { headers: hdrs });
       if (this.written % this.checkpointEvery === 0) await this.appendCheckpoint();
     }
     const stored = await this.store.head();
@@ -128,7 +134,7 @@ export class BulkHistory {
     this.checkpoints += 1;
   }
 
-  private next(): { subject: string; body: string } {
+  private next(): { subject: string; body: string; type: string; schemaVersion: number } {
     const now = new Date().toISOString();
     let event: DomainEvent;
     if (this.account === null || this.account.keysLeft === 0) {
@@ -181,6 +187,6 @@ export class BulkHistory {
     this.seq += 1;
     this.position = advancePosition(this.position, this.seq, Buffer.from(body, "utf8"));
     if (event.type === "ServiceAccountCreated") this.accounts.push({ id: account.id, seq: this.seq });
-    return { subject: accountSubject(account.id), body };
+    return { subject: accountSubject(account.id), body, type: event.type, schemaVersion: envelope.schemaVersion };
   }
 }

@@ -36,7 +36,38 @@ export function describeValidation(errors: readonly Partial<ErrorObject>[], cont
   if (error.keyword === "enum" && Array.isArray(params.allowedValues))
     return `${field} must be one of ${params.allowedValues.join(", ")}`;
   if (error.keyword === "type" && path === "") return `${where} must be a JSON object`;
+  const plain = plainSentence(field, error.keyword, params);
+  if (plain !== null) return plain;
   return `${field} ${error.message ?? "is invalid"}`;
+}
+
+/** The sentences a person would write for the usual JSON Schema keywords (ajv says "must NOT have more than…"). */
+function plainSentence(field: string, keyword: string | undefined, params: Record<string, unknown>): string | null {
+  const limit = params.limit;
+  if (typeof limit === "number") {
+    const characters = `character${limit === 1 ? "" : "s"}`;
+    const items = `item${limit === 1 ? "" : "s"}`;
+    switch (keyword) {
+      case "maxLength":
+        return `${field} must be at most ${limit} ${characters} long`;
+      case "minLength":
+        return limit === 1 ? `${field} must not be empty` : `${field} must be at least ${limit} ${characters} long`;
+      case "maximum":
+        return `${field} must be at most ${limit}`;
+      case "minimum":
+        return `${field} must be at least ${limit}`;
+      case "maxItems":
+        return `${field} must have at most ${limit} ${items}`;
+      case "minItems":
+        return `${field} must have at least ${limit} ${items}`;
+    }
+  }
+  if (keyword === "type" && typeof params.type === "string") {
+    const kind = params.type.split(",")[0]!;
+    return `${field} must be ${kind === "integer" ? "a whole number" : kind === "array" ? "a list" : `a ${kind}`}`;
+  }
+  if (keyword === "uniqueItems") return `${field} must not list the same item twice`;
+  return null;
 }
 
 function join(path: string, member: string): string {

@@ -9,19 +9,42 @@ import { UsageError } from "./usage-error.js";
  * KEYLEDGER_URL needs its own KEYLEDGER_API_KEY.
  */
 export async function connectedClient(io: Io): Promise<KeyledgerClient> {
-  const stored = await readLogin(configPath(io.env));
+  return (await connection(io)).client;
+}
+
+/** A client, and where its credential came from: the stored login (at `loginPath`) or KEYLEDGER_API_KEY. */
+export interface Connection {
+  readonly client: KeyledgerClient;
+  readonly url: string;
+  readonly source: "login" | "environment";
+  readonly loginPath: string;
+}
+
+export async function connection(io: Io): Promise<Connection> {
+  const loginPath = configPath(io.env);
+  const stored = await readLogin(loginPath);
   const envUrl = nonEmpty(io.env.KEYLEDGER_URL);
   const envKey = nonEmpty(io.env.KEYLEDGER_API_KEY);
-  const url = envUrl ?? stored?.url;
+  const url = normalizeUrl(envUrl ?? stored?.url);
   if (url === undefined || (envKey === undefined && stored === null)) {
     throw new UsageError("not logged in: run `keyledger login <url> --api-key`, or set KEYLEDGER_URL and KEYLEDGER_API_KEY");
   }
-  if (envKey === undefined && stored !== null && url !== stored.url) {
+  if (envKey === undefined && stored !== null && url !== normalizeUrl(stored.url)) {
     throw new UsageError("KEYLEDGER_URL names another daemon than the stored login: set KEYLEDGER_API_KEY for it too");
   }
   const credential = envKey ?? stored!.apiKey;
   checkCredentialText(credential, envKey === undefined ? "the stored API key" : "KEYLEDGER_API_KEY");
-  return new KeyledgerClient({ url, credential });
+  return {
+    client: new KeyledgerClient({ url, credential }),
+    url,
+    source: envKey === undefined ? "login" : "environment",
+    loginPath,
+  };
+}
+
+/** `http://host:8080/` and `http://host:8080` are the same daemon. */
+export function normalizeUrl<T extends string | undefined>(url: T): T {
+  return (url === undefined ? url : url.trim().replace(/\/+$/, "")) as T;
 }
 
 /** A credential with spaces or control characters is refused without being echoed anywhere. */

@@ -16,8 +16,10 @@ export function parseDuration(flag: string, value: string): number {
   return Number(match[1]) * UNIT_SECONDS[unit];
 }
 
+/** `true`/`yes` or `false`/`no`, in any case. */
 export function parseBoolean(flag: string, value: string): boolean {
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UsageError(`${flag} must be true or false, got ${JSON.stringify(value)}`);
+  const word = value.trim().toLowerCase();
+  if (word === "true" || word === "yes") return true;
+  if (word === "false" || word === "no") return false;
+  throw new UsageError(`${flag} takes true or false (or yes or no), not ${JSON.stringify(value)}`);
 }

@@ -1,30 +1,58 @@
 import type { EventActor, EventEnvelope } from "../client/index.js";
 
-/** The columns of `keyledger events`, with fixed widths so that rows align as they stream in. */
-const COLUMNS = [
-  ["SEQ", 7],
-  ["TIME", 24],
-  ["TYPE", 25],
-  ["ACCOUNT", 29],
-  ["ACTOR", 29],
-  ["SUMMARY", 0],
-] as const;
+/**
+ * The columns of `keyledger events`, with fixed widths so that rows align as they stream in:
+ * accounts and actors by name, and with `--wide` by name and id.
+ */
+function columns(wide: boolean): ReadonlyArray<readonly [string, number]> {
+  const who = wide ? 50 : 29;
+  return [
+    ["SEQ", 7],
+    ["TIME", 24],
+    ["TYPE", 25],
+    ["ACCOUNT", who],
+    ["ACTOR", who],
+    ["SUMMARY", 0],
+  ];
+}
 
-function line(cells: readonly string[]): string {
+function line(cells: readonly string[], wide: boolean): string {
+  const widths = columns(wide);
   return cells
-    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(COLUMNS[i]![1])))
+    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]![1])))
     .join("  ")
     .trimEnd();
 }
 
-export const EVENT_HEADER = line(COLUMNS.map(([name]) => name));
-
-export function eventLine(event: EventEnvelope): string {
-  return line([String(event.seq), event.occurredAt, event.type, event.accountId, actorText(event.actor), eventSummary(event)]);
+export function eventHeader(wide: boolean): string {
+  return line(
+    columns(wide).map(([name]) => name),
+    wide,
+  );
 }
 
-function actorText(actor: EventActor): string {
-  return actor.kind === "service_account" ? actor.serviceAccountId : `system (${actor.reason})`;
+/** What the table knows of account names (ids where it knows none). */
+export interface NameSource {
+  nameOf(id: string): string | null;
+}
+
+const NO_NAMES: NameSource = { nameOf: () => null };
+
+export function eventLine(event: EventEnvelope, names: NameSource = NO_NAMES, wide = false): string {
+  const account = (id: string): string => {
+    const name = names.nameOf(id);
+    return name === null ? id : wide ? `${name} (${id})` : name;
+  };
+  const actor = event.actor.kind === "service_account" ? account(event.actor.serviceAccountId) : actorText(event.actor);
+  return line([String(event.seq), event.occurredAt, event.type, account(event.accountId), actor, eventSummary(event)], wide);
+}
+
+/** Said under the table when the sequences it shows are not consecutive. */
+export const SEQUENCE_GAPS =
+  "Gaps between sequence numbers are the stream's other messages (signing key statements, checkpoints, name claims), or events left out by a filter.";
+
+function actorText(actor: Extract<EventActor, { kind: "system" }>): string {
+  return `system (${actor.reason})`;
 }
 
 /** What an event changed, in a few words; never a secret's hash. */

@@ -62,13 +62,25 @@ export function accountTable(accounts: readonly ServiceAccount[]): string {
   );
 }
 
-export function keyFields(key: ApiKey): Array<[string, string]> {
+/**
+ * What a person asks of a key: does it work? `inactive` (switched off), `expired`, `retained` (it
+ * works, and so does its previous secret until the retention ends), or `active`.
+ */
+export function keyStatus(key: ApiKey, now = Date.now()): "active" | "inactive" | "expired" | "retained" {
+  if (!key.active) return "inactive";
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return "expired";
+  if (key.retainedUntil !== null && Date.parse(key.retainedUntil) > now) return "retained";
+  return "active";
+}
+
+/** A key's fields; `accountName` (when known) shows the account by name, with its id. */
+export function keyFields(key: ApiKey, accountName?: string): Array<[string, string]> {
   return [
     ["Name", key.name],
     ["ID", key.id],
-    ["Service account", key.serviceAccountId],
+    ["Service account", accountName === undefined ? key.serviceAccountId : `${accountName} (${key.serviceAccountId})`],
     ["Description", show(key.description)],
-    ["Active", String(key.active)],
+    ["Status", keyStatus(key)],
     ["Hint", key.hint],
     ["Created", key.createdAt],
     ["Last rotated", show(key.lastRotatedAt)],
@@ -80,8 +92,8 @@ export function keyFields(key: ApiKey): Array<[string, string]> {
 
 export function keyTable(keys: readonly ApiKey[]): string {
   return table(
-    ["NAME", "ID", "ACTIVE", "HINT", "EXPIRES", "LAST USED", "RETAINED UNTIL"],
-    keys.map((k) => [k.name, k.id, String(k.active), k.hint, show(k.expiresAt), show(k.lastUsedAt), show(k.retainedUntil)]),
+    ["NAME", "ID", "STATUS", "HINT", "EXPIRES", "LAST USED", "RETAINED UNTIL"],
+    keys.map((k) => [k.name, k.id, keyStatus(k), k.hint, show(k.expiresAt), show(k.lastUsedAt), show(k.retainedUntil)]),
   );
 }
 
@@ -144,7 +156,14 @@ function oldSecret(key: ApiKeyAsOf): string {
 
 export const SHOWN_ONCE = "Store this key now: it cannot be shown again.";
 
-/** A new secret, printed once, with the line that says so. */
-export function secretLines(key: ApiKeyWithSecret): string {
-  return `API key ${key.name}: ${key.key}\n${SHOWN_ONCE}`;
+/**
+ * A new secret, printed once, with the line that says so, ending with the two lines a CI job or a
+ * container needs (the daemon's URL and the key).
+ */
+export function secretLines(key: ApiKeyWithSecret, url: string): string {
+  return [
+    `API key ${key.name} (${key.id}). ${SHOWN_ONCE} A CI job or a container needs these two variables:`,
+    `KEYLEDGER_URL=${url}`,
+    `KEYLEDGER_API_KEY=${key.key}`,
+  ].join("\n");
 }

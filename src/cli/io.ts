@@ -25,6 +25,8 @@ export interface Io {
   /** Asks on the terminal (stderr), hiding the answer when `silent`; end of input (Ctrl-D) answers "". */
   ask(prompt: string, silent: boolean): Promise<string>;
   readStdin(): Promise<string>;
+  /** The first line of stdin, without waiting for the rest; null at end of input. */
+  readLine(): Promise<string | null>;
 }
 
 export function processIo(): Io {
@@ -54,7 +56,20 @@ export function processIo(): Io {
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.from(Buffer.concat(chunks)).toString("utf8");
     },
+    readLine,
   };
+}
+
+function readLine(): Promise<string | null> {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  return new Promise((resolve) => {
+    let line: string | null = null;
+    rl.once("line", (first) => {
+      line = first;
+      rl.close();
+    });
+    rl.once("close", () => resolve(line));
+  });
 }
 
 function interruptible(): { signal: AbortSignal; release(): void } {

@@ -84,6 +84,8 @@ function report(error: unknown, io: Io): number {
     io.err(
       `keyledger: ${error.message} (${error.code}, HTTP ${error.status}${error.requestId === null ? "" : `, request ${error.requestId}`})`,
     );
+    const hint = apiErrorHint(error);
+    if (hint !== null) io.err(hint);
     return 1;
   }
   if (error instanceof KeyledgerConnectionError || error instanceof CommandFailed || error instanceof NatsServerNotFoundError) {
@@ -92,6 +94,22 @@ function report(error: unknown, io: Io): number {
   }
   io.err(`keyledger: ${error instanceof Error ? error.message : String(error)}`);
   return 1;
+}
+
+/** What a person can do about a refusal the daemon's message alone does not explain. */
+function apiErrorHint(error: KeyledgerApiError): string | null {
+  if (error.status === 401)
+    return [
+      "The daemon refused the API key this command used. The daemon does not say why; it may have been",
+      "deactivated (the key or its account), deleted, expired, or rotated without its old secret being kept.",
+      "With a working admin key, look at it (`keyledger service-account api-key ACCOUNT describe KEY`), then",
+      "log in again with a key that works: `keyledger login URL --api-key`, or set KEYLEDGER_API_KEY.",
+    ].join("\n");
+  if (error.status === 429 || error.status === 503) {
+    const wait = error.retryAfterSeconds;
+    return wait === null ? "Try again in a moment." : `Try again in ${wait} second${wait === 1 ? "" : "s"}.`;
+  }
+  return null;
 }
 
 function packageVersion(): string {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ConfigError, envName, loadConfig, SETTINGS, type Config } from "../config.js";
+import { ConfigError, envName, loadConfig, logFormatFor, SETTINGS, type Config } from "../config.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -23,13 +23,11 @@ export function addServeCommand(program: Command, onRunning: () => void): void {
       throw error;
     }
     // The daemon's modules load only here, so that client commands start fast.
-    const [{ startDaemon }, { bufferedStdout, createLogger }] = await Promise.all([
-      import("../daemon.js"),
-      import("../logger.js"),
-    ]);
+    const [{ startDaemon }, { createLogger, daemonOutput }] = await Promise.all([import("../daemon.js"), import("../logger.js")]);
     // Whatever the daemon and its embedded nats-server create (read model, keys, NATS store) is private.
     process.umask(0o077);
-    const logger = createLogger(config.logLevel, bufferedStdout());
+    // Readable lines for a person running the daemon on a terminal; JSON for a service, unless set.
+    const logger = createLogger(config.logLevel, daemonOutput(logFormatFor(config, process.stdout.isTTY === true)));
     // Signals are handled from the start: one stops the daemon gracefully (once it is up), a second
     // one exits at once (the embedded nats-server is stopped on exit either way).
     let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;

@@ -15,6 +15,7 @@ export type { KeyStatus, PreviousSecretStatus } from "./key-status.js";
 export {
   ACCOUNT_ID_PATTERN,
   KEY_ID_PATTERN,
+  looksLikeId,
   MAX_DESCRIPTION,
   MAX_RETAIN_SECONDS,
   NAME_PATTERN,

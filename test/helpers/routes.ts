@@ -1,5 +1,5 @@
 /**
- * Every route of the HTTP contract (../shared/spec/http-api.md) with the roles it admits and one valid
+ * Every route of the HTTP contract (docs/http-api.md) with the roles it admits and one valid
  * request, so that the authentication matrix and the hostile-input fuzzer cover the same list. It
  * extends the route table of the e2e security tests (accounts, keys, auth) with the audit,
  * time-travel and public routes, and sends requests over plain `node:http`, so that a test controls

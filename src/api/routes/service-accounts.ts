@@ -17,7 +17,8 @@ import {
   ServiceAccount,
 } from "../schemas/common.js";
 
-const CreateBody = Type.Object(
+/** The body of `POST /v1/service-accounts`. */
+export const CreateBody = Type.Object(
   {
     name: Name,
     description: Type.Optional(Description),

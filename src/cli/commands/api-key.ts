@@ -1,11 +1,14 @@
 import type { Command } from "commander";
 import type { ApiKeyWithSecret } from "../../client/index.js";
-import { connectedClient } from "../connect.js";
+import { connectedClient, connection } from "../connect.js";
 import { parseBoolean, parseDuration } from "../duration.js";
 import { fields, keyFields, keyTable, secretLines, SHOWN_ONCE } from "../format.js";
 import type { Io } from "../io.js";
+import { ANOTHER_KEY, inUse, refuseLockout } from "../lockout.js";
+import { writeLogin } from "../login-store.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { CommandFailed, UsageError } from "../usage-error.js";
+import { checkDescriptionLocally, checkNameLocally } from "../local-checks.js";
 import { confirmed } from "./confirm.js";
 
 export const API_KEY_VERBS = ["create", "list", "describe", "rotate", "update", "delete"] as const;
@@ -36,6 +39,8 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       name: string,
       options: { description?: string; expiresIn?: string; expiresAt?: string; output: Format },
     ) => {
+      checkNameLocally("NAME", name);
+      if (options.description !== undefined) checkDescriptionLocally("--description", options.description);
       if (options.expiresIn !== undefined && options.expiresAt !== undefined) {
         throw new UsageError("give --expires-in or --expires-at, not both");
       }
@@ -45,10 +50,9 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
           : options.expiresAt !== undefined
             ? isoInstant("--expires-at", options.expiresAt)
             : undefined;
-      const created = await (
-        await connectedClient(io)
-      ).createApiKey(account, { name, description: options.description, expiresAt });
-      printSecret(io, options.output, created, `Created API key ${created.name} (${created.id}) of ${account}.`);
+      const { client, url } = await connection(io);
+      const created = await client.createApiKey(account, { name, description: options.description, expiresAt });
+      printSecret(io, options.output, created, url, `Created API key ${created.name} of ${account}.`);
     },
   );
 
@@ -71,8 +75,11 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .argument("<account>")
       .argument("<key>"),
   ).action(async (account: string, key: string, options: { output: Format }) => {
-    const found = await (await connectedClient(io)).getApiKey(account, key);
-    emit(io, options.output, found, () => fields(keyFields(found)));
+    const client = await connectedClient(io);
+    const found = await client.getApiKey(account, key);
+    // The table names the account; JSON stays the key as the API answers it.
+    const accountName = options.output === "json" ? undefined : (await client.getServiceAccount(found.serviceAccountId)).name;
+    emit(io, options.output, found, () => fields(keyFields(found, accountName)));
   });
 
   withOutput(
@@ -82,15 +89,44 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .description("give an API key a new secret; the old one keeps working for --retain (default: not at all)")
       .argument("<account>")
       .argument("<key>")
-      .option("--retain <duration>", "how long the old secret keeps working: a number of minutes, or 90s, 15m, 2h, 1d"),
-  ).action(async (account: string, key: string, options: { retain?: string; output: Format }) => {
-    const retainSeconds = options.retain === undefined ? 0 : parseDuration("--retain", options.retain);
-    if (retainSeconds > MAX_RETAIN_SECONDS) throw new UsageError(`--retain must be at most 30 days`);
-    const rotated = await (await connectedClient(io)).rotateApiKey(account, key, retainSeconds);
-    const until =
-      rotated.retainedUntil === null ? "The old secret no longer works." : `The old secret works until ${rotated.retainedUntil}.`;
-    printSecret(io, options.output, rotated, `Rotated API key ${rotated.name} of ${account}. ${until}`);
-  });
+      .option("--retain <duration>", "how long the old secret keeps working: a number of minutes, or 90s, 15m, 2h, 1d")
+      .option("--set-key", "when it is the key this command is logged in with, store the new secret in the login")
+      .option("--force", "rotate without --retain even the key this command is logged in with"),
+  ).action(
+    async (account: string, key: string, options: { retain?: string; setKey?: boolean; force?: boolean; output: Format }) => {
+      const retainSeconds = options.retain === undefined ? 0 : parseDuration("--retain", options.retain);
+      if (retainSeconds > MAX_RETAIN_SECONDS) throw new UsageError(`--retain must be at most 30 days`);
+      const { client, url, source, loginPath } = await connection(io);
+      const target = { account, key };
+      const current =
+        options.setKey === true || (retainSeconds === 0 && options.force !== true) ? await inUse(client, target) : false;
+      const storesNewKey = current && options.setKey === true && source === "login";
+      if (current && retainSeconds === 0 && options.force !== true && !storesNewKey) {
+        refuseLockout(target, "rotating it without --retain ends its secret at once", [
+          source === "login"
+            ? "add --set-key to store the new secret in your login"
+            : "add --retain 15m so that the old secret keeps working until KEYLEDGER_API_KEY holds the new one",
+          "add --retain 15m to keep the old secret working for a while",
+        ]);
+      }
+      const rotated = await client.rotateApiKey(account, key, retainSeconds);
+      const until =
+        rotated.retainedUntil === null
+          ? "The old secret no longer works."
+          : `The old secret works until ${rotated.retainedUntil}.`;
+      if (storesNewKey) await writeLogin(loginPath, { url, apiKey: rotated.key });
+      printSecret(io, options.output, rotated, url, `Rotated API key ${rotated.name} of ${account}. ${until}`);
+      if (options.setKey === true) {
+        io.err(
+          storesNewKey
+            ? `The new secret is stored in your login (${loginPath}).`
+            : current
+              ? "--set-key: this command took its key from KEYLEDGER_API_KEY, which keyledger cannot change: set it to the new secret."
+              : `--set-key: API key ${key} of ${account} is not the one this command is logged in with; the login is unchanged.`,
+        );
+      }
+    },
+  );
 
   withOutput(
     group
@@ -99,15 +135,26 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .description("change an API key")
       .argument("<account>")
       .argument("<key>")
-      .option("--active <bool>", "activate (true) or deactivate (false)")
+      .option("--active <bool>", "activate (true, yes) or deactivate (false, no)")
       .option("--name <new>", "a new name")
-      .option("-d, --description <text>", "a new description"),
+      .option("-d, --description <text>", "a new description")
+      .option("--force", "deactivate even the key this command is logged in with"),
   ).action(
-    async (account: string, key: string, options: { active?: string; name?: string; description?: string; output: Format }) => {
-      const updated = await (
-        await connectedClient(io)
-      ).updateApiKey(account, key, {
-        active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+    async (
+      account: string,
+      key: string,
+      options: { active?: string; name?: string; description?: string; force?: boolean; output: Format },
+    ) => {
+      const active = options.active === undefined ? undefined : parseBoolean("--active", options.active);
+      if (options.name !== undefined) checkNameLocally("--name", options.name);
+      if (options.description !== undefined) checkDescriptionLocally("--description", options.description);
+      if (active === undefined && options.name === undefined && options.description === undefined)
+        throw new UsageError("nothing to change: give --active, --name or --description");
+      const client = await connectedClient(io);
+      if (active === false && options.force !== true && (await inUse(client, { account, key })))
+        refuseLockout({ account, key }, "deactivating it", [ANOTHER_KEY]);
+      const updated = await client.updateApiKey(account, key, {
+        active,
         name: options.name,
         description: options.description,
       });
@@ -122,12 +169,16 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
       .description("delete an API key; it stops working at once")
       .argument("<account>")
       .argument("<key>")
-      .option("-y, --yes", "do not ask for confirmation"),
-  ).action(async (account: string, key: string, options: { yes?: boolean; output: Format }) => {
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--force", "delete even the key this command is logged in with"),
+  ).action(async (account: string, key: string, options: { yes?: boolean; force?: boolean; output: Format }) => {
+    const client = await connectedClient(io);
+    if (options.force !== true && (await inUse(client, { account, key })))
+      refuseLockout({ account, key }, "deleting it", [ANOTHER_KEY]);
     if (!(await confirmed(io, `Delete API key "${key}" of "${account}"?`, options.yes))) {
       throw new CommandFailed("aborted: nothing was deleted");
     }
-    await (await connectedClient(io)).deleteApiKey(account, key);
+    await client.deleteApiKey(account, key);
     emit(
       io,
       options.output,
@@ -137,14 +188,14 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
   });
 }
 
-function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, summary: string): void {
+function printSecret(io: Io, format: Format, key: ApiKeyWithSecret, url: string, summary: string): void {
   if (format === "json") {
     io.out(JSON.stringify(key, null, 2));
     io.err(SHOWN_ONCE);
     return;
   }
   io.out(summary);
-  io.out(secretLines(key));
+  io.out(secretLines(key, url));
 }
 
 /** An ISO-8601 instant with its zone (no guessing at local time), passed on as written. */

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { KeyledgerClient } from "../../client/index.js";
-import { checkCredentialText, connectedClient } from "../connect.js";
+import { checkCredentialText, connectedClient, normalizeUrl } from "../connect.js";
 import { fields } from "../format.js";
 import type { Io } from "../io.js";
 import { configPath, removeLogin, writeLogin } from "../login-store.js";
@@ -13,11 +13,18 @@ export function addAuthCommands(program: Command, io: Io): void {
       .command("login")
       .description("store the URL of a keyledger daemon and an API key, after checking them with whoami")
       .argument("<url>", "the daemon's URL, such as http://127.0.0.1:8080")
-      .option("--api-key", "read the API key from a hidden prompt (or from stdin when it is not a terminal)"),
-  ).action(async (url: string, options: { apiKey?: boolean; output: Format }) => {
+      .option("--api-key", "read the API key from a hidden prompt (or from stdin when it is not a terminal)")
+      // A key typed after --api-key is caught below, with a sentence, rather than by commander.
+      .allowExcessArguments(true),
+  ).action(async (written: string, options: { apiKey?: boolean; output: Format }, command: Command) => {
+    if (command.args.length > 1)
+      throw new UsageError(
+        "login takes the API key from a hidden prompt, or from stdin, never from the command line (shell history and the process list would keep it): run `keyledger login URL --api-key` and paste it, or `keyledger login URL --api-key < key-file`",
+      );
     if (options.apiKey !== true)
       throw new UsageError("login needs --api-key: the key is then read from a hidden prompt or stdin");
-    checkUrl(url);
+    checkUrl(written);
+    const url = normalizeUrl(written);
     const key = (io.stdinIsTTY ? await io.ask("API key: ", true) : await io.readStdin()).trim();
     if (key === "") throw new UsageError("no API key was given");
     checkCredentialText(key, "the API key");

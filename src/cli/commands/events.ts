@@ -3,7 +3,9 @@ import type { EventEnvelope, EventType, KeyledgerClient } from "../../client/ind
 import { ACCOUNT_ID_PATTERN, EVENT_TYPES } from "../../domain/index.js";
 import { parseEventType, parseSequence } from "../arguments.js";
 import { connectedClient } from "../connect.js";
-import { EVENT_HEADER, eventLine } from "../event-format.js";
+import { AccountNames } from "../account-names.js";
+import { eventHeader, eventLine, SEQUENCE_GAPS } from "../event-format.js";
+import { KeyledgerApiError } from "../../client/index.js";
 import type { Io } from "../io.js";
 import { withOutput, type Format } from "../output.js";
 import { count, progressLine } from "../progress.js";
@@ -13,6 +15,7 @@ interface EventsOptions {
   readonly account?: string;
   readonly type?: string;
   readonly follow?: boolean;
+  readonly wide?: boolean;
   readonly output: Format;
 }
 
@@ -25,7 +28,8 @@ export function addEventsCommand(program: Command, io: Io): void {
       .option("--after <seq>", "only events after this stream sequence (default: from the first)")
       .option("--account <name>", "only the events of this service account (its id, or its current name)")
       .option("--type <type>", "only events of this type (see below)")
-      .option("--follow", "after the history, keep printing new events until Ctrl-C or SIGTERM (then exit 0)"),
+      .option("--follow", "after the history, keep printing new events until Ctrl-C or SIGTERM (then exit 0)")
+      .option("--wide", "show accounts and actors by name and id (the table shows names; -o json has ids)"),
   )
     .addHelpText(
       "after",
@@ -34,7 +38,8 @@ export function addEventsCommand(program: Command, io: Io): void {
         "Output: an aligned table, printed as the events come; with -o json one JSON object per",
         "event and line (NDJSON), so that --follow works in a pipe:",
         "  keyledger events --follow -o json | jq -c '{seq, type}'",
-        "Each event carries its stream sequence (seq): --after SEQ goes on after it.",
+        "Each event carries its stream sequence (seq): --after SEQ goes on after it. Sequences",
+        "skip the stream's other messages (signing key statements, checkpoints, name claims).",
         "On a terminal, progress through a long history is shown on stderr.",
         "",
         "Event types:",
@@ -48,17 +53,33 @@ export function addEventsCommand(program: Command, io: Io): void {
       const account = options.account === undefined ? undefined : await accountId(client, options.account);
       const interruption = options.follow === true ? io.interruptible() : undefined;
       try {
-        await printEvents(io, client, { after, account, type, format: options.output, signal: interruption?.signal });
+        await printEvents(io, client, {
+          after,
+          account,
+          type,
+          format: options.output,
+          wide: options.wide === true,
+          signal: interruption?.signal,
+        });
       } finally {
         interruption?.release();
       }
     });
 }
 
-/** An account filter as an id, so that a rename while the command runs changes nothing. */
+/**
+ * An account filter as an id, so that a rename while the command runs changes nothing. A name no
+ * current account bears goes to the daemon as it is: it answers the events of the last account that
+ * bore it (a deleted `ci-runner`, say).
+ */
 async function accountId(client: KeyledgerClient, idOrName: string): Promise<string> {
   if (ACCOUNT_ID_PATTERN.test(idOrName)) return idOrName; // deleted accounts too: the API takes their id
-  return (await client.getServiceAccount(idOrName)).id;
+  try {
+    return (await client.getServiceAccount(idOrName)).id;
+  } catch (error) {
+    if (error instanceof KeyledgerApiError && error.status === 404) return idOrName;
+    throw error;
+  }
 }
 
 interface Printing {
@@ -66,6 +87,7 @@ interface Printing {
   readonly account: string | undefined;
   readonly type: EventType | undefined;
   readonly format: Format;
+  readonly wide: boolean;
   /** Present with --follow: the tail runs until it aborts. */
   readonly signal: AbortSignal | undefined;
 }
@@ -74,15 +96,27 @@ async function printEvents(io: Io, client: KeyledgerClient, how: Printing): Prom
   const progress = progressLine(io);
   let printed = 0;
   let headerShown = false;
+  let lastSeq = how.after;
+  let gaps = false;
+  const names = new AccountNames(client);
   const print = async (events: readonly EventEnvelope[]): Promise<void> => {
     if (events.length === 0) return;
-    progress.clear();
     if (how.format === "json") {
+      progress.clear();
       io.out(events.map((event) => JSON.stringify(event)).join("\n"));
     } else {
-      if (!headerShown) io.out(EVENT_HEADER);
+      await names.prepare(events);
+      progress.clear();
+      if (!headerShown) io.out(eventHeader(how.wide));
       headerShown = true;
-      io.out(events.map(eventLine).join("\n"));
+      const lines: string[] = [];
+      for (const event of events) {
+        if (event.seq !== lastSeq + 1 && printed + lines.length > 0) gaps = true;
+        lastSeq = event.seq;
+        lines.push(eventLine(event, names, how.wide));
+        names.learn(event);
+      }
+      io.out(lines.join("\n"));
     }
     printed += events.length;
     await io.drain();
@@ -99,6 +133,7 @@ async function printEvents(io: Io, client: KeyledgerClient, how: Printing): Prom
   progress.clear();
   if (how.signal === undefined) {
     if (printed === 0 && how.format === "table") io.out("No events.");
+    if (gaps && how.format === "table") io.out(`\n${SEQUENCE_GAPS}`);
     return;
   }
   if (how.signal.aborted) return;

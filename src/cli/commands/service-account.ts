@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import type { PointInTime, Role, ServiceAccount } from "../../client/index.js";
 import { parseAsOf } from "../arguments.js";
-import { connectedClient } from "../connect.js";
+import { connectedClient, connection } from "../connect.js";
+import { checkDescriptionLocally, checkNameLocally, checkRolesLocally } from "../local-checks.js";
+import { ANOTHER_KEY, inUse, refuseLockout } from "../lockout.js";
 import { parseBoolean } from "../duration.js";
 import { accountFields, accountTable, fields, keyTable, keyTableAsOf, secretLines, SHOWN_ONCE } from "../format.js";
 import type { Io } from "../io.js";
 import { emit, withOutput, type Format } from "../output.js";
-import { CommandFailed } from "../usage-error.js";
+import { CommandFailed, UsageError } from "../usage-error.js";
 import { confirmed } from "./confirm.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -29,7 +31,10 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .option("--role <role>", "a role (admin, auditor, verifier); repeat for several", collect, [])
       .option("--no-api-key", "create no API key"),
   ).action(async (name: string, options: { description?: string; role: string[]; apiKey: boolean; output: Format }) => {
-    const client = await connectedClient(io);
+    checkNameLocally("NAME", name);
+    if (options.description !== undefined) checkDescriptionLocally("--description", options.description);
+    checkRolesLocally(options.role);
+    const { client, url } = await connection(io);
     const created = await client.createServiceAccount({
       name,
       description: options.description,
@@ -42,7 +47,7 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       return;
     }
     io.out(`Created service account ${created.serviceAccount.name} (${created.serviceAccount.id}).`);
-    if (created.apiKey !== undefined) io.out(secretLines(created.apiKey));
+    if (created.apiKey !== undefined) io.out(secretLines(created.apiKey, url));
   });
 
   withOutput(
@@ -109,16 +114,29 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .argument("<name>")
       .option("--name <new>", "a new name")
       .option("-d, --description <text>", "a new description")
-      .option("--active <bool>", "activate (true) or deactivate (false)")
-      .option("--role <role>", "the roles it should have; repeat for several", collect, []),
+      .option("--active <bool>", "activate (true, yes) or deactivate (false, no)")
+      .option("--role <role>", "the roles it should have; repeat for several", collect, [])
+      .option("--force", "deactivate, or take admin from, even the account this command is logged in with"),
   ).action(
-    async (name: string, options: { name?: string; description?: string; active?: string; role: string[]; output: Format }) => {
-      const updated = await (
-        await connectedClient(io)
-      ).updateServiceAccount(name, {
+    async (
+      name: string,
+      options: { name?: string; description?: string; active?: string; role: string[]; force?: boolean; output: Format },
+    ) => {
+      const active = options.active === undefined ? undefined : parseBoolean("--active", options.active);
+      if (options.name !== undefined) checkNameLocally("--name", options.name);
+      if (options.description !== undefined) checkDescriptionLocally("--description", options.description);
+      checkRolesLocally(options.role);
+      if (active === undefined && options.name === undefined && options.description === undefined && options.role.length === 0)
+        throw new UsageError("nothing to change: give --name, --description, --active or --role");
+      const client = await connectedClient(io);
+      const dropsAdmin = options.role.length > 0 && !options.role.includes("admin");
+      if ((active === false || dropsAdmin) && options.force !== true && (await inUse(client, { account: name }))) {
+        refuseLockout({ account: name }, active === false ? "deactivating it" : "taking its admin role away", [ANOTHER_KEY]);
+      }
+      const updated = await client.updateServiceAccount(name, {
         name: options.name,
         description: options.description,
-        active: options.active === undefined ? undefined : parseBoolean("--active", options.active),
+        active,
         roles: options.role.length === 0 ? undefined : (options.role as Role[]),
       });
       emit(io, options.output, updated, () => fields(accountFields(updated)));
@@ -130,12 +148,16 @@ export function addServiceAccountCommands(program: Command, io: Io): Command {
       .command("delete")
       .description("delete a service account; its keys stop working at once")
       .argument("<name>")
-      .option("-y, --yes", "do not ask for confirmation"),
-  ).action(async (name: string, options: { yes?: boolean; output: Format }) => {
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--force", "delete even the account this command is logged in with"),
+  ).action(async (name: string, options: { yes?: boolean; force?: boolean; output: Format }) => {
+    const client = await connectedClient(io);
+    if (options.force !== true && (await inUse(client, { account: name })))
+      refuseLockout({ account: name }, "deleting it", [ANOTHER_KEY]);
     if (!(await confirmed(io, `Delete service account "${name}" and all its API keys?`, options.yes))) {
       throw new CommandFailed("aborted: nothing was deleted");
     }
-    await (await connectedClient(io)).deleteServiceAccount(name);
+    await client.deleteServiceAccount(name);
     emit(io, options.output, { deleted: true, serviceAccount: name }, () => `Deleted service account ${name}.`);
   });
 

@@ -119,7 +119,7 @@ describe("the README walkthrough, run through the built keyledger program", () =
     expect(JSON.stringify(described)).not.toContain(deployKey);
 
     const keys = await operator("service-account", "api-key", "ci-runner", "list");
-    expect(keys.stdout).toMatch(/^NAME\s+ID\s+ACTIVE\s+HINT/);
+    expect(keys.stdout).toMatch(/^NAME\s+ID\s+STATUS\s+HINT/);
     expect(keys.stdout).toContain("deploy");
   });
 

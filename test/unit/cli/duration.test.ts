@@ -20,9 +20,11 @@ describe("durations of --retain and --expires-in", () => {
     expect(() => parseDuration("--expires-in", value)).toThrow(/--expires-in/);
   });
 
-  it("reads booleans strictly", () => {
+  it("reads booleans as true/false/yes/no in any case, and nothing else", () => {
     expect(parseBoolean("--active", "true")).toBe(true);
     expect(parseBoolean("--active", "false")).toBe(false);
-    expect(() => parseBoolean("--active", "yes")).toThrow(/--active/);
+    for (const word of ["yes", "YES", "True"]) expect(parseBoolean("--active", word), word).toBe(true);
+    for (const word of ["no", "No", "FALSE"]) expect(parseBoolean("--active", word), word).toBe(false);
+    for (const word of ["y", "1", "maybe", ""]) expect(() => parseBoolean("--active", word), word).toThrow(/--active/);
   });
 });

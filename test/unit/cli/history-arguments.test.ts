@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { EventDataByType, EventEnvelope, EventType } from "../../../src/client/index.js";
 import { parseAsOf, parseEventType, parseSequence } from "../../../src/cli/arguments.js";
-import { EVENT_HEADER, eventLine, eventSummary } from "../../../src/cli/event-format.js";
+import { eventHeader, eventLine, eventSummary } from "../../../src/cli/event-format.js";
 import { UsageError } from "../../../src/cli/usage-error.js";
 import { EVENT_TYPES } from "../../../src/domain/index.js";
 
@@ -76,6 +76,7 @@ function envelope<T extends EventType>(type: T, data: EventDataByType[T], seq = 
 
 describe("the rows of keyledger events", () => {
   it("align under the header, whatever the type", () => {
+    const EVENT_HEADER = eventHeader(false);
     const row = eventLine(envelope("ServiceAccountActivated", {}, 123456));
     expect(EVENT_HEADER.indexOf("TYPE")).toBe(row.indexOf("ServiceAccountActivated"));
     expect(EVENT_HEADER.indexOf("ACTOR")).toBe(row.indexOf("sa_01ADMIN"));
@@ -85,6 +86,21 @@ describe("the rows of keyledger events", () => {
     } as EventEnvelope);
     expect(system).toContain("system (bootstrap)");
     expect(system).toContain("name admin, roles admin");
+  });
+
+  it("name accounts and actors by the names they know, by name and id with --wide, by id where they know none", () => {
+    const event = envelope("ServiceAccountActivated", {}, 123456);
+    const admin = "sa_01ADMIN0000000000000000000";
+    const names = { nameOf: (id: string) => (id === event.accountId ? "ci-runner" : id === admin ? "admin" : null) };
+    const row = eventLine(event, names);
+    expect(row).toContain("ci-runner");
+    expect(row).not.toContain(event.accountId);
+    expect(eventHeader(false).indexOf("ACTOR")).toBe(row.indexOf("admin"));
+    const wide = eventLine(event, names, true);
+    expect(wide).toContain(`ci-runner (${event.accountId})`);
+    expect(wide).toContain(`admin (${admin})`);
+    expect(eventHeader(true).indexOf("ACTOR")).toBe(wide.indexOf(`admin (${admin})`));
+    expect(eventLine(event, { nameOf: () => null })).toContain(event.accountId);
   });
 
   it("summarize each type in a few words and never show a secret's hash", () => {
