@@ -114,8 +114,9 @@ export function addApiKeyCommands(serviceAccount: Command, io: Io): void {
         rotated.retainedUntil === null
           ? "The old secret no longer works."
           : `The old secret works until ${rotated.retainedUntil}.`;
-      if (storesNewKey) await writeLogin(loginPath, { url, apiKey: rotated.key });
+      // Printed first: should storing it fail, the new secret has been shown all the same.
       printSecret(io, options.output, rotated, url, `Rotated API key ${rotated.name} of ${account}. ${until}`);
+      if (storesNewKey) await writeLogin(loginPath, { url, apiKey: rotated.key });
       if (options.setKey === true) {
         io.err(
           storesNewKey
