@@ -14,6 +14,8 @@ import {
   JetStreamEventStore,
   KeyAnnouncements,
   NameRegistry,
+  RELAY_MARK_FILE,
+  relayMarkFile,
   RevocationRelay,
   StreamMissingError,
   TrustLedger,
@@ -163,6 +165,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
 
     const relay = await RevocationRelay.open(store, trust, logger.child({ component: "revocation-relay" }), {
       sealedHere: (envelope) => store.sealedHere(envelope),
+      // How far it has looked, so that a restart does not read the history since the last revocation again.
+      marks: relayMarkFile(join(config.dataDir, RELAY_MARK_FILE)),
     });
     relay.start();
     stops.push({ name: "revocation relay", stop: () => relay.stop() });
@@ -223,6 +227,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       schedulerRuns: () => scheduler.runs,
       schedulerExpiries: () => scheduler.expiries,
       natsConnected: () => connection.connected,
+      relayExamined: () => relay.examined,
     });
     const https =
       config.tlsCert === undefined || config.tlsKey === undefined

@@ -9,6 +9,8 @@ export { NameRegistry } from "./name-registry.js";
 export type { ClaimHeld, NameClaim } from "./name-registry.js";
 export { isUnavailable } from "./nats-errors.js";
 export { RevocationRelay, SOURCE_SEQ_HEADER } from "./revocation-relay.js";
+export { RELAY_MARK_FILE, relayMarkFile, relayMarkOf } from "./relay-mark.js";
+export type { RelayMark, RelayMarkStore } from "./relay-mark.js";
 export { StreamFollower, WHOLE_STREAM } from "./stream-follower.js";
 export { TrustLedger } from "./trust-ledger.js";
 export type { FollowerHandlers, FollowStep } from "./stream-follower.js";

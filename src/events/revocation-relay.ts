@@ -8,9 +8,14 @@ import type { JetStreamEventStore } from "./event-store.js";
 import { isWrongLastSequence, translate } from "./nats-errors.js";
 import { StreamFollower, type FollowStep } from "./stream-follower.js";
 import { ensureStream } from "./streams.js";
+import { relayMarkOf, type RelayMark, type RelayMarkStore } from "./relay-mark.js";
 import { accountIdOfSubject, REVOCATION_SUBJECTS, revocationStreamName, revocationSubject } from "../format/index.js";
 
 export const SOURCE_SEQ_HEADER = "Kl-Source-Seq";
+
+/** The relay saves how far it has looked at most this often (messages, milliseconds). */
+const MARK_EVERY_MESSAGES = 1000;
+const MARK_EVERY_MS = 1000;
 
 /**
  * The revocation feed. On nats-server 2.9 an account's events share one subject (the unit of
@@ -25,6 +30,12 @@ export class RevocationRelay {
   private readonly follower: StreamFollower;
   private relayed = 0;
   private feedSeq = 0;
+  /** The last message handled (passed over or copied), not yet saved as the mark. */
+  private handled: { seq: number; data: Uint8Array } | null = null;
+  private markedSeq = 0;
+  private markedAt = 0;
+  private marking: Promise<void> = Promise.resolve();
+  private examinedSinceStart = 0;
 
   private constructor(
     private readonly store: JetStreamEventStore,
@@ -33,10 +44,18 @@ export class RevocationRelay {
     readonly stream: string,
     retryDelayMs: number,
     private readonly sealedHere: (envelope: EventEnvelope) => boolean,
+    private readonly marks: RelayMarkStore | null,
   ) {
     this.follower = new StreamFollower(
       store,
-      { resumeAfter: () => this.resumeAfter(), onMessage: (message) => this.onMessage(message) },
+      {
+        resumeAfter: () => this.resumeAfter(),
+        onMessage: async (message) => {
+          const step = await this.onMessage(message);
+          if (step === "next") this.passed(message);
+          return step;
+        },
+      },
       logger,
       retryDelayMs,
     );
@@ -46,13 +65,14 @@ export class RevocationRelay {
    * `trust`: the ledger's trust root; only events a key trusted at their sequence signed are copied
    * into the feed. `sealedHere`: events this very daemon sealed a moment ago (same hash and
    * signature), whose Ed25519 check would only repeat its own work; their signer's trust is still
-   * checked.
+   * checked. `marks`: where the relay keeps how far it has looked, so that a restart goes on from
+   * there rather than from the last revocation in the feed, which may lie a long history back.
    */
   static async open(
     store: JetStreamEventStore,
     trust: SignerTrust,
     logger: Logger,
-    options: { retryDelayMs?: number; sealedHere?: (envelope: EventEnvelope) => boolean } = {},
+    options: { retryDelayMs?: number; sealedHere?: (envelope: EventEnvelope) => boolean; marks?: RelayMarkStore } = {},
   ): Promise<RevocationRelay> {
     const stream = revocationStreamName(store.options.stream);
     try {
@@ -65,7 +85,15 @@ export class RevocationRelay {
     } catch (error) {
       throw translate(error, "opening the revocation feed");
     }
-    return new RevocationRelay(store, trust, logger, stream, options.retryDelayMs ?? 1000, options.sealedHere ?? (() => false));
+    return new RevocationRelay(
+      store,
+      trust,
+      logger,
+      stream,
+      options.retryDelayMs ?? 1000,
+      options.sealedHere ?? (() => false),
+      options.marks ?? null,
+    );
   }
 
   start(): void {
@@ -74,6 +102,8 @@ export class RevocationRelay {
 
   async stop(): Promise<void> {
     await this.follower.stop();
+    this.saveMark();
+    await this.marking;
   }
 
   /** The source sequence of the last revocation this relay saw in the feed (its own or another daemon's). */
@@ -116,7 +146,54 @@ export class RevocationRelay {
       }
       this.logger.warn({ feedSeq: seq }, "the revocation feed holds a message that is no copy of an event: passing over it");
     }
-    return this.relayed;
+    const mark = await this.trustedMark();
+    return Math.max(this.relayed, mark?.seq ?? 0);
+  }
+
+  /**
+   * The mark a previous run left, if the stream still holds, at its sequence, the very message it
+   * names (a restored or replaced stream has other bytes there, or none): everything up to it was
+   * looked at and, where it revoked, copied.
+   */
+  private async trustedMark(): Promise<RelayMark | null> {
+    const mark = await this.marks?.load();
+    if (mark === null || mark === undefined || mark.seq <= this.relayed) return null;
+    const message = await this.store.manager.streams.getMessage(this.store.options.stream, { seq: mark.seq }).catch(() => null);
+    if (message === null || message === undefined || relayMarkOf(mark.seq, message.data).digest !== mark.digest) {
+      this.logger.warn(
+        { mark: mark.seq },
+        "the revocation relay's mark names a message the stream does not hold: looking from the feed's last copy",
+      );
+      return null;
+    }
+    this.logger.info({ after: mark.seq, lastCopied: this.relayed }, "the revocation relay goes on from where it had looked");
+    this.markedSeq = mark.seq;
+    return mark;
+  }
+
+  /** Event messages looked at since this relay started (a restart that goes on from its mark looks at few). */
+  get examined(): number {
+    return this.examinedSinceStart;
+  }
+
+  /** A message handled: the mark moves on (saved now and then, and at stop). */
+  private passed(message: JsMsg): void {
+    this.examinedSinceStart += 1;
+    this.handled = { seq: message.seq, data: message.data };
+    const now = Date.now();
+    if (message.seq - this.markedSeq >= MARK_EVERY_MESSAGES || now - this.markedAt >= MARK_EVERY_MS) this.saveMark();
+  }
+
+  private saveMark(): void {
+    const handled = this.handled;
+    if (this.marks === null || handled === null || handled.seq <= this.markedSeq) return;
+    const marks = this.marks;
+    this.markedSeq = handled.seq;
+    this.markedAt = Date.now();
+    const mark = relayMarkOf(handled.seq, handled.data);
+    this.marking = this.marking
+      .then(() => marks.save(mark))
+      .catch((error: unknown) => this.logger.warn({ err: error }, "could not save how far the revocation relay has looked"));
   }
 
   /** Whether the feed's message at `feedSeq` is the copy of the event at `source`. */

@@ -10,6 +10,8 @@ export interface MetricSources {
   readonly schedulerRuns: () => number;
   readonly schedulerExpiries: () => number;
   readonly natsConnected: () => boolean;
+  /** Event messages the revocation relay has looked at since the daemon started. */
+  readonly relayExamined: () => number;
 }
 
 /**
@@ -96,6 +98,15 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(sources.schedulerExpiries());
+      },
+    });
+    new Counter({
+      name: "keyledger_revocation_relay_examined_total",
+      help: "Event messages the revocation relay looked at since start (a restart goes on from its mark)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.relayExamined());
       },
     });
     new Gauge({

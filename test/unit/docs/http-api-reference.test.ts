@@ -51,6 +51,7 @@ function registrationDeps(): AppDeps {
       schedulerRuns: () => 0,
       schedulerExpiries: () => 0,
       natsConnected: () => false,
+      relayExamined: () => 0,
     }),
   } as Partial<AppDeps> as AppDeps;
 }
