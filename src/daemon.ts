@@ -228,6 +228,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       schedulerExpiries: () => scheduler.expiries,
       natsConnected: () => connection.connected,
       relayExamined: () => relay.examined,
+      relayPosition: () => relay.lookedUpTo,
     });
     const https =
       config.tlsCert === undefined || config.tlsKey === undefined

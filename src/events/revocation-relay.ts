@@ -171,6 +171,11 @@ export class RevocationRelay {
     return mark;
   }
 
+  /** The sequence of the last event message this relay has looked at (from its mark, at a start). */
+  get lookedUpTo(): number {
+    return Math.max(this.handled?.seq ?? 0, this.markedSeq);
+  }
+
   /** Event messages looked at since this relay started (a restart that goes on from its mark looks at few). */
   get examined(): number {
     return this.examinedSinceStart;

@@ -12,6 +12,8 @@ export interface MetricSources {
   readonly natsConnected: () => boolean;
   /** Event messages the revocation relay has looked at since the daemon started. */
   readonly relayExamined: () => number;
+  /** The last event message the revocation relay has looked at. */
+  readonly relayPosition: () => number;
 }
 
 /**
@@ -107,6 +109,14 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(sources.relayExamined());
+      },
+    });
+    new Gauge({
+      name: "keyledger_revocation_relay_position",
+      help: "The stream sequence of the last event message the revocation relay has looked at",
+      registers,
+      collect() {
+        this.set(sources.relayPosition());
       },
     });
     new Gauge({

@@ -55,6 +55,12 @@ async function examined(url: string): Promise<number> {
   return Number(/^keyledger_revocation_relay_examined_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
 }
 
+/** The last event message the daemon's relay says it looked at (GET /metrics). */
+async function relayPosition(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^keyledger_revocation_relay_position (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+}
+
 /** The feed's copies: each one's source sequence. */
 async function feedSources(): Promise<number[]> {
   const info = await jsm.streams.info("KEYLEDGER_REVOCATIONS");
@@ -101,6 +107,7 @@ describe("the revocation relay's mark", () => {
     expect(sources[1]).toBeGreaterThan(seq);
     // It looked at the new event alone: the 20 accounts made after the last copy were not read again.
     expect(await examined(daemon!.url)).toBe(1);
+    expect(await relayPosition(daemon!.url)).toBe(sources[1]);
     // An event after the last copy, so that the mark saved at stop lies past the feed's last copy.
     await admin.post("/v1/service-accounts", { name: "after-copy" });
     await daemon!.stop();

@@ -52,6 +52,7 @@ function registrationDeps(): AppDeps {
       schedulerExpiries: () => 0,
       natsConnected: () => false,
       relayExamined: () => 0,
+      relayPosition: () => 0,
     }),
   } as Partial<AppDeps> as AppDeps;
 }
