@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { performance } from "node:perf_hooks";
 import { Type } from "typebox";
-import type { JetStreamEventStore } from "../../events/index.js";
-import { BUNDLE_FORMAT, BUNDLE_VERSION, KEYS_SUBJECT, type RawMessage } from "../../format/index.js";
+import { BUNDLE_FORMAT, BUNDLE_VERSION } from "../../format/index.js";
 import { foldStatements, signerAt, SigningKeyNotTrustedError } from "../../trust/index.js";
 import { hijackWithOwnAccessLine } from "../access-log.js";
 import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
 import { bundleLines } from "../evidence-bundle.js";
+import { readKeyStatements } from "../key-statements.js";
 import { NdjsonWriter } from "../ndjson-writer.js";
 import { sendBundle } from "../send-bundle.js";
 import { principalOf, type RequireRoles } from "../plugins/authenticate.js";
@@ -51,7 +51,7 @@ export function auditExportRoutes(deps: AppDeps, requireRoles: RequireRoles, slo
           // Read before the answer starts, so that an unreachable store is still a 503 with a body.
           const stream = deps.store.options.stream;
           const head = await deps.store.head();
-          const statements = await readStatements(deps.store, head);
+          const statements = await readKeyStatements(deps.store, head);
           const trust = foldStatements(statements, deps.trustAnchor);
           const started = performance.now();
 
@@ -112,11 +112,4 @@ export function auditExportRoutes(deps: AppDeps, requireRoles: RequireRoles, slo
       },
     );
   };
-}
-
-/** The ledger's key statements up to `head`: few, and the bundle's first part. */
-async function readStatements(store: JetStreamEventStore, head: number): Promise<RawMessage[]> {
-  const statements: RawMessage[] = [];
-  for await (const message of store.messages({ filter: KEYS_SUBJECT, fromSeq: 1, toSeq: head })) statements.push(message);
-  return statements;
 }

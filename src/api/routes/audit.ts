@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { auditStream, AuditStopped, type AuditReport as Report } from "../../audit/index.js";
-import { type JetStreamEventStore } from "../../events/index.js";
-import { KEYS_SUBJECT } from "../../format/index.js";
-import { StatementFold, type FoldedTrust } from "../../trust/index.js";
+import { foldStatements } from "../../trust/index.js";
 import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
 import { HttpError } from "../errors.js";
+import { readKeyStatements } from "../key-statements.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
 import { parseAsOf } from "../as-of.js";
 import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
@@ -77,7 +76,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
             const head = await deps.store.head();
             // The trust root is read from the stream itself, checked from its genesis against the pinned anchor.
             const pinnedAnchor = request.query.anchor ?? deps.trustAnchor;
-            const trust = await readTrust(deps.store, head, pinnedAnchor);
+            const trust = foldStatements(await readKeyStatements(deps.store, head), pinnedAnchor);
             // In the background: the daemon's requests come first (see AuditOptions.background).
             const options = {
               trust,
@@ -187,11 +186,4 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
       },
     );
   };
-}
-
-/** The ledger's key statements up to `head`, folded from its genesis against the pinned anchor as they are read. */
-async function readTrust(store: JetStreamEventStore, head: number, pinnedAnchor: string): Promise<FoldedTrust> {
-  const fold = new StatementFold(pinnedAnchor);
-  for await (const message of store.messages({ filter: KEYS_SUBJECT, fromSeq: 1, toSeq: head })) fold.add(message);
-  return fold.result();
 }
