@@ -30,7 +30,7 @@ export function environment(): Environment {
 /** Every row, in the order of the table: the small history first, then the long one. */
 export async function runBenchmarks(sizes: BenchSizes): Promise<Row[]> {
   const small = await smallWorldRows(sizes);
-  const bigRows = ["4", "5", "6", "7", "10", "11a", "11b", "11c", "11d", "12"];
+  const bigRows = ["4", "5", "6", "7", "9", "10", "11a", "11b", "11c", "11d", "12"];
   const big = sizes.only === undefined || bigRows.some((id) => sizes.only!.has(id)) ? await bigWorldRows(sizes) : [];
   const order = [
     "1",

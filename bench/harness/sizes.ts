@@ -23,7 +23,7 @@ export interface BenchSizes {
   /** Envelopes the raw audit loop checks (its rate is what counts). */
   readonly auditSample: number;
   readonly startupRuns: number;
-  /** Only these rows (1, 2, 3, 4–7 and 10 as one, 8, E), from KEYLEDGER_BENCH_ONLY=1,3; every row when absent. */
+  /** Only these rows (1, 2, 3, 4–7, 9–12 as one, 8, E), from KEYLEDGER_BENCH_ONLY=1,3; every row when absent. */
   readonly only?: ReadonlySet<string>;
 }
 
