@@ -37,7 +37,10 @@ export async function startDaemonProcess(
   flags: Record<string, string> = {},
 ): Promise<RunningDaemon> {
   const port = await freePort();
-  const args = [CLI, "serve", "--port", String(port), "--data-dir", dataDir, "--nats-url", natsUrl];
+  // KEYLEDGER_BENCH_CPU_PROF_DIR=<dir>: each daemon writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.KEYLEDGER_BENCH_CPU_PROF_DIR;
+  const profile = profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const args = [...profile, CLI, "serve", "--port", String(port), "--data-dir", dataDir, "--nats-url", natsUrl];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const logPath = join(dataDir, "daemon.log");
   const log = openSync(logPath, "a");

@@ -1,7 +1,7 @@
 import { InvalidValueError } from "../domain/index.js";
 import { accountChange, type AccountChange } from "./diff.js";
 import { PastAccounts } from "./history.js";
-import { accountVersionsUpTo, changesBetween, changesUpTo, seqOfKey, type ChangeEntry } from "./layout.js";
+import { accountVersionsAtOrBefore, changesBetween, changesUpTo, seqOfKey, seqOfVersionKey, type ChangeEntry } from "./layout.js";
 import type { ReadModel } from "./read-model.js";
 
 export interface ChangesPage {
@@ -52,8 +52,8 @@ export async function changesPage(
 
 /** Whether the account has an applied event after `from` up to `to`. */
 async function changedBetween(readModel: ReadModel, accountId: string, from: number, to: number): Promise<boolean> {
-  for await (const key of readModel.db.keys({ ...accountVersionsUpTo(accountId, to), reverse: true, limit: 1 }))
-    return seqOfKey(key) > from;
+  for await (const key of readModel.db.keys({ ...accountVersionsAtOrBefore(accountId, to), limit: 1 }))
+    return seqOfVersionKey(key) > from;
   return false;
 }
 

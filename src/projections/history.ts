@@ -1,10 +1,12 @@
 import { ACCOUNT_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
 import {
-  accountKeysRange,
-  accountVersionsUpTo,
+  accountKeyVersionsRange,
+  accountVersionKey,
+  accountVersionsAtOrBefore,
+  ACCOUNT_VERSIONS_RANGE,
   BORN_RANGE,
-  keyVersionsUpTo,
-  nameHoldersUpTo,
+  nameHoldersAtOrBefore,
+  seqOfVersionKey,
   type AccountFields,
 } from "./layout.js";
 import { decodeCursor, pageAccounts, type AccountFilter, type AccountPage } from "./queries.js";
@@ -12,7 +14,8 @@ import type { ReadModel } from "./read-model.js";
 
 /**
  * The read model as it was after the stream message at `seq` (which it has applied): each question
- * is a few seeks in the history records, whatever the length of the history before or after.
+ * is a few forward seeks in the history records (their versions are newest first), whatever the
+ * length of the history before or after.
  */
 export class PastAccounts {
   constructor(
@@ -22,25 +25,35 @@ export class PastAccounts {
 
   /** An account's fields then (null: it did not exist yet). Deleted accounts are returned, flagged. */
   async fields(accountId: string): Promise<AccountFields | null> {
-    return ((await this.last(accountVersionsUpTo(accountId, this.seq))) as AccountFields | undefined) ?? null;
+    return ((await this.first(accountVersionsAtOrBefore(accountId, this.seq))) as AccountFields | undefined) ?? null;
   }
 
   /** An account with every key it had then (deleted ones flagged), or null when it did not exist yet. */
   async account(accountId: string): Promise<AccountState | null> {
     const fields = await this.fields(accountId);
-    if (fields === null) return null;
+    return fields === null ? null : { ...fields, keys: await this.keysOf(accountId) };
+  }
+
+  /**
+   * Every key of an account then, in id order (creation order): one range read of the account's
+   * key versions, key by key and each key's newest first, keeping the first version at or before
+   * the point. Its cost follows that account's own key changes, never the history's length; only
+   * the versions kept are decoded.
+   */
+  private async keysOf(accountId: string): Promise<Record<string, KeyState>> {
+    const range = accountKeyVersionsRange(accountId);
     const keys: Record<string, KeyState> = {};
-    for await (const indexKey of this.readModel.db.keys(accountKeysRange(accountId))) {
-      const keyId = indexKey.slice(indexKey.lastIndexOf("!") + 1);
-      const key = (await this.last(keyVersionsUpTo(accountId, keyId, this.seq))) as KeyState | undefined;
-      if (key !== undefined) keys[keyId] = key;
+    const entries = await this.readModel.db.iterator<string, string>({ ...range, valueEncoding: "utf8" }).all();
+    for (const [key, value] of entries) {
+      const keyId = key.slice(range.gt.length, -17);
+      if (keys[keyId] === undefined && seqOfVersionKey(key) <= this.seq) keys[keyId] = JSON.parse(value) as KeyState;
     }
-    return { ...fields, keys };
+    return keys;
   }
 
   /** The account that bore `name` then (null: none did). */
   async idByName(name: string): Promise<string | null> {
-    const holder = (await this.last(nameHoldersUpTo(name, this.seq))) as string | undefined;
+    const holder = (await this.first(nameHoldersAtOrBefore(name, this.seq))) as string | undefined;
     return holder === undefined || holder === "" ? null : holder;
   }
 
@@ -62,16 +75,25 @@ export class PastAccounts {
    */
   private async *fieldsInIdOrder(after: string | undefined): AsyncGenerator<AccountFields> {
     const range = after === undefined ? BORN_RANGE : { ...BORN_RANGE, gt: `born!${after}` };
-    for await (const [key, born] of this.readModel.db.iterator(range)) {
-      if ((born as number) > this.seq) continue;
-      const fields = await this.fields(key.slice("born!".length));
-      if (fields !== null) yield fields;
+    // One iterator over all account versions, moved by seeks: a seek lands on the account's newest
+    // version at or before the point (or on another account's, when this one had none yet).
+    const versions = this.readModel.db.iterator(ACCOUNT_VERSIONS_RANGE);
+    try {
+      for await (const [key, born] of this.readModel.db.iterator(range)) {
+        if ((born as number) > this.seq) continue;
+        const accountId = key.slice("born!".length);
+        versions.seek(accountVersionKey(accountId, this.seq));
+        const entry = await versions.next();
+        if (entry !== undefined && entry[0].startsWith(`hacct!${accountId}!`)) yield entry[1] as AccountFields;
+      }
+    } finally {
+      await versions.close();
     }
   }
 
-  /** The value of the last record in a range (the latest version at or before the point). */
-  private async last(range: { gte: string; lte: string }): Promise<unknown> {
-    for await (const [, value] of this.readModel.db.iterator({ ...range, reverse: true, limit: 1 })) return value;
+  /** The value of the first record in a range (the newest version at or before the point). */
+  private async first(range: { gte: string; lt: string }): Promise<unknown> {
+    for await (const [, value] of this.readModel.db.iterator({ ...range, limit: 1 })) return value;
     return undefined;
   }
 }

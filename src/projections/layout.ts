@@ -19,15 +19,18 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *
  * and the history, written in the same batches, so that questions about the past are seeks:
  *
- *   hacct!<accountId>!<seq>              AccountFields after each event of the account applied at seq
- *   hkey!<accountId>!<keyId>!<seq>       KeyState after an event at seq that changed the key
- *   hname!<name>!<seq>                   the account that bears the name from seq on ("" once nobody does)
+ *   hacct!<accountId>!<~seq>             AccountFields after each event of the account applied at seq
+ *   hkey!<accountId>!<keyId>!<~seq>      KeyState after an event at seq that changed the key
+ *   hname!<name>!<~seq>                  the account that bears the name from seq on ("" once nobody does)
  *   hseq!<seq>                           [accountId, events applied up to it]: what changed where (diff)
  *   born!<accountId>                     the sequence of the account's first event: who existed when (as-of lists)
  *
- * Sequences in keys are 16 decimal digits, so that LevelDB's order is the stream's.
+ * Sequences in keys are 16 decimal digits, so that LevelDB's order is the stream's. In the versions
+ * (`<~seq>`) they count down (MAX_SAFE_INTEGER − seq), newest first: the version at or before a point
+ * is then the first record at or after a key, a forward seek. A reverse seek in LevelDB (a seek, then
+ * a step back) cost about 4 ms in a rebuilt read model in the bench, against 0.1 ms forward.
  */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 export const LAYOUT = "meta!layout";
 export const CHECKPOINT = "meta!checkpoint";
 export const DIGEST = "meta!digest";
@@ -48,20 +51,28 @@ export const SKIPPED_RANGE = { gt: "skipped!", lt: "skipped!~" };
 export const ACCOUNTS_RANGE = { gt: "acct!", lt: "acct!~" };
 export const KEYS_RANGE = { gt: "key!", lt: "key!~" };
 
-export const accountVersionKey = (accountId: string, seq: number): string => `hacct!${accountId}!${seqText(seq)}`;
-/** The versions of one account up to `seq` (the last one is its state then). */
-export const accountVersionsUpTo = (accountId: string, seq: number) => ({
-  gte: `hacct!${accountId}!`,
-  lte: accountVersionKey(accountId, seq),
+/** A sequence in a version's key: counting down, so that the newest version comes first. */
+const newestFirst = (seq: number): string => seqText(Number.MAX_SAFE_INTEGER - seq);
+/** The sequence in a version's key (its last 16 characters). */
+export const seqOfVersionKey = (key: string): number => Number.MAX_SAFE_INTEGER - Number(key.slice(-16));
+
+export const accountVersionKey = (accountId: string, seq: number): string => `hacct!${accountId}!${newestFirst(seq)}`;
+/** The versions of one account at or before `seq`, newest first (the first one is its state then). */
+export const accountVersionsAtOrBefore = (accountId: string, seq: number) => ({
+  gte: accountVersionKey(accountId, seq),
+  lt: `hacct!${accountId}!~`,
 });
+/** Every account version, of every account. */
+export const ACCOUNT_VERSIONS_RANGE = { gt: "hacct!", lt: "hacct!~" };
 export const keyVersionKey = (accountId: string, keyId: string, seq: number): string =>
-  `hkey!${accountId}!${keyId}!${seqText(seq)}`;
-export const keyVersionsUpTo = (accountId: string, keyId: string, seq: number) => ({
-  gte: `hkey!${accountId}!${keyId}!`,
-  lte: keyVersionKey(accountId, keyId, seq),
-});
-export const nameHolderKey = (name: string, seq: number): string => `hname!${name}!${seqText(seq)}`;
-export const nameHoldersUpTo = (name: string, seq: number) => ({ gte: `hname!${name}!`, lte: nameHolderKey(name, seq) });
+  `hkey!${accountId}!${keyId}!${newestFirst(seq)}`;
+/** Every version of every key of one account: key by key in id order, each newest first. */
+export const accountKeyVersionsRange = (accountId: string) => ({ gt: `hkey!${accountId}!`, lt: `hkey!${accountId}!~` });
+export const nameHolderKey = (name: string, seq: number): string => `hname!${name}!${newestFirst(seq)}`;
+/** Who bore `name` from when, newest first. */
+export const nameHoldersRange = (name: string) => ({ gt: `hname!${name}!`, lt: `hname!${name}!~` });
+/** Who bore `name` at or before `seq`, newest first (the first one bore it then). */
+export const nameHoldersAtOrBefore = (name: string, seq: number) => ({ gte: nameHolderKey(name, seq), lt: `hname!${name}!~` });
 export const changeKey = (seq: number): string => `hseq!${seqText(seq)}`;
 /** The changes after `from` up to `to` (both stream sequences). */
 export const changesBetween = (from: number, to: number) => ({ gt: changeKey(from), lte: changeKey(to) });
@@ -70,7 +81,7 @@ export const changesUpTo = (seq: number) => ({ gte: "hseq!", lte: changeKey(seq)
 export type ChangeEntry = readonly [accountId: string, applied: number];
 export const bornKey = (accountId: string): string => `born!${accountId}`;
 export const BORN_RANGE = { gt: "born!", lt: "born!~" };
-/** The sequence in a history key (its last 16 characters). */
+/** The sequence in a change's key (`hseq!`, its last 16 characters). */
 export const seqOfKey = (key: string): number => Number(key.slice(-16));
 
 export type AccountFields = Omit<AccountState, "keys">;

@@ -1,7 +1,7 @@
 import { ACCOUNT_ID_PATTERN, InvalidValueError, KEY_ID_PATTERN } from "../domain/index.js";
 import {
   ACCOUNTS_RANGE,
-  nameHoldersUpTo,
+  nameHoldersRange,
   RETENTIONS_RANGE,
   type AccountFields,
   type AccountRecord,
@@ -46,7 +46,7 @@ export class Queries {
     if (ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.readModel.aggregate(idOrName)) === null ? null : idOrName;
     const current = await this.resolveAccount(idOrName);
     if (current !== null) return current.id;
-    for await (const holder of this.readModel.db.values({ ...nameHoldersUpTo(idOrName, Number.MAX_SAFE_INTEGER), reverse: true }))
+    for await (const holder of this.readModel.db.values(nameHoldersRange(idOrName)))
       if (holder !== "") return holder as string;
     return null;
   }

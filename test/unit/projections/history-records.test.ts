@@ -6,6 +6,8 @@ import { historyRecords } from "../../../src/projections/history-records.js";
 import { ACCOUNT_ID, accountCreated, fact, KEY_ID, keyCreated, OTHER_KEY_ID, T2, T3 } from "../domain/fixtures.js";
 
 const stateAfter = (events: readonly DomainEvent[]): AccountState => fold(events, initialState())!;
+/** A version's sequence as the documented layout writes it: MAX_SAFE_INTEGER − seq in 16 digits. */
+const newestFirst = (seq: number): string => String(Number.MAX_SAFE_INTEGER - seq).padStart(16, "0");
 const keysOf = (puts: ReturnType<typeof historyRecords>): string[] => puts.map((put) => put.key);
 
 describe("the history records of one applied event", () => {
@@ -13,9 +15,9 @@ describe("the history records of one applied event", () => {
     const after = stateAfter([accountCreated]);
     const puts = historyRecords(null, after, 7, 3);
     expect(keysOf(puts)).toEqual([
-      `hacct!${ACCOUNT_ID}!0000000000000007`,
+      `hacct!${ACCOUNT_ID}!${newestFirst(7)}`,
       `born!${ACCOUNT_ID}`,
-      "hname!billing-worker!0000000000000007",
+      `hname!billing-worker!${newestFirst(7)}`,
       "hseq!0000000000000007",
     ]);
     const { keys: _keys, ...fields } = after;
@@ -30,8 +32,8 @@ describe("the history records of one applied event", () => {
     const after = evolve(before, fact("ApiKeyUpdated", T2, { keyId: OTHER_KEY_ID, description: "moved" }))!;
     const puts = historyRecords(before, after, 12, 4);
     expect(keysOf(puts)).toEqual([
-      `hacct!${ACCOUNT_ID}!0000000000000012`,
-      `hkey!${ACCOUNT_ID}!${OTHER_KEY_ID}!0000000000000012`,
+      `hacct!${ACCOUNT_ID}!${newestFirst(12)}`,
+      `hkey!${ACCOUNT_ID}!${OTHER_KEY_ID}!${newestFirst(12)}`,
       "hseq!0000000000000012",
     ]);
     expect(puts[1]!.value).toEqual(after.keys[OTHER_KEY_ID]);
@@ -43,8 +45,8 @@ describe("the history records of one applied event", () => {
     const after = evolve(before, fact("ServiceAccountUpdated", T2, { name: "billing-worker-2" }))!;
     const names = historyRecords(before, after, 20, 2).filter((put) => put.key.startsWith("hname!"));
     expect(names).toEqual([
-      { type: "put", key: "hname!billing-worker!0000000000000020", value: "" },
-      { type: "put", key: "hname!billing-worker-2!0000000000000020", value: ACCOUNT_ID },
+      { type: "put", key: `hname!billing-worker!${newestFirst(20)}`, value: "" },
+      { type: "put", key: `hname!billing-worker-2!${newestFirst(20)}`, value: ACCOUNT_ID },
     ]);
   });
 
@@ -52,13 +54,14 @@ describe("the history records of one applied event", () => {
     const before = stateAfter([accountCreated]);
     const after = evolve(before, fact("ServiceAccountDeleted", T3, { epoch: 1 }))!;
     const names = historyRecords(before, after, 30, 2).filter((put) => put.key.startsWith("hname!"));
-    expect(names).toEqual([{ type: "put", key: "hname!billing-worker!0000000000000030", value: "" }]);
+    expect(names).toEqual([{ type: "put", key: `hname!billing-worker!${newestFirst(30)}`, value: "" }]);
   });
 
-  it("writes sequences with 16 digits, so that LevelDB's order is the stream's", () => {
+  it("writes an account's versions newest first, and its changes in the stream's order", () => {
     const after = stateAfter([accountCreated]);
-    const early = keysOf(historyRecords(null, after, 9, 1))[0]!;
-    const late = keysOf(historyRecords(null, after, 10, 1))[0]!;
-    expect(early < late).toBe(true);
+    const [earlyVersion, , , earlyChange] = keysOf(historyRecords(null, after, 9, 1));
+    const [lateVersion, , , lateChange] = keysOf(historyRecords(null, after, 10, 1));
+    expect(lateVersion! < earlyVersion!).toBe(true);
+    expect(earlyChange! < lateChange!).toBe(true);
   });
 });
