@@ -71,6 +71,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         reply.elapsedTime / 1000,
       );
     });
+  // Audit work takes at most a share of the daemon's time while other requests come in (AuditPacer).
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!isAuditWork(request.url)) deps.audits.otherRequest();
+    done();
+  });
   app.addHook("onSend", async (request, reply) => {
     void reply.header("x-request-id", String(request.id));
     if (closing) void reply.header("connection", "close");
@@ -89,6 +94,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(signingKeyRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
   return app;
+}
+
+/** Questions about the past and audits: `/v1/audit/…`, and any read `asOf` a point. */
+function isAuditWork(url: string): boolean {
+  return url.startsWith("/v1/audit/") || url.includes("asOf=");
 }
 
 function hops(count: number): (address: string, hop: number) => boolean {

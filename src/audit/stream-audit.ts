@@ -72,6 +72,12 @@ export interface AuditOptions {
    */
   readonly background?: boolean;
   /**
+   * Called in the background every few messages with the milliseconds of work since the last call:
+   * the daemon's budget for audit work, which may make the audit wait (default: a turn of the
+   * event loop).
+   */
+  readonly pace?: (workedMs: number) => Promise<void>;
+  /**
    * Whether the messages are the whole stream up to `head` (default), so that ending before it is
    * `stream_truncated`; false for an evidence bundle, which leaves name claims out and whose seal
    * tells where it ends.
@@ -90,6 +96,8 @@ export class AuditStopped extends Error {
 }
 
 /** How far back a checkpoint may point behind the messages before it (a lagging projector). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const CHECKPOINT_WINDOW = 100_000;
 const BATCH = 1000;
 /** In the background, the messages read and hashed between two turns of the event loop. */
@@ -193,9 +201,13 @@ class StreamAudit {
       });
       return null;
     };
+    let stepStarted = performance.now();
     for (const [index, message] of batch.entries()) {
       // In the background, the event loop gets a turn every few messages (a millisecond or so of work).
-      if (this.options.background === true && index % STEP === STEP - 1) await new Promise((resolve) => setImmediate(resolve));
+      if (this.options.background === true && index % STEP === STEP - 1) {
+        await (this.options.pace ?? nextTurn)(performance.now() - stepStarted);
+        stepStarted = performance.now();
+      }
       if (isEventSubject(message.subject)) {
         let event: EventEnvelope | null = null;
         let problem: Found | null;

@@ -46,8 +46,7 @@ export class Queries {
     if (ACCOUNT_ID_PATTERN.test(idOrName)) return (await this.readModel.aggregate(idOrName)) === null ? null : idOrName;
     const current = await this.resolveAccount(idOrName);
     if (current !== null) return current.id;
-    for await (const holder of this.readModel.db.values(nameHoldersRange(idOrName)))
-      if (holder !== "") return holder as string;
+    for await (const holder of this.readModel.db.values(nameHoldersRange(idOrName))) if (holder !== "") return holder as string;
     return null;
   }
 

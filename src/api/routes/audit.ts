@@ -6,7 +6,7 @@ import type { AuditSlots } from "../audit-slots.js";
 import type { AppDeps } from "../deps.js";
 import { HttpError } from "../errors.js";
 import { readKeyStatements } from "../key-statements.js";
-import type { RequireRoles } from "../plugins/authenticate.js";
+import { principalOf, type RequireRoles } from "../plugins/authenticate.js";
 import { parseAsOf } from "../as-of.js";
 import { presentAccountAsOf, presentAccountChange } from "../presenters.js";
 import { auditWork, pastAt } from "../time-travel.js";
@@ -63,7 +63,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
       { onRequest: read, schema: { querystring: VerifyQuery, response: { 200: AuditReport, ...errorResponses } } },
       async (request, reply) => {
         if (request.method === "HEAD") return headOnly(reply, "application/json; charset=utf-8");
-        return auditWork(deps, request, async () => {
+        return deps.audits.runWholeStream(principalOf(request).account.id, async () => {
           // Audits and evidence exports share the daemon's places for whole-stream reads.
           slots.take();
           const stopping = new AbortController();
@@ -85,6 +85,7 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
               anchor,
               maxProblems: request.query.maxProblems ?? 1000,
               background: true,
+              pace: (workedMs: number) => deps.audits.pace(workedMs),
               signal: stopping.signal,
             };
             if (!String(request.headers.accept ?? "").includes(NDJSON)) {

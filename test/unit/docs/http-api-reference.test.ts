@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../../src/api/index.js";
+import { auditAdmission, buildApp } from "../../../src/api/index.js";
 import type { AppDeps } from "../../../src/api/deps.js";
 import { Metrics } from "../../../src/metrics/index.js";
 import { docSections, type DocSection } from "./sections.js";
@@ -44,6 +44,7 @@ function registrationDeps(): AppDeps {
     logger: pino({ level: "silent" }),
     trustProxy: false,
     streamLimits: { perPrincipal: 1, total: 1 },
+    audits: auditAdmission({ perPrincipal: 1, total: 1 }),
     metrics: new Metrics({
       eventsAppended: () => new Map(),
       projectionLag: () => 0,
