@@ -3,6 +3,13 @@ const BURST_MS = 100;
 /** Other requests received within this long make the daemon contended: the share applies (ms). */
 const CONTENDED_FOR_MS = 250;
 
+export interface PacerOptions {
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Told each wait, in milliseconds (the daemon counts them in a metric). */
+  readonly onWait?: (ms: number) => void;
+}
+
 /**
  * A daemon-wide budget for audit work (questions about the past, states, diffs, audits of the whole
  * stream): together they take at most `share` of the daemon's time, counted as the wall time each
@@ -20,19 +27,25 @@ export class AuditPacer {
   private refilledAt: number;
   private otherRequestAt = Number.NEGATIVE_INFINITY;
 
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly waited: (ms: number) => void;
+
   constructor(
     /** The part of the daemon's time audit requests may take together (0 < share ≤ 1). */
     private readonly share: number,
-    private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    options: PacerOptions = {},
   ) {
     if (!(share > 0 && share <= 1)) throw new RangeError("the audit share must be in (0, 1]");
-    this.refilledAt = now();
+    this.now = options.now ?? (() => performance.now());
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.waited = options.onWait ?? (() => undefined);
+    this.refilledAt = this.now();
   }
 
   /** Waits while the bucket is overdrawn, then runs `work` and takes its time from the bucket. */
   async run<T>(work: () => Promise<T>): Promise<T> {
-    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await this.sleep(wait);
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await this.wait(wait);
     const started = this.now();
     try {
       return await work();
@@ -48,13 +61,18 @@ export class AuditPacer {
   async pace(workedMs: number): Promise<void> {
     this.book(workedMs);
     const wait = this.waitMs();
-    if (wait > 0) await this.sleep(wait);
+    if (wait > 0) await this.wait(wait);
     else await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** A request that is not audit work came in: the share applies for a while. */
   otherRequest(): void {
     this.otherRequestAt = this.now();
+  }
+
+  private async wait(ms: number): Promise<void> {
+    this.waited(ms);
+    await this.sleep(ms);
   }
 
   /** Takes work from the bucket (nothing is owed while nobody else waits). */

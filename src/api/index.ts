@@ -1,5 +1,6 @@
 export { buildApp } from "./build-app.js";
 export type { AppDeps, Readiness } from "./deps.js";
 export { STATUS_OF } from "./errors.js";
-export { auditAdmission } from "./audit-admission.js";
+export { AUDIT_SHARE, auditAdmission } from "./audit-admission.js";
+export { AuditPacer } from "./audit-pacer.js";
 export type { AuditAdmission } from "./audit-admission.js";

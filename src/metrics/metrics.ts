@@ -28,6 +28,8 @@ export class Metrics {
   /** Set by the live tail's route as its streams open and end (the count lives in the route's slots). */
   readonly eventStreamsOpen: Gauge;
   readonly eventStreamsRefused: Counter<"reason">;
+  /** Counted by the audit budget (AuditPacer) as audit work waits for it. */
+  readonly auditWaited: Counter;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -54,6 +56,11 @@ export class Metrics {
       name: "keyledger_event_streams_refused_total",
       help: "Live event streams refused with 429, by the cap that was full (principal, or daemon)",
       labelNames: ["reason"],
+      registers,
+    });
+    this.auditWaited = new Counter({
+      name: "keyledger_audit_waited_seconds_total",
+      help: "Time audit work (as-of reads, states, diffs, audits) waited for the daemon's audit budget while other requests came in",
       registers,
     });
     // Both reasons from the start, so that a rate over them is defined before the first refusal.

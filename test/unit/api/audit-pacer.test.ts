@@ -19,14 +19,14 @@ function fakeTime() {
 describe("the daemon's budget for audit work", () => {
   it("lets audit work on an idle daemon start at once", async () => {
     const time = fakeTime();
-    const pacer = new AuditPacer(0.5, time.now, time.sleep);
+    const pacer = new AuditPacer(0.5, time);
     await expect(pacer.run(async () => "page")).resolves.toBe("page");
     expect(time.waits).toEqual([]);
   });
 
   it("keeps back-to-back audit work to its share of the time while other requests come in", async () => {
     const time = fakeTime();
-    const pacer = new AuditPacer(0.25, time.now, time.sleep);
+    const pacer = new AuditPacer(0.25, time);
     let worked = 0;
     for (let request = 0; request < 200; request++)
       await pacer.run(async () => {
@@ -42,7 +42,7 @@ describe("the daemon's budget for audit work", () => {
 
   it("lets audit work run at full speed, owing nothing, while no other request comes in", async () => {
     const time = fakeTime();
-    const pacer = new AuditPacer(0.25, time.now, time.sleep);
+    const pacer = new AuditPacer(0.25, time);
     pacer.otherRequest();
     time.advance(1000);
     for (let request = 0; request < 50; request++) await pacer.run(async () => void time.advance(10));
@@ -53,9 +53,10 @@ describe("the daemon's budget for audit work", () => {
     expect(time.waits).toEqual([]);
   });
 
-  it("paces the steps of a long audit the same way, and books the time of work that fails", async () => {
+  it("paces the steps of a long audit the same way, books the time of work that fails, and tells each wait", async () => {
     const time = fakeTime();
-    const pacer = new AuditPacer(0.5, time.now, time.sleep);
+    const told: number[] = [];
+    const pacer = new AuditPacer(0.5, { ...time, onWait: (ms) => told.push(ms) });
     pacer.otherRequest();
     await pacer.pace(150);
     expect(time.waits).toEqual([100]);
@@ -69,6 +70,7 @@ describe("the daemon's budget for audit work", () => {
     await pacer.run(async () => undefined);
     // 300 ms of work against a full bucket (the burst, 100 ms): 200 ms overdrawn, paid off at half the time.
     expect(time.waits).toEqual([100, 400]);
+    expect(told).toEqual(time.waits);
   });
 
   it("refuses a share that is not a part of the time", () => {
