@@ -10,6 +10,8 @@ export interface StreamMessage {
   readonly data: Uint8Array;
   /** Messages the server still holds for this consumer after this one. */
   readonly pending: number;
+  /** When the stream stored it (ms since the epoch). */
+  readonly storedAt: number;
 }
 
 /**

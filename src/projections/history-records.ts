@@ -9,6 +9,13 @@ import {
   type ChangeEntry,
 } from "./layout.js";
 
+/** Where an applied event is: its stream sequence, the events applied up to it, and when the stream stored it (ms). */
+export interface ChangePlace {
+  readonly seq: number;
+  readonly applied: number;
+  readonly storedAt: number;
+}
+
 export interface Put {
   readonly type: "put";
   readonly key: string;
@@ -21,7 +28,8 @@ export interface Put {
  * change happened. Written in the projector's batch with the current records, so the past is as
  * durable as the present, and a rebuild writes exactly the same records.
  */
-export function historyRecords(before: AccountState | null, after: AccountState, seq: number, applied: number): Put[] {
+export function historyRecords(before: AccountState | null, after: AccountState, where: ChangePlace): Put[] {
+  const { seq, applied, storedAt } = where;
   const { keys, ...fields } = after;
   const puts: Put[] = [{ type: "put", key: accountVersionKey(after.id, seq), value: fields satisfies AccountFields }];
   if (before === null) puts.push({ type: "put", key: bornKey(after.id), value: seq });
@@ -35,7 +43,7 @@ export function historyRecords(before: AccountState | null, after: AccountState,
     if (oldName !== null) puts.push({ type: "put", key: nameHolderKey(oldName, seq), value: "" });
     if (newName !== null) puts.push({ type: "put", key: nameHolderKey(newName, seq), value: after.id });
   }
-  const change: ChangeEntry = [after.id, applied];
+  const change: ChangeEntry = [after.id, applied, storedAt];
   puts.push({ type: "put", key: changeKey(seq), value: change });
   return puts;
 }

@@ -22,7 +22,7 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   hacct!<accountId>!<~seq>             AccountFields after each event of the account applied at seq
  *   hkey!<accountId>!<keyId>!<~seq>      KeyState after an event at seq that changed the key
  *   hname!<name>!<~seq>                  the account that bears the name from seq on ("" once nobody does)
- *   hseq!<seq>                           [accountId, events applied up to it]: what changed where (diff)
+ *   hseq!<seq>                           [accountId, events applied up to it, stored at (ms)]: what changed where and when
  *   born!<accountId>                     the sequence of the account's first event: who existed when (as-of lists)
  *
  * Sequences in keys are 16 decimal digits, so that LevelDB's order is the stream's. In the versions
@@ -77,8 +77,12 @@ export const changeKey = (seq: number): string => `hseq!${seqText(seq)}`;
 /** The changes after `from` up to `to` (both stream sequences). */
 export const changesBetween = (from: number, to: number) => ({ gt: changeKey(from), lte: changeKey(to) });
 export const changesUpTo = (seq: number) => ({ gte: "hseq!", lte: changeKey(seq) });
-/** What `hseq!<seq>` holds: the account the event at seq changed, and how many events were applied up to it. */
-export type ChangeEntry = readonly [accountId: string, applied: number];
+/**
+ * What `hseq!<seq>` holds: the account the event at seq changed, how many events were applied up to
+ * it, and when the stream stored it (ms since the epoch): an as-of read at that sequence is judged
+ * at that instant without asking the stream (a random old message costs nats-server a block load).
+ */
+export type ChangeEntry = readonly [accountId: string, applied: number, storedAt: number];
 export const bornKey = (accountId: string): string => `born!${accountId}`;
 export const BORN_RANGE = { gt: "born!", lt: "born!~" };
 /** The sequence in a change's key (`hseq!`, its last 16 characters). */

@@ -213,6 +213,7 @@ export class Projector {
       subject: received.subject,
       data: received.data,
       pending: received.info.pending,
+      storedAt: received.time.getTime(),
     };
     // Every message before this one has passed here: the trust root knows every statement before it.
     if (message.subject === KEYS_SUBJECT) this.trust?.feed(message.seq, message.data);
@@ -327,7 +328,7 @@ export class Projector {
         continue;
       }
       const vouchedFor = vouched[index] === true;
-      if (await this.applyEvent(batch, position, message.subject, event, signed[index] ?? null, signatures[index]!, vouchedFor)) {
+      if (await this.applyEvent(batch, position, message, event, signed[index] ?? null, signatures[index]!, vouchedFor)) {
         applied += 1;
         if (vouchedFor) appliedOnCheckpoints += 1;
       }
@@ -354,13 +355,14 @@ export class Projector {
   private async applyEvent(
     batch: ProjectionBatch,
     position: DigestPosition,
-    subject: string,
+    message: StreamMessage,
     event: StoredEvent,
     signed: Uint8Array | null,
     signature: SkippedEntry | null,
     /** A signed checkpoint vouches for its bytes: its hash is not computed again (its place still is checked). */
     vouched: boolean,
   ): Promise<boolean> {
+    const { subject } = message;
     const before = await batch.aggregate(event.accountId);
     const head = before === null ? null : { lastHash: before.lastHash, version: before.state.version };
     // A signer the ledger never trusted is the first thing to say (a legacy signer's later events
@@ -385,7 +387,7 @@ export class Projector {
       await this.skip(batch, position, subject, { reason: error instanceof Error ? error.message : String(error) });
       return false;
     }
-    batch.apply(before, after, position, event.hash);
+    batch.apply(before, after, position, event.hash, message.storedAt);
     return true;
   }
 

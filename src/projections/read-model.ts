@@ -9,6 +9,7 @@ import {
   accountKeyIndex,
   accountKeysRange,
   APPLIED,
+  changeKey,
   CHECKPOINT,
   DIGEST,
   keyKey,
@@ -25,6 +26,7 @@ import {
   type AccountFields,
   type AccountRecord,
   type Aggregate,
+  type ChangeEntry,
   type CheckpointHead,
   type KeysHead,
   type SkippedEntry,
@@ -132,6 +134,11 @@ export class ReadModel {
   /** The last authentic stream checkpoint the projector passed (null: none yet). */
   async streamCheckpoint(): Promise<CheckpointHead | null> {
     return ((await this.db.get(STREAM_CHECKPOINT)) as CheckpointHead | undefined) ?? null;
+  }
+
+  /** When the stream stored the event this read model applied at `seq` (ms; undefined: no event applied there). */
+  storedAt(seq: number): number | undefined {
+    return (this.db.getSync(changeKey(seq)) as ChangeEntry | undefined)?.[2];
   }
 
   async accountRecord(accountId: string): Promise<AccountRecord | undefined> {
@@ -271,10 +278,11 @@ export class ProjectionBatch {
   }
 
   /** The account moves from `before` (as `aggregate` answered it) to `after` with the event at `position`. */
-  apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string): void {
+  apply(before: Aggregate | null, after: AccountState, position: DigestPosition, lastHash: string, storedAt: number): void {
     if (!this.before.has(after.id)) this.before.set(after.id, before?.state ?? null);
     this.applied += 1;
-    for (const put of historyRecords(before?.state ?? null, after, position.seq, this.applied)) this.ops.push(put);
+    const where = { seq: position.seq, applied: this.applied, storedAt };
+    for (const put of historyRecords(before?.state ?? null, after, where)) this.ops.push(put);
     this.changed.set(after.id, { state: after, streamSeq: position.seq, lastHash });
     this.digest = position;
     this.lastSeq = position.seq;

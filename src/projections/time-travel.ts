@@ -42,7 +42,9 @@ export class TimeTravel {
     if ("seq" in asOf) {
       if (asOf.seq > head) throw new InvalidValueError(field, `${field} ${asOf.seq} is after the stream's last sequence ${head}`);
       if (asOf.seq === 0) return { seq: 0, at: new Date(0).toISOString() };
-      const time = await this.stream.timeOf(asOf.seq);
+      // Read from the read model when it applied an event there (the stream would load a block for an old one).
+      const known = this.readModel.storedAt(asOf.seq);
+      const time = known !== undefined ? new Date(known) : await this.stream.timeOf(asOf.seq);
       return { seq: asOf.seq, at: (time ?? new Date(0)).toISOString() };
     }
     const at = new Date(asOf.time);

@@ -53,7 +53,7 @@ async function applyAccount(readModel: ReadModel, count: number, seq: number): P
     keys,
   };
   const batch = readModel.batch();
-  batch.apply(null, state, { seq, count: seq, digest: "d" }, "h");
+  batch.apply(null, state, { seq, count: seq, digest: "d" }, "h", Date.now());
   await batch.commit();
   return keyIds;
 }

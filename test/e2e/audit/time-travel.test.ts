@@ -1,3 +1,5 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client, sleep, type Client } from "../../helpers/http.js";
@@ -17,6 +19,17 @@ afterAll(async () => {
   await daemon?.stop();
   await nats?.stop();
 });
+
+/** When the stream stored the message at `seq`, as NATS itself tells it. */
+async function storedAt(seq: number): Promise<string> {
+  const nc = await connect({ servers: nats.url });
+  try {
+    const message = await (await jetstreamManager(nc)).streams.getMessage("KEYLEDGER", { seq });
+    return message!.time.toISOString();
+  } finally {
+    await nc.close();
+  }
+}
 
 /** An instant strictly between what happened before and what happens after it. */
 async function instant(): Promise<string> {
@@ -120,6 +133,10 @@ describe("time travel (asOf)", () => {
     expect(bySeq.status).toBe(200);
     expect(bySeq.body.description).toBe("");
     expect(bySeq.body.asOf.seq).toBe(lastOfCreation);
+    // The instant of a sequence is the time the stream stored that message (read here from NATS itself).
+    expect(bySeq.body.asOf.at).toBe(await storedAt(lastOfCreation));
+    const ofAnEarlierMessage = (await admin.get(`/v1/service-accounts?asOf=${events[0]!.seq}`)).body.asOf;
+    expect(ofAnEarlierMessage.at).toBe(await storedAt(events[0]!.seq));
     const byTime = await admin.get(`/v1/service-accounts/${accountId}?asOf=${encodeURIComponent(bySeq.body.asOf.at)}`);
     expect(byTime.body.description).toBe("");
     expect(byTime.body.asOf.seq).toBeGreaterThanOrEqual(lastOfCreation);
