@@ -56,6 +56,8 @@ export async function runBenchmarks(sizes: BenchSizes): Promise<Row[]> {
     "E2",
     "E3",
     "E4",
+    "C1",
+    "C2",
   ];
   return [...small, ...big].sort((x, y) => order.indexOf(x.id) - order.indexOf(y.id));
 }

@@ -23,6 +23,9 @@ export interface BenchSizes {
   /** Envelopes the raw audit loop checks (its rate is what counts). */
   readonly auditSample: number;
   readonly startupRuns: number;
+  /** Runs of a client command (row C1) and of `npm start` (row C2). */
+  readonly cliRuns: number;
+  readonly startRuns: number;
   /** Only these rows (1, 2, 3, 4–7, 9–12 as one, 8, E), from KEYLEDGER_BENCH_ONLY=1,3; every row when absent. */
   readonly only?: ReadonlySet<string>;
 }
@@ -37,7 +40,8 @@ export const FULL: BenchSizes = {
   events: 1_100_000,
   earlyEvents: 100_000,
   shortHistory: 10_000,
-  probeSamples: 40,
+  // 100: a p99 of 40 samples is their maximum.
+  probeSamples: 100,
   verifyLoadSeconds: 10,
   keysPerAccount: 10,
   checkpointEvery: 10_000,
@@ -49,6 +53,8 @@ export const FULL: BenchSizes = {
   revocations: 1000,
   auditSample: 50_000,
   startupRuns: 5,
+  cliRuns: 15,
+  startRuns: 3,
 };
 
 export const SMOKE: BenchSizes = {
@@ -67,4 +73,6 @@ export const SMOKE: BenchSizes = {
   revocations: 10,
   auditSample: 200,
   startupRuns: 1,
+  cliRuns: 1,
+  startRuns: 1,
 };

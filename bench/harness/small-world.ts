@@ -9,6 +9,7 @@ import { startTestDaemon } from "../../test/helpers/daemon.js";
 import { client, waitUntil, type Client } from "../../test/helpers/http.js";
 import { startTestNats, tempDir } from "../../test/helpers/nats.js";
 import { opsPerSecond } from "../measure.js";
+import { cliCommandRow, npmStartRow } from "./cli-start.js";
 import { httpLoad, startBareFastify, type LoadResult } from "./http-load.js";
 import { startDaemonProcess, type RunningDaemon } from "./processes.js";
 import { median, percentile, rateRow, type Row } from "./report.js";
@@ -38,6 +39,7 @@ export async function smallWorldRows(sizes: BenchSizes): Promise<Row[]> {
     if (wanted("3")) rows.push(...(await writes(admin, nats.url, sizes)));
     if (wanted("8")) rows.push(await revocationPropagation(b, admin, key, nats.url, sizes));
     if (wanted("E")) rows.push(...(await ed25519Rows(sizes)), ...(await signingCostRows(sizes)));
+    if (wanted("C")) rows.push(await cliCommandRow(a, sizes), await npmStartRow(nats.url, sizes));
     return rows;
   } finally {
     await a.stop();

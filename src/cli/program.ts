@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
+// No NATS client here: the daemon and the rebuild load it when they start (a missing nats-server
+// is reported by its message, as any other error below).
 import { KeyledgerApiError, KeyledgerConnectionError } from "../client/index.js";
-import { NatsServerNotFoundError } from "../nats/index.js";
 import { addApiKeyCommands, API_KEY_VERBS } from "./commands/api-key.js";
 import { addAuditCommands } from "./commands/audit.js";
 import { addAuthCommands } from "./commands/auth.js";
@@ -88,7 +89,7 @@ function report(error: unknown, io: Io): number {
     if (hint !== null) io.err(hint);
     return 1;
   }
-  if (error instanceof KeyledgerConnectionError || error instanceof CommandFailed || error instanceof NatsServerNotFoundError) {
+  if (error instanceof KeyledgerConnectionError || error instanceof CommandFailed) {
     io.err(`keyledger: ${error.message}`);
     return 1;
   }

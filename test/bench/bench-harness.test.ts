@@ -35,6 +35,8 @@ describe("the benchmark harness (smoke run on tiny sizes)", () => {
       "E2",
       "E3",
       "E4",
+      "C1",
+      "C2",
     ]);
     for (const row of rows) {
       expect(Number.isFinite(row.ours.value) && row.ours.value > 0, `${row.id} ${row.name}`).toBe(true);
