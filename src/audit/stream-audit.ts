@@ -95,9 +95,10 @@ export class AuditStopped extends Error {
   }
 }
 
-/** How far back a checkpoint may point behind the messages before it (a lagging projector). */
+/** A turn of the event loop: what a background audit waits between its steps when nobody paces it. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** How far back a checkpoint may point behind the messages before it (a lagging projector). */
 const CHECKPOINT_WINDOW = 100_000;
 const BATCH = 1000;
 /** In the background, the messages read and hashed between two turns of the event loop. */
