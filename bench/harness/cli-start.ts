@@ -29,17 +29,11 @@ export async function cliCommandRow(daemon: RunningDaemon, sizes: BenchSizes): P
     ours.push(command.ms);
     bare.push((await runCommand(["-e", "0"], env)).ms);
   }
-  const value = median(ours);
-  return {
-    id: "C1",
-    name: "a client command: keyledger service-account list (node dist/cli/main.js, spawn to exit)",
-    ours: { value, unit: "ms", detail: `runs ${ms(ours)}` },
-    baselineName: "node -e 0: Node starting and exiting",
-    baseline: { value: median(bare), unit: "ms" },
-    ratio: value / median(bare),
-    target: { text: "≤ 250 ms", met: value <= 250 },
-    note: "a time ratio: lower is better",
-  };
+  return timeRow(
+    { id: "C1", name: "a client command: keyledger service-account list (node dist/cli/main.js, spawn to exit)", limitMs: 250 },
+    ours,
+    { name: "node -e 0: Node starting and exiting", runs: bare },
+  );
 }
 
 /**
@@ -56,15 +50,28 @@ export async function npmStartRow(natsUrl: string, sizes: BenchSizes): Promise<R
     ours.push(await startedAfter(["npm", "start", "--silent", "--"], natsUrl, dataDir));
     direct.push(await startedAfter([process.execPath, CLI, "serve"], natsUrl, dataDir));
   }
+  return timeRow(
+    { id: "C2", name: "npm start to /readyz, warm data directory, nothing changed since the last build", limitMs: 2000 },
+    ours,
+    { name: "node dist/cli/main.js serve, the same", runs: direct },
+  );
+}
+
+/** A row of times (medians of the runs, lower is better) with an absolute limit on ours. */
+function timeRow(
+  row: { id: string; name: string; limitMs: number },
+  ours: readonly number[],
+  baseline: { name: string; runs: readonly number[] },
+): Row {
   const value = median(ours);
   return {
-    id: "C2",
-    name: "npm start to /readyz, warm data directory, nothing changed since the last build",
+    id: row.id,
+    name: row.name,
     ours: { value, unit: "ms", detail: `runs ${ms(ours)}` },
-    baselineName: "node dist/cli/main.js serve, the same",
-    baseline: { value: median(direct), unit: "ms", detail: `runs ${ms(direct)}` },
-    ratio: value / median(direct),
-    target: { text: "≤ 2,000 ms", met: value <= 2000 },
+    baselineName: baseline.name,
+    baseline: { value: median(baseline.runs), unit: "ms", detail: `runs ${ms(baseline.runs)}` },
+    ratio: value / median(baseline.runs),
+    target: { text: `≤ ${row.limitMs.toLocaleString("en-US")} ms`, met: value <= row.limitMs },
     note: "a time ratio: lower is better",
   };
 }

@@ -19,7 +19,8 @@ export interface AuditAdmission {
    * Runs one audit request of `principal` (questions about the past, the state, a diff) if neither
    * its own cap nor the daemon's is full: 429 over the principal's cap (that caller is asking too
    * much at once), 503 over the daemon's (everyone together is). Admitted, it starts once the
-   * daemon's audit budget allows (AuditPacer): audits together take at most AUDIT_SHARE of its time.
+   * daemon's audit budget allows (AuditPacer): while other requests come in, audits together take at
+   * most AUDIT_SHARE of its time.
    */
   run<T>(principal: string, work: () => Promise<T>): Promise<T>;
   /**
