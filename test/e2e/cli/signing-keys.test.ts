@@ -65,6 +65,19 @@ describe("keyledger signing-keys", () => {
     expect(bad.stderr).toContain("is not a signing key id");
   });
 
+  it("takes a key id that begins with '-' (one in 64 do) as the key id, not as an option", async () => {
+    let dashed = signerFromSeed(randomBytes(32));
+    while (!dashed.keyId.startsWith("-")) dashed = signerFromSeed(randomBytes(32));
+    const publicKey = Buffer.from(dashed.publicKey).toString("base64url");
+    const approved = await cli("signing-keys", "approve", dashed.keyId, "--public-key", publicKey);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain(`Signing key ${dashed.keyId} is trusted`);
+    const revoked = await cli("signing-keys", "revoke", dashed.keyId, "--reason", "a test key");
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const mistyped = await cli("signing-keys", "approve", "--public-kye", publicKey);
+    expect(mistyped.code).toBe(2);
+  });
+
   it("revokes a key with a reason, refuses one without, and refuses a key revoking itself", async () => {
     expect((await cli("signing-keys", "revoke", b.signer.keyId)).code).toBe(2);
     const self = await cli("signing-keys", "revoke", a.signer.keyId, "--reason", "retire the anchor");
