@@ -10,6 +10,8 @@ export interface LoadResult {
   readonly p99Ms: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** Every answer counted. */
+  readonly requests: number;
 }
 
 /** autocannon against one route: `connections` keep-alive connections for `seconds`. */
@@ -35,13 +37,21 @@ export async function httpLoad(options: {
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    requests: result.requests.total,
   };
 }
 
-/** The bare fastify baseline as its own process, answering `body` on POST /v1/auth/verify. */
-export async function startBareFastify(body: string): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * A fastify baseline as its own process, answering `body` on POST /v1/auth/verify: `bare` a
+ * constant, `schema` the verification's shape without the daemon's features (schema-fastify.mjs).
+ */
+export async function startBareFastify(
+  body: string,
+  kind: "bare" | "schema" = "bare",
+): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [resolve(import.meta.dirname, "../baselines/bare-fastify.mjs"), String(port)], {
+  const script = resolve(import.meta.dirname, `../baselines/${kind}-fastify.mjs`);
+  const child = spawn(process.execPath, [script, String(port)], {
     env: { ...process.env, BENCH_CONSTANT_BODY: body },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -51,6 +61,7 @@ export async function startBareFastify(body: string): Promise<{ url: string; sto
   const exited = new Promise((done) => child.once("exit", done));
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: async () => {
       child.kill("SIGTERM");
       await exited;

@@ -35,12 +35,14 @@ export async function startDaemonProcess(
   natsUrl: string,
   dataDir: string,
   flags: Record<string, string> = {},
+  /** The build to run: this one's, or another (an earlier build, to compare the two in one run). */
+  cli: string = CLI,
 ): Promise<RunningDaemon> {
   const port = await freePort();
   // KEYLEDGER_BENCH_CPU_PROF_DIR=<dir>: each daemon writes a V8 CPU profile there when it stops.
   const profileDir = process.env.KEYLEDGER_BENCH_CPU_PROF_DIR;
   const profile = profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  const args = [...profile, CLI, "serve", "--port", String(port), "--data-dir", dataDir, "--nats-url", natsUrl];
+  const args = [...profile, cli, "serve", "--port", String(port), "--data-dir", dataDir, "--nats-url", natsUrl];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const logPath = join(dataDir, "daemon.log");
   const log = openSync(logPath, "a");

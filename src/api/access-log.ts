@@ -1,4 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from "fastify";
+import { safePath, type AccessLineWriter } from "../logger.js";
 
 /**
  * Requests whose route took the answer over for a long life (the live tail) and writes its own
@@ -21,14 +22,25 @@ export function writesOwnAccessLine(request: FastifyRequest): boolean {
 
 /** One access line per request, when it completes (fastify's default writes two: in and out). */
 export class AccessLog extends LogController {
+  constructor(private readonly write: AccessLineWriter) {
+    super();
+  }
+
   override incomingRequest(request: FastifyRequest): void {
     request.log.debug({ req: request }, "incoming request");
   }
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
     if (writesOwnAccessLine(request)) return;
-    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...fields, err: error }, "request errored");
-    else reply.log.info(fields, "request completed");
+    if (error) {
+      reply.log.error({ req: request, res: reply, responseTime: reply.elapsedTime, err: error }, "request errored");
+      return;
+    }
+    this.write({
+      reqId: String(request.id),
+      req: { method: request.method, path: safePath(request.url), remoteAddress: request.ip },
+      res: { statusCode: reply.statusCode },
+      responseTime: reply.elapsedTime,
+    });
   }
 }

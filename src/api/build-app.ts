@@ -1,8 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Logger } from "pino";
 import { newRequestId } from "../application/index.js";
-import { safePath } from "../logger.js";
+import { accessLineWriter, safePath } from "../logger.js";
 import { AccessLog, writesOwnAccessLine } from "./access-log.js";
+import { LazyRequestLogger } from "./request-logger.js";
 import { AuditSlots } from "./audit-slots.js";
 import type { AppDeps } from "./deps.js";
 import { errorHandler, frameworkErrorHandler, HttpError } from "./errors.js";
@@ -38,7 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // New requests while closing get the contract's 503 body from the hook below, not fastify's own.
     return503OnClosing: false,
-    logController: new AccessLog(),
+    logController: new AccessLog(accessLineWriter(deps.logger)),
+    childLoggerFactory: (logger, bindings, options) => new LazyRequestLogger(logger as Logger, bindings, options),
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -55,30 +58,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     closing = true;
   });
   closeIdleConnectionsOnShutdown(app);
-  app.addHook("onRequest", async (request) => {
-    if (closing && request.url !== "/healthz")
-      throw new HttpError("unavailable", "the daemon is shutting down; try another one or again shortly");
-  });
-  const metrics = deps.metrics;
-  if (metrics !== undefined)
-    app.addHook("onResponse", async (request, reply) => {
-      // A live stream's life is not a request's latency (and is seen only when the server ends it).
-      if (writesOwnAccessLine(request)) return;
-      // The route's pattern (never the raw path, which may hold anything a client sent).
-      const route = request.routeOptions.url ?? "unmatched";
-      metrics.requestDuration.observe(
-        { method: request.method, route, status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-    });
-  // Audit work takes at most a share of the daemon's time while other requests come in (AuditPacer).
+  // Hooks take callbacks, not promises: they run on every request, verifications included.
   app.addHook("onRequest", (request, _reply, done) => {
+    if (closing && request.url !== "/healthz") {
+      done(new HttpError("unavailable", "the daemon is shutting down; try another one or again shortly"));
+      return;
+    }
+    // Audit work takes at most a share of the daemon's time while other requests come in (AuditPacer).
     if (!isAuditWork(request.url)) deps.audits.otherRequest();
     done();
   });
-  app.addHook("onSend", async (request, reply) => {
+  const metrics = deps.metrics;
+  if (metrics !== undefined)
+    app.addHook("onResponse", (request, reply, done) => {
+      // A live stream's life is not a request's latency (and is seen only when the server ends it).
+      // The route's pattern (never the raw path, which may hold anything a client sent).
+      if (!writesOwnAccessLine(request))
+        metrics.requestDuration.observe(
+          { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
+          reply.elapsedTime / 1000,
+        );
+      done();
+    });
+  app.addHook("onSend", (request, reply, payload, done) => {
     void reply.header("x-request-id", String(request.id));
     if (closing) void reply.header("connection", "close");
+    done(null, payload);
   });
 
   await registerOpenApi(app);
