@@ -7,7 +7,7 @@ import {
   type CredentialKind,
   type Role,
 } from "../domain/index.js";
-import type { AccountFields, KeyRecord, Queries } from "../projections/index.js";
+import type { AccountFields, Credential, KeyRecord, Queries } from "../projections/index.js";
 import type { VerifiedTokenCache } from "./token-cache.js";
 import { looksLikeToken, tokenKeyId, verifyToken } from "./tokens.js";
 import type { UsageTracker } from "./usage.js";
@@ -52,13 +52,18 @@ export class Authenticator {
    * a right one. Only a key id the filter cannot rule out and the cache does not hold is read from
    * LevelDB: a key not used lately, or one in a few thousand unknown ids.
    */
-  async verifyKey(presented: string): Promise<KeyVerification> {
+  verifyKey(presented: string): KeyVerification | Promise<KeyVerification> {
     const now = this.clock();
     const keyId = keyIdOf(presented);
     const mayExist = this.queries.mayHoldKey(keyId);
-    // A credential in memory is answered without a turn of the event loop: this is every request's path.
     const cached = this.queries.cachedCredential(keyId);
-    const found = cached ?? (mayExist ? await this.queries.credential(keyId) : null);
+    // A credential in memory (or a key id the filter rules out) is answered at once, without a
+    // promise: this is every request's path. Only a read from LevelDB answers later.
+    if (cached !== undefined || !mayExist) return this.settle(presented, cached ?? null, now);
+    return this.queries.credential(keyId).then((found) => this.settle(presented, found, now));
+  }
+
+  private settle(presented: string, found: Credential | null, now: Date): KeyVerification {
     const check = checkCredential(hashApiKey(presented), found?.key, found?.account, this.iso(now));
     if (!check.valid || found === null) return { valid: false, code: check.valid ? "not_found" : check.code };
     this.usage.record(found.key.id, now);
@@ -74,11 +79,11 @@ export class Authenticator {
     return this.lastIso.text;
   }
 
-  /** The principal behind a bearer credential (API key or access token), or null. */
-  async authenticate(credential: string): Promise<Principal | null> {
+  /** The principal behind a bearer credential (API key or access token), or null; at once when it can. */
+  authenticate(credential: string): Principal | null | Promise<Principal | null> {
     if (credential.startsWith("kl_")) {
-      const result = await this.verifyKey(credential);
-      return result.valid ? { account: result.account, key: result.key, credential: result.credential } : null;
+      const result = this.verifyKey(credential);
+      return result instanceof Promise ? result.then(principalOf) : principalOf(result);
     }
     if (!looksLikeToken(credential)) return null;
     return this.authenticateToken(credential);
@@ -113,6 +118,10 @@ export class Authenticator {
     if (tokenAccepted(issued, key, account, now.toISOString()) === null) return null;
     return { account, key, credential: "token" };
   }
+}
+
+function principalOf(result: KeyVerification): Principal | null {
+  return result.valid ? { account: result.account, key: result.key, credential: result.credential } : null;
 }
 
 export function hasRole(principal: Principal, roles: readonly Role[]): boolean {

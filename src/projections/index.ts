@@ -15,6 +15,7 @@ export type { ProjectorOptions } from "./projector.js";
 export { pageAccounts, Queries } from "./queries.js";
 export type { AccountFilter, AccountPage } from "./queries.js";
 export { ReadModel } from "./read-model.js";
+export type { Credential } from "./read-model.js";
 export { reprojectionNeeded } from "./reprojection.js";
 export type { ChangesPage } from "./changes.js";
 export type { AccountChange, Change, KeyChange } from "./diff.js";

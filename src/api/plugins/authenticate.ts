@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Role } from "../../domain/index.js";
 import { hasRole, type Authenticator, type FailedAuthLimiter, type Principal } from "../../auth/index.js";
 import { forbidden, HttpError, unauthenticated } from "../errors.js";
@@ -34,17 +34,28 @@ const MAX_CREDENTIAL = 2048;
 export function authenticate(app: FastifyInstance, deps: AuthDeps) {
   app.decorateRequest("principal", null);
   return function requireRoles(roles: readonly Role[] | "any") {
-    return async (request: FastifyRequest): Promise<void> => {
+    // A callback hook, not an async one: a credential held in memory is settled without a promise.
+    return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+      const settle = (principal: Principal | null): void => {
+        if (principal === null) {
+          const retryAfter = deps.limiter.recordFailure(request.ip, credential, deps.clock().getTime());
+          if (retryAfter > 0)
+            return done(new HttpError("rate_limited", "too many failed authentications; try again later", retryAfter));
+          return done(unauthenticated());
+        }
+        request.principal = principal;
+        done(roles !== "any" && !hasRole(principal, roles) ? forbidden() : undefined);
+      };
       const presented = bearer(request);
       const credential = presented !== null && presented.length <= MAX_CREDENTIAL ? presented : null;
-      const principal = credential === null ? null : await deps.authenticator.authenticate(credential);
-      if (principal === null) {
-        const retryAfter = deps.limiter.recordFailure(request.ip, credential, deps.clock().getTime());
-        if (retryAfter > 0) throw new HttpError("rate_limited", "too many failed authentications; try again later", retryAfter);
-        throw unauthenticated();
+      let principal: Principal | null | Promise<Principal | null>;
+      try {
+        principal = credential === null ? null : deps.authenticator.authenticate(credential);
+      } catch (error) {
+        return done(error as Error);
       }
-      request.principal = principal;
-      if (roles !== "any" && !hasRole(principal, roles)) throw forbidden();
+      if (principal instanceof Promise) principal.then(settle, done);
+      else settle(principal);
     };
   };
 }

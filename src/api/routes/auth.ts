@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { newTokenId } from "../../application/index.js";
-import { issueToken } from "../../auth/index.js";
+import { issueToken, type KeyVerification } from "../../auth/index.js";
 import type { AppDeps } from "../deps.js";
 import { forbidden } from "../errors.js";
 import type { RequireRoles } from "../plugins/authenticate.js";
@@ -40,6 +40,16 @@ const Jwks = Type.Object({
 });
 
 export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPluginAsyncTypebox {
+  const verifyAnswer = (result: KeyVerification) => {
+    deps.metrics?.verifications.inc({ result: result.valid ? "valid" : result.code });
+    if (!result.valid) return { valid: false as const, code: result.code };
+    return {
+      valid: true as const,
+      serviceAccount: { id: result.account.id, name: result.account.name, roles: [...result.account.roles] },
+      apiKey: { id: result.key.id, name: result.key.name, expiresAt: result.key.expiresAt },
+      credential: result.credential,
+    };
+  };
   return async (app) => {
     app.post(
       "/v1/auth/verify",
@@ -47,16 +57,10 @@ export function authRoutes(deps: AppDeps, requireRoles: RequireRoles): FastifyPl
         onRequest: requireRoles(["verifier", "admin"]),
         schema: { body: VerifyBody, response: { 200: VerifyAnswer, ...errorResponses } },
       },
-      async (request) => {
-        const result = await deps.authenticator.verifyKey(request.body.key);
-        deps.metrics?.verifications.inc({ result: result.valid ? "valid" : result.code });
-        if (!result.valid) return { valid: false as const, code: result.code };
-        return {
-          valid: true as const,
-          serviceAccount: { id: result.account.id, name: result.account.name, roles: [...result.account.roles] },
-          apiKey: { id: result.key.id, name: result.key.name, expiresAt: result.key.expiresAt },
-          credential: result.credential,
-        };
+      // Not async: a key held in memory is answered without a promise (fastify sends a plain value).
+      (request) => {
+        const result = deps.authenticator.verifyKey(request.body.key);
+        return result instanceof Promise ? result.then(verifyAnswer) : verifyAnswer(result);
       },
     );
 
