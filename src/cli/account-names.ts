@@ -1,4 +1,4 @@
-import { KeyledgerApiError, type EventEnvelope, type KeyledgerClient } from "../client/index.js";
+import { KeyledgerApiError, type EventEnvelope, type KeyledgerClient } from "../client/http.js";
 
 /** At most this many accounts are looked up by id while one command prints events; beyond, ids are shown. */
 const MAX_LOOKUPS = 500;

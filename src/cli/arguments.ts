@@ -1,5 +1,5 @@
 import { EVENT_TYPES } from "../domain/index.js";
-import type { EventType } from "../client/index.js";
+import type { EventType } from "../client/http.js";
 import { UsageError } from "./usage-error.js";
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;

@@ -1,6 +1,7 @@
-import { KeyledgerClient } from "../client/index.js";
+import { KeyledgerClient } from "../client/http.js";
 import type { Io } from "./io.js";
 import { configPath, readLogin } from "./login-store.js";
+import { nodeFetch } from "./node-fetch.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -35,7 +36,7 @@ export async function connection(io: Io): Promise<Connection> {
   const credential = envKey ?? stored!.apiKey;
   checkCredentialText(credential, envKey === undefined ? "the stored API key" : "KEYLEDGER_API_KEY");
   return {
-    client: new KeyledgerClient({ url, credential }),
+    client: new KeyledgerClient({ url, credential, fetch: nodeFetch }),
     url,
     source: envKey === undefined ? "login" : "environment",
     loginPath,

@@ -1,4 +1,4 @@
-import type { EventActor, EventEnvelope } from "../client/index.js";
+import type { EventActor, EventEnvelope } from "../client/http.js";
 
 /**
  * The columns of `keyledger events`, with fixed widths so that rows align as they stream in:

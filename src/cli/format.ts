@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import type { AccountChange, ApiKey, ApiKeyAsOf, ApiKeyWithSecret, ServiceAccount, ServiceAccountAsOf } from "../client/index.js";
+import type { AccountChange, ApiKey, ApiKeyAsOf, ApiKeyWithSecret, ServiceAccount, ServiceAccountAsOf } from "../client/http.js";
 
 const BLANK = {
   top: "",

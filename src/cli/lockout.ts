@@ -1,4 +1,4 @@
-import { KeyledgerApiError, type KeyledgerClient } from "../client/index.js";
+import { KeyledgerApiError, type KeyledgerClient } from "../client/http.js";
 import { CommandFailed } from "./usage-error.js";
 
 /** What a command is about to switch off: one API key of an account, or the account with all its keys. */

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 // No NATS client here: the daemon and the rebuild load it when they start (a missing nats-server
 // is reported by its message, as any other error below).
-import { KeyledgerApiError, KeyledgerConnectionError } from "../client/index.js";
+import { KeyledgerApiError, KeyledgerConnectionError } from "../client/http.js";
 import { addApiKeyCommands, API_KEY_VERBS } from "./commands/api-key.js";
 import { addAuditCommands } from "./commands/audit.js";
 import { addAuthCommands } from "./commands/auth.js";

@@ -38,12 +38,28 @@ import { LastLine } from "./last-line.js";
 import { Fatal, MAX_LINE, SseParser, type SseMessage } from "./sse.js";
 import { decoded, pause, watchdog } from "./stream-io.js";
 
+/** What the client reads of an answer: a `Response` has all of it. */
+export interface FetchAnswer {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+}
+
+/** What the client asks of `fetch`: the global one fits, and so does a smaller transport (the CLI's). */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal },
+) => Promise<FetchAnswer>;
+
 export interface ClientOptions {
   /** The daemon's base URL, such as http://127.0.0.1:8080. */
   readonly url: string;
   /** An API key or an access token. */
   readonly credential: string;
-  readonly fetch?: typeof fetch;
+  /** The global `fetch` unless given. */
+  readonly fetch?: FetchLike;
   readonly timeoutMs?: number;
 }
 
@@ -54,7 +70,7 @@ export interface ClientOptions {
  */
 export class KeyledgerClient {
   private readonly base: string;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: FetchLike;
 
   constructor(private readonly options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, "");
@@ -529,7 +545,7 @@ export class KeyledgerClient {
     method: string,
     path: string,
     init: { body?: unknown; accept?: string; headers?: Record<string, string>; signal: AbortSignal },
-  ): Promise<Response> {
+  ): Promise<FetchAnswer> {
     try {
       return await this.doFetch(`${this.base}${path}`, {
         method,
@@ -547,12 +563,12 @@ export class KeyledgerClient {
     }
   }
 
-  private async parsed<T>(response: Response): Promise<T> {
+  private async parsed<T>(response: FetchAnswer): Promise<T> {
     const text = await this.text(response);
     return text === "" ? (undefined as T) : this.json<T>(text, response.status);
   }
 
-  private async text(response: Response): Promise<string> {
+  private async text(response: FetchAnswer): Promise<string> {
     try {
       return await response.text();
     } catch (error) {
@@ -573,7 +589,7 @@ export class KeyledgerClient {
   }
 
   /** The error an answer that is not 2xx stands for: the API's own, or a connection error when it is not the API. */
-  private async failure(response: Response): Promise<Error> {
+  private async failure(response: FetchAnswer): Promise<Error> {
     const text = await this.text(response);
     let parsed: Partial<ErrorBody> | undefined;
     try {

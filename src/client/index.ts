@@ -1,7 +1,4 @@
-export { KeyledgerApiError, KeyledgerConnectionError } from "./errors.js";
-export { KeyledgerClient } from "./http-client.js";
-export type { ClientOptions } from "./http-client.js";
-export type * from "./types.js";
+export * from "./http.js";
 export { createVerifier } from "./verifier.js";
 export type { RevocationSeen, Verifier, VerifierOptions, VerifierStatus } from "./verifier.js";
 export { createTokenVerifier, TOKEN_ISSUER } from "./access-tokens.js";

@@ -5,6 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findNatsServer } from "../../src/nats/index.js";
+import { runCli } from "../helpers/cli.js";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
 import { client, waitUntil } from "../helpers/http.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
@@ -70,6 +71,22 @@ describe("HTTPS when a certificate and key are configured", () => {
       () => "refused",
     );
     expect(plain).not.toBe(200);
+  });
+
+  it("is what the CLI talks to when it trusts the certificate (NODE_EXTRA_CA_CERTS), and it refuses the daemon when it does not", async () => {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: "/nonexistent",
+      KEYLEDGER_URL: daemon.url,
+      KEYLEDGER_API_KEY: await daemon.adminKey(),
+    };
+    const trusted = await runCli(["whoami"], { env: { ...env, NODE_EXTRA_CA_CERTS: certificate.cert } });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(trusted.stdout).toContain("admin");
+    const untrusted = await runCli(["whoami"], { env });
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/cannot reach keyledger at https:\/\/127\.0\.0\.1:\d+: [A-Z_]+/);
+    expect(untrusted.stderr).not.toContain(env.KEYLEDGER_API_KEY);
   });
 });
 

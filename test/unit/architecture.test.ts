@@ -92,7 +92,27 @@ describe("the source tree", () => {
     }
   });
 
-  it("imports another area only through its index.ts", async () => {
+  it("keeps the client's light entry light: no NATS, no tweetnacl, no Node module, all the way down (a browser and every CLI command load it)", async () => {
+    const graph = await importGraph();
+    const reached = new Set<string>();
+    const visit = (file: string): void => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      for (const target of graph.get(file) ?? []) visit(target);
+    };
+    visit(join(SRC, "client", "http.ts"));
+    expect(reached.size).toBeGreaterThan(3);
+    for (const file of reached) {
+      expect(relative(SRC, file).startsWith("client/"), relative(SRC, file)).toBe(true);
+      const text = await readFile(file, "utf8");
+      expect(text, relative(SRC, file)).not.toMatch(/from "(node:[a-z_/]+|tweetnacl|@nats-io\/[a-z-]+)"/);
+    }
+  });
+
+  // An area may declare a light entry beside its index.ts, exporting a part of the same things.
+  const LIGHT_ENTRIES = ["client/http.ts"];
+
+  it("imports another area only through its index.ts (or a light entry it declares)", async () => {
     const graph = await importGraph();
     const areaOf = (file: string): string => relative(SRC, file).split("/")[0]!;
     const offenders: string[] = [];
@@ -100,7 +120,8 @@ describe("the source tree", () => {
       for (const target of targets) {
         const targetArea = areaOf(target);
         const crossesArea = targetArea !== areaOf(file) && relative(SRC, target).includes("/");
-        if (crossesArea && !target.endsWith("/index.ts")) offenders.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
+        const entry = target.endsWith("/index.ts") || LIGHT_ENTRIES.includes(relative(SRC, target));
+        if (crossesArea && !entry) offenders.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
       }
     }
     expect(offenders).toEqual([]);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ApiKeyWithSecret } from "../../client/index.js";
+import type { ApiKeyWithSecret } from "../../client/http.js";
 import { connectedClient, connection } from "../connect.js";
 import { parseBoolean, parseDuration } from "../duration.js";
 import { fields, keyFields, keyTable, secretLines, SHOWN_ONCE } from "../format.js";

@@ -1,6 +1,6 @@
 import { constants, createReadStream } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import type { AuditReport } from "../../client/index.js";
+import type { AuditReport } from "../../client/http.js";
 import type { Io } from "../io.js";
 import { count, progressLine } from "../progress.js";
 import { CommandFailed, UsageError } from "../usage-error.js";

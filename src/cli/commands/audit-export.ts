@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
-import type { EvidenceBundleSeal, EvidenceExport } from "../../client/index.js";
+import type { EvidenceBundleSeal, EvidenceExport } from "../../client/http.js";
 import { connectedClient } from "../connect.js";
 import type { Io } from "../io.js";
 import { count, progressLine, type Progress } from "../progress.js";

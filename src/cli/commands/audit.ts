@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { AuditDiff, AuditReport, AuditState } from "../../client/index.js";
+import type { AuditDiff, AuditReport, AuditState } from "../../client/http.js";
 import { parseAsOf, parseCount } from "../arguments.js";
 import { connectedClient } from "../connect.js";
 import { diffTable, stateTable, table } from "../format.js";

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { KeyledgerClient } from "../../client/index.js";
+import { KeyledgerClient } from "../../client/http.js";
 import { checkCredentialText, connectedClient, normalizeUrl } from "../connect.js";
 import { fields } from "../format.js";
 import type { Io } from "../io.js";
+import { nodeFetch } from "../node-fetch.js";
 import { configPath, removeLogin, writeLogin } from "../login-store.js";
 import { emit, withOutput, type Format } from "../output.js";
 import { UsageError } from "../usage-error.js";
@@ -28,7 +29,7 @@ export function addAuthCommands(program: Command, io: Io): void {
     const key = (io.stdinIsTTY ? await io.ask("API key: ", true) : await io.readStdin()).trim();
     if (key === "") throw new UsageError("no API key was given");
     checkCredentialText(key, "the API key");
-    const who = await new KeyledgerClient({ url, credential: key }).whoami();
+    const who = await new KeyledgerClient({ url, credential: key, fetch: nodeFetch }).whoami();
     const path = configPath(io.env);
     await writeLogin(path, { url, apiKey: key });
     emit(

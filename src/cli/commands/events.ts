@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import type { EventEnvelope, EventType, KeyledgerClient } from "../../client/index.js";
+import type { EventEnvelope, EventType, KeyledgerClient } from "../../client/http.js";
 import { ACCOUNT_ID_PATTERN, EVENT_TYPES } from "../../domain/index.js";
 import { parseEventType, parseSequence } from "../arguments.js";
 import { connectedClient } from "../connect.js";
 import { AccountNames } from "../account-names.js";
 import { eventHeader, eventLine, SEQUENCE_GAPS } from "../event-format.js";
-import { KeyledgerApiError } from "../../client/index.js";
+import { KeyledgerApiError } from "../../client/http.js";
 import type { Io } from "../io.js";
 import { withOutput, type Format } from "../output.js";
 import { count, progressLine } from "../progress.js";

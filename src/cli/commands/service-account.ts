@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { PointInTime, Role, ServiceAccount } from "../../client/index.js";
+import type { PointInTime, Role, ServiceAccount } from "../../client/http.js";
 import { parseAsOf } from "../arguments.js";
 import { connectedClient, connection } from "../connect.js";
 import { checkDescriptionLocally, checkNameLocally, checkRolesLocally } from "../local-checks.js";

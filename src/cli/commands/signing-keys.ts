@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { SigningKey } from "../../client/index.js";
+import type { SigningKey } from "../../client/http.js";
 import { connectedClient } from "../connect.js";
 import { fields, table } from "../format.js";
 import type { Io } from "../io.js";
