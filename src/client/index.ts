@@ -11,5 +11,5 @@ export type {
 } from "./access-tokens.js";
 export { REVOCATION_FILTER, REVOCATION_SUBJECT_PREFIX, REVOCATION_TYPES, revocationStreamName } from "./revocation-contract.js";
 export type { Revocation, RevocationType } from "./revocation-contract.js";
-export type { FeedState } from "./revocation-feed.js";
+export type { FeedState, NatsConnectOptions } from "./nats-options.js";
 export type { VerifierLogger } from "./verifier-logger.js";

@@ -1,5 +1,6 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import type { FeedState, NatsConnectOptions } from "./nats-options.js";
 import { describeError, redactor } from "./redaction.js";
 import { readRevocation, REVOCATION_FILTER, revocationStreamName, type Revocation } from "./revocation-contract.js";
 import type { VerifierLogger } from "./verifier-logger.js";
@@ -10,14 +11,13 @@ import type { VerifierLogger } from "./verifier-logger.js";
  * - `live`: caught up, and the feed proved alive within the last few heartbeats;
  * - `closed`.
  */
-export type FeedState = "connecting" | "catching-up" | "live" | "closed";
 
 export interface RevocationFeedOptions {
   readonly servers: string | string[];
   /** The event stream's name; the feed is `<stream>_REVOCATIONS`. */
   readonly stream: string;
   /** Passed to `connect` of `@nats-io/transport-node` (credentials, TLS, …) after the defaults. */
-  readonly connectOptions: Partial<NodeConnectionOptions>;
+  readonly connectOptions: NatsConnectOptions;
   /** The consumer's idle heartbeat; three missed ones make the feed not live until it restarted. */
   readonly heartbeatMs: number;
   readonly retryDelayMs: number;
@@ -51,8 +51,9 @@ export class RevocationFeed {
   private readonly redact: (text: string) => string;
 
   constructor(private readonly options: RevocationFeedOptions) {
+    const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
     const { token, user, pass } = options.connectOptions;
-    this.redact = redactor(token, user, typeof pass === "string" ? pass : undefined);
+    this.redact = redactor(text(token), text(user), text(pass));
   }
 
   private get closed(): boolean {
@@ -76,7 +77,7 @@ export class RevocationFeed {
   start(): void {
     this.running ??= this.run();
     this.watchdog = setInterval(() => this.checkHeartbeat(), this.options.heartbeatMs);
-    this.watchdog.unref?.();
+    unref(this.watchdog);
   }
 
   async close(): Promise<void> {
@@ -107,7 +108,7 @@ export class RevocationFeed {
         );
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          setTimeout(resolve, this.options.retryDelayMs).unref?.();
+          unref(setTimeout(resolve, this.options.retryDelayMs));
         });
       }
     }
@@ -120,7 +121,7 @@ export class RevocationFeed {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       timeout: 5000,
-      ...this.options.connectOptions,
+      ...(this.options.connectOptions as Partial<NodeConnectionOptions>),
     });
     if (this.closed) {
       await nc.close();
@@ -226,4 +227,9 @@ export class RevocationFeed {
     this.current = state;
     this.options.onStateChange?.(state);
   }
+}
+
+/** Lets the process exit while only this timer is left (Node); a browser's timers are numbers. */
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
 }

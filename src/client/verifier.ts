@@ -1,4 +1,3 @@
-import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { createTokenVerifier, type TokenVerifierOptions, type TokenVerifyResult } from "./access-tokens.js";
 import { bounded } from "./bounds.js";
 import { KeyledgerApiError, KeyledgerConnectionError } from "./errors.js";
@@ -6,7 +5,8 @@ import { KeyledgerClient } from "./http-client.js";
 import { keyDigest } from "./key-digest.js";
 import { describeError, redactor } from "./redaction.js";
 import { DEFAULT_STREAM, endsAccount, type Revocation } from "./revocation-contract.js";
-import type { FeedState, RevocationFeed } from "./revocation-feed.js";
+import type { FeedState, NatsConnectOptions } from "./nats-options.js";
+import type { RevocationFeed } from "./revocation-feed.js";
 import { RevocationWindow } from "./revocation-window.js";
 import { TokenRevocations } from "./token-revocations.js";
 import type { VerifyResult } from "./types.js";
@@ -25,7 +25,7 @@ export interface VerifierOptions {
   readonly natsUser?: string;
   readonly natsPass?: string;
   /** Anything else `connect` of `@nats-io/transport-node` takes (TLS, nkeys, creds authenticator, …). */
-  readonly natsOptions?: Partial<NodeConnectionOptions>;
+  readonly natsOptions?: NatsConnectOptions;
   /** The event stream's name (the feed is `<stream>_REVOCATIONS`): default `KEYLEDGER`. */
   readonly stream?: string;
   /**
@@ -156,7 +156,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (options.natsUrl === undefined) {
     markReady();
   } else {
-    const connectOptions: Partial<NodeConnectionOptions> = {
+    const connectOptions: NatsConnectOptions = {
       ...(options.natsToken === undefined ? {} : { token: options.natsToken }),
       ...(options.natsUser === undefined ? {} : { user: options.natsUser }),
       ...(options.natsPass === undefined ? {} : { pass: options.natsPass }),

@@ -1,0 +1,9 @@
+/**
+ * Options for `connect` of `@nats-io/transport-node` (TLS, nkeys, an authenticator, …), passed on
+ * as given. Typed loosely on purpose: the SDK's declarations then need no NATS package, which is an
+ * optional peer loaded only when the revocation feed is followed.
+ */
+export type NatsConnectOptions = Readonly<Record<string, unknown>>;
+
+/** Where the revocation feed stands (`"off"` in a verifier without one). */
+export type FeedState = "connecting" | "catching-up" | "live" | "closed";
