@@ -2,6 +2,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# The SDK's workspace (packages/client) is listed in package.json: npm ci needs its manifest.
+COPY packages/client/package.json ./packages/client/package.json
 COPY scripts ./scripts
 COPY src ./src
 RUN npm ci --ignore-scripts && npm run build && npm prune --omit=dev

@@ -345,8 +345,19 @@ describe("docker-compose.yml: the clustered deployment (no Docker engine here: c
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/CMD \["node", "dist\/cli\/main\.js", "serve"\]/);
     expect(dockerfile).toContain(`KEYLEDGER_DATA_DIR=${services["keyledger-1"]!.environment!.KEYLEDGER_DATA_DIR}`);
-    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+      workspaces?: string[];
+    };
     expect(pkg.bin.keyledger).toBe("dist/cli/main.js");
+    // npm ci refuses a lock file whose workspaces it cannot find: each one's manifest is copied before it.
+    const install = dockerfile.indexOf("npm ci");
+    expect(install).toBeGreaterThan(0);
+    for (const workspace of pkg.workspaces ?? []) {
+      const copy = dockerfile.indexOf(`COPY ${workspace}/package.json`);
+      expect(copy, `${workspace}/package.json is copied before npm ci`).toBeGreaterThan(0);
+      expect(copy).toBeLessThan(install);
+    }
   });
 });
 
