@@ -351,7 +351,7 @@ describe("docker-compose.yml: the clustered deployment (no Docker engine here: c
     };
     expect(pkg.bin.keyledger).toBe("dist/cli/main.js");
     // npm ci refuses a lock file whose workspaces it cannot find: each one's manifest is copied before it.
-    const install = dockerfile.indexOf("npm ci");
+    const install = dockerfile.indexOf("RUN npm ci");
     expect(install).toBeGreaterThan(0);
     for (const workspace of pkg.workspaces ?? []) {
       const copy = dockerfile.indexOf(`COPY ${workspace}/package.json`);
