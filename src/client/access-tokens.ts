@@ -84,7 +84,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const leeway = bounded("leewaySeconds", options.leewaySeconds ?? 5, 0, 300);
   const jwks = new JwksCache({
     url: options.url,
-    fetch: options.fetch ?? fetch,
+    // Called as a plain function: a browser's fetch refuses any other `this` ("Illegal invocation").
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     clock,
     maxAgeMs: bounded("jwksMaxAgeMs", options.jwksMaxAgeMs ?? 300_000, 0, 86_400_000),
     minRefetchIntervalMs: bounded("jwksMinRefetchIntervalMs", options.jwksMinRefetchIntervalMs ?? 10_000, 0, 3_600_000),

@@ -74,7 +74,8 @@ export class KeyledgerClient {
 
   constructor(private readonly options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, "");
-    this.doFetch = options.fetch ?? fetch;
+    // Called as a plain function: a browser's fetch refuses any other `this` ("Illegal invocation").
+    this.doFetch = options.fetch ?? ((url, init) => fetch(url, init));
   }
 
   async whoami(): Promise<Whoami> {

@@ -73,7 +73,8 @@ describe("examples/fastify-service", () => {
     expect(served.status).toBe(200);
     expect(await served.json()).toEqual({ hello: "example-caller", roles: ["auditor"] });
     const health = `http://127.0.0.1:${port}/healthz`;
-    const before = await (await fetch(health)).json();
+    type Status = { feed: string; position: number; cachedEntries: number };
+    const before = (await (await fetch(health)).json()) as Status;
     expect(before).toMatchObject({ feed: "live", trusted: true, cachedEntries: 1 });
     expect((await admin.patch(`/v1/service-accounts/${caller.id}/api-keys/${caller.keyId}`, { active: false })).status).toBe(200);
     await waitUntil(
@@ -82,7 +83,7 @@ describe("examples/fastify-service", () => {
       50,
     );
     // The feed brought the revocation (its position moved on) and the cached answer went with it.
-    const after = await (await fetch(health)).json();
+    const after = (await (await fetch(health)).json()) as Status;
     expect(after.position).toBeGreaterThan(before.position);
     expect(after.cachedEntries).toBe(0);
   });
@@ -117,7 +118,8 @@ describe("examples/token-service and examples/ci-job", () => {
     const { stdout, stderr } = await run("sh", [join(EXAMPLES, "ci-job", "ci-job.sh")], { env });
     expect(JSON.parse(stdout)).toEqual({ hello: "example-ci-job", account: job.id, roles: ["auditor"] });
     expect(stdout + stderr).not.toContain(job.key);
-    const missing = await run("sh", [join(EXAMPLES, "ci-job", "ci-job.sh")], { env: { ...env, KEYLEDGER_API_KEY: "" } }).catch(
+    const missing = await run("sh", [join(EXAMPLES, "ci-job", "ci-job.sh")], { env: { ...env, KEYLEDGER_API_KEY: "" } }).then(
+      () => ({ code: 0, stderr: "" }),
       (error: { code: number; stderr: string }) => error,
     );
     expect(missing.code).not.toBe(0);
