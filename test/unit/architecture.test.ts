@@ -76,14 +76,7 @@ describe("the source tree", () => {
 
   it("keeps the stored format and the auditor free of NATS, LevelDB and HTTP, all the way down (the offline bundle verifier runs on them)", async () => {
     const graph = await importGraph();
-    const reached = new Set<string>();
-    const visit = (file: string): void => {
-      if (reached.has(file)) return;
-      reached.add(file);
-      for (const target of graph.get(file) ?? []) visit(target);
-    };
-    visit(join(SRC, "format", "index.ts"));
-    visit(join(SRC, "audit", "index.ts"));
+    const reached = reachedFrom(graph, join(SRC, "format", "index.ts"), join(SRC, "audit", "index.ts"));
     const areas = new Set([...reached].map((file) => relative(SRC, file).split("/")[0]));
     expect([...areas].sort()).toEqual(["audit", "domain", "format", "signing", "trust"]);
     for (const file of reached) {
@@ -94,13 +87,7 @@ describe("the source tree", () => {
 
   it("keeps the client's light entry light: no NATS, no tweetnacl, no Node module, all the way down (a browser and every CLI command load it)", async () => {
     const graph = await importGraph();
-    const reached = new Set<string>();
-    const visit = (file: string): void => {
-      if (reached.has(file)) return;
-      reached.add(file);
-      for (const target of graph.get(file) ?? []) visit(target);
-    };
-    visit(join(SRC, "client", "http.ts"));
+    const reached = reachedFrom(graph, join(SRC, "client", "http.ts"));
     expect(reached.size).toBeGreaterThan(3);
     for (const file of reached) {
       expect(relative(SRC, file).startsWith("client/"), relative(SRC, file)).toBe(true);
@@ -127,3 +114,15 @@ describe("the source tree", () => {
     expect(offenders).toEqual([]);
   });
 });
+
+/** Every file the entries import, directly or not (the entries included). */
+function reachedFrom(graph: Map<string, string[]>, ...entries: string[]): Set<string> {
+  const reached = new Set<string>();
+  const visit = (file: string): void => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const target of graph.get(file) ?? []) visit(target);
+  };
+  for (const entry of entries) visit(entry);
+  return reached;
+}
