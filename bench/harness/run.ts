@@ -34,6 +34,7 @@ export async function runBenchmarks(sizes: BenchSizes): Promise<Row[]> {
   const big = sizes.only === undefined || bigRows.some((id) => sizes.only!.has(id)) ? await bigWorldRows(sizes) : [];
   const order = [
     "1",
+    "1b",
     "2",
     "2b",
     "3a1",

@@ -13,6 +13,7 @@ describe("the benchmark harness (smoke run on tiny sizes)", () => {
     process.stdout.write(`${textTable(rows)}\n`);
     expect(rows.map((row) => row.id)).toEqual([
       "1",
+      "1b",
       "2",
       "2b",
       "3a1",
