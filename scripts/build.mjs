@@ -8,7 +8,14 @@ import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 const STAMP = join(root, "dist", ".build-stamp");
-const INPUTS = ["src", "tsconfig.json", "tsconfig.build.json", "package-lock.json"];
+const INPUTS = [
+  "src",
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "package-lock.json",
+  "console",
+  join("packages", "client", "tsconfig.json"),
+];
 
 /** The newest modification time among the files under `path` (0 when there are none). */
 function newest(path) {
@@ -25,16 +32,20 @@ const changed = Math.max(...INPUTS.map((input) => newest(join(root, input))));
 if (process.argv.includes("--if-stale") && built > 0 && changed <= built) process.exit(0);
 
 const started = new Date();
-try {
-  execFileSync(
-    process.execPath,
-    [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.build.json")],
-    {
-      stdio: "inherit",
-    },
+const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+const steps = [[tsc, "-p", join(root, "tsconfig.build.json")]];
+// The SDK's package (packages/client), which the web console imports, then the console itself:
+// its types checked, and Vite's build into dist/console, which the daemon serves at /console.
+if (existsSync(join(root, "packages", "client", "tsconfig.json"))) steps.push([tsc, "-p", join(root, "packages", "client")]);
+if (existsSync(join(root, "console", "vite.config.ts")))
+  steps.push(
+    [tsc, "-p", join(root, "console")],
+    [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", join(root, "console", "vite.config.ts")],
   );
+try {
+  for (const step of steps) execFileSync(process.execPath, step, { stdio: "inherit", cwd: root });
 } catch {
-  process.exit(1); // tsc has said why
+  process.exit(1); // the step has said why
 }
 chmodSync(join(root, "dist", "cli", "main.js"), 0o755);
 // The stamp bears the time the build started: a source saved while it ran is newer, and builds again.

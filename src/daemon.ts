@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { AUDIT_SHARE, auditAdmission, AuditPacer, buildApp } from "./api/index.js";
+import { AUDIT_SHARE, auditAdmission, AuditPacer, buildApp, loadConsoleFiles } from "./api/index.js";
 import { bootstrapAdmin, claimHeldByStream, CommandHandler, ServiceAccounts, SigningKeys } from "./application/index.js";
 import { Authenticator, FailedAuthLimiter, UsageTracker, VerifiedTokenCache } from "./auth/index.js";
 import type { Config } from "./config.js";
@@ -254,6 +254,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       tokenTtlSeconds: config.tokenTtlSeconds,
       trustProxy: config.trustProxy,
       streamLimits: { perPrincipal: config.maxStreamsPerPrincipal, total: config.maxStreams },
+      consoleFiles: loadConsoleFiles(),
       audits: auditAdmission(
         { perPrincipal: config.maxAuditRequestsPerPrincipal, total: config.maxAuditRequests },
         new AuditPacer(AUDIT_SHARE, { onWait: (ms) => metrics.auditWaited.inc(ms / 1000) }),

@@ -99,7 +99,11 @@ async function startedAfter(command: readonly string[], natsUrl: string, dataDir
     );
     return performance.now() - started;
   } finally {
-    process.kill(-child.pid!, "SIGTERM");
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {
+      // already gone (a start that failed): the error above says why
+    }
     await exited;
   }
 }

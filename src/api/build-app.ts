@@ -15,6 +15,7 @@ import { registerOpenApi } from "./plugins/openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditExportRoutes } from "./routes/audit-export.js";
 import { auditRoutes } from "./routes/audit.js";
+import { consoleRoutes } from "./routes/console.js";
 import { authRoutes } from "./routes/auth.js";
 import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditExportRoutes(deps, requireRoles, auditSlots));
   await app.register(signingKeyRoutes(deps, requireRoles));
   await app.register(operationRoutes(deps));
+  await app.register(consoleRoutes(deps.consoleFiles ?? null));
   return app;
 }
 

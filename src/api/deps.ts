@@ -1,3 +1,4 @@
+import type { ConsoleFiles } from "./console-files.js";
 import type { Logger } from "pino";
 import type { ServiceAccounts, SigningKeys } from "../application/index.js";
 import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
@@ -48,6 +49,8 @@ export interface AppDeps {
   readonly audits: AuditAdmission;
   /** Caps on live event streams (`/v1/events/stream`): per service account, and for the daemon. */
   readonly streamLimits: { readonly perPrincipal: number; readonly total: number };
+  /** The web console's built files (null: not built, `/console` says so). */
+  readonly consoleFiles?: ConsoleFiles | null;
   /** Prometheus metrics; without them (some tests) `/metrics` answers 404 and nothing is counted. */
   readonly metrics?: Metrics;
 }

@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
-import { chromium, type BrowserContext } from "playwright-core";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { tempDir } from "./nats.js";
 
 /** Debian's chromium: the browser tests never download one. */
@@ -26,4 +28,24 @@ export async function launchBrowser(): Promise<BrowserContext> {
       "--no-first-run",
     ],
   });
+}
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+
+/**
+ * axe-core's serious and critical violations on the page as it is now, each as `rule: where`. The
+ * script is evaluated through the browser's debugging protocol, which the page's CSP does not cover.
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.evaluate(await readFile(AXE, "utf8"));
+  const violations = (await page.evaluate(
+    "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)",
+  )) as Array<{
+    id: string;
+    impact: string | null;
+    nodes: Array<{ target: string[] }>;
+  }>;
+  return violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
 }

@@ -96,6 +96,25 @@ describe("the source tree", () => {
     }
   });
 
+  it("keeps the web console apart: it imports nothing from src/ (the API and the SDK's package only), and src/ nothing from it", async () => {
+    const consoleDir = resolve("console", "src");
+    const files = (await readdir(consoleDir, { recursive: true })).filter((file) => /\.tsx?$/.test(file));
+    expect(files.length).toBeGreaterThan(3);
+    for (const file of files) {
+      const text = await readFile(join(consoleDir, file), "utf8");
+      for (const [, specifier] of text.matchAll(/from "([^"]+)"/g)) {
+        const local = specifier!.startsWith(".");
+        if (local)
+          expect(resolve(consoleDir, dirname(file), specifier!).startsWith(consoleDir), `${file} imports ${specifier}`).toBe(
+            true,
+          );
+        else expect(specifier, file).toMatch(/^(preact(\/hooks)?|@keyledger\/client(\/http)?)$/);
+      }
+    }
+    for (const file of await sourceFiles(SRC))
+      expect(await readFile(file, "utf8"), relative(SRC, file)).not.toMatch(/from "[^"]*console\//);
+  });
+
   // An area may declare a light entry beside its index.ts, exporting a part of the same things.
   const LIGHT_ENTRIES = ["client/http.ts"];
 

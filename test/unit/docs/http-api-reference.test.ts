@@ -10,15 +10,18 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditAdmission, buildApp } from "../../../src/api/index.js";
+import { auditAdmission, buildApp, loadConsoleFiles } from "../../../src/api/index.js";
 import type { AppDeps } from "../../../src/api/deps.js";
 import { Metrics } from "../../../src/metrics/index.js";
 import { docSections, type DocSection } from "./sections.js";
 
 const DOC = join(process.cwd(), "docs", "http-api.md");
 
-/** Routes that describe the API rather than belong to it: served, but not in the OpenAPI document. */
-const DOCUMENTATION_ROUTES = ["GET /openapi.json", "GET /docs"];
+/**
+ * Routes served but not in the OpenAPI document: those that describe the API, and the web
+ * console's page (its files under /console/assets/ are named in its section).
+ */
+const DOCUMENTATION_ROUTES = ["GET /openapi.json", "GET /docs", "GET /console"];
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
@@ -45,6 +48,7 @@ function registrationDeps(): AppDeps {
     trustProxy: false,
     streamLimits: { perPrincipal: 1, total: 1 },
     audits: auditAdmission({ perPrincipal: 1, total: 1 }),
+    consoleFiles: loadConsoleFiles(),
     metrics: new Metrics({
       eventsAppended: () => new Map(),
       projectionLag: () => 0,

@@ -1,0 +1,43 @@
+import { useState } from "preact/hooks";
+import { AccountsPage } from "./pages/accounts.js";
+import { SignInPage } from "./pages/sign-in.js";
+import type { Session } from "./session.js";
+
+/** Signed out, or signed in; a session that ends leads back to sign-in with a sentence saying why. */
+export function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  if (session === null)
+    return (
+      <SignInPage
+        notice={notice}
+        onSignedIn={(started) => {
+          setNotice(null);
+          setSession(started);
+        }}
+      />
+    );
+  const end = (why: string | null) => {
+    setNotice(why);
+    setSession(null);
+  };
+  return (
+    <div class="shell">
+      <header class="bar">
+        <span class="brand">keyledger</span>
+        <span class="who">
+          Signed in as <strong>{session.name}</strong> ({session.roles.join(", ")})
+        </span>
+        <button type="button" onClick={() => end("You signed out.")}>
+          Sign out
+        </button>
+      </header>
+      <main>
+        <AccountsPage
+          session={session}
+          onSessionEnded={() => end("Your session ended: the access token expired or was revoked. Sign in again.")}
+        />
+      </main>
+    </div>
+  );
+}

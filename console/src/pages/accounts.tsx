@@ -1,0 +1,100 @@
+import type { ServiceAccount } from "@keyledger/client/http";
+import { useEffect, useState } from "preact/hooks";
+import { canChange, sessionEnded, type Session } from "../session.js";
+import { NewAccount } from "./new-account.js";
+
+/** Every service account, searchable by name, description and role; changes only for an admin. */
+export function AccountsPage(props: { session: Session; onSessionEnded: () => void }) {
+  const [accounts, setAccounts] = useState<ServiceAccount[] | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [search, setSearch] = useState("");
+  const [asked, setAsked] = useState(0);
+  const [creating, setCreating] = useState(false);
+  useEffect(() => {
+    let current = true;
+    props.session.api.allServiceAccounts().then(
+      (all) => current && setAccounts(all),
+      (error: unknown) => {
+        if (!current) return;
+        if (sessionEnded(error)) props.onSessionEnded();
+        else setFailure("The accounts could not be read; try again.");
+      },
+    );
+    return () => {
+      current = false;
+    };
+  }, [props.session, asked]);
+  const wanted = search.trim().toLowerCase();
+  const shown = (accounts ?? []).filter(
+    (account) =>
+      wanted === "" ||
+      account.name.toLowerCase().includes(wanted) ||
+      account.description.toLowerCase().includes(wanted) ||
+      account.roles.some((role) => role.includes(wanted)),
+  );
+  return (
+    <section aria-labelledby="accounts-title">
+      <div class="heading">
+        <h1 id="accounts-title">Service accounts</h1>
+        <div class="actions">
+          <button type="button" onClick={() => setAsked(asked + 1)}>
+            Refresh
+          </button>
+          {canChange(props.session) && (
+            <button type="button" class="primary" onClick={() => setCreating(true)} disabled={creating}>
+              New account
+            </button>
+          )}
+        </div>
+      </div>
+      {creating && (
+        <NewAccount
+          session={props.session}
+          onSessionEnded={props.onSessionEnded}
+          onDone={(created) => {
+            setCreating(false);
+            if (created) setAsked(asked + 1);
+          }}
+        />
+      )}
+      <label for="search">Search</label>
+      <input
+        id="search"
+        type="search"
+        value={search}
+        onInput={(event) => setSearch((event.currentTarget as HTMLInputElement).value)}
+      />
+      {failure !== null && (
+        <p class="error" role="alert">
+          {failure}
+        </p>
+      )}
+      {accounts === null && failure === null && <p>Loading…</p>}
+      {accounts !== null && (
+        <table>
+          <caption>
+            {shown.length} of {accounts.length} accounts
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Roles</th>
+              <th scope="col">Description</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((account) => (
+              <tr key={account.id} data-account={account.name}>
+                <td>{account.name}</td>
+                <td>{account.active ? "active" : "inactive"}</td>
+                <td>{account.roles.join(", ")}</td>
+                <td class="description">{account.description}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

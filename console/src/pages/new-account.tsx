@@ -1,0 +1,86 @@
+import type { ApiKeyWithSecret } from "@keyledger/client/http";
+import { KeyledgerApiError } from "@keyledger/client/http";
+import { useState } from "preact/hooks";
+import { sessionEnded, type Session } from "../session.js";
+
+const ROLES = ["admin", "auditor", "verifier"] as const;
+
+/** Creates a service account with its first key, and shows that key once, with a way to copy it. */
+export function NewAccount(props: { session: Session; onDone: (created: boolean) => void; onSessionEnded: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ name: string; key: ApiKeyWithSecret } | null>(null);
+  const [copied, setCopied] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    const roles = ROLES.filter((role) => data.get(`role-${role}`) === "on");
+    const description = String(data.get("description") ?? "").trim();
+    if (roles.length === 0) return setError("Choose at least one role.");
+    try {
+      const answer = await props.session.api.createServiceAccount({
+        name: String(data.get("name") ?? "").trim(),
+        roles,
+        ...(description === "" ? {} : { description }),
+      });
+      if (answer.apiKey === undefined) return setError("The account was created without a key.");
+      setCreated({ name: answer.serviceAccount.name, key: answer.apiKey });
+    } catch (failure) {
+      if (sessionEnded(failure)) return props.onSessionEnded();
+      setError(failure instanceof KeyledgerApiError ? failure.message : "The account could not be created; try again.");
+    }
+  };
+  if (created !== null)
+    return (
+      <section class="panel" aria-labelledby="created-title">
+        <h2 id="created-title">Account {created.name} created</h2>
+        <p class="warning" role="alert">
+          Copy this API key now: it is shown this once and cannot be shown again.
+        </p>
+        <label for="new-key">
+          API key of {created.name} (key {created.key.name})
+        </label>
+        <input id="new-key" readOnly value={created.key.key} />
+        <button
+          type="button"
+          onClick={async () => {
+            await navigator.clipboard.writeText(created.key.key);
+            setCopied(true);
+          }}
+        >
+          {copied ? "Copied" : "Copy"}
+        </button>
+        <button type="button" onClick={() => props.onDone(true)}>
+          Done
+        </button>
+      </section>
+    );
+  return (
+    <form class="panel" onSubmit={submit} aria-labelledby="new-title">
+      <h2 id="new-title">New service account</h2>
+      <label for="new-name">Name</label>
+      <input id="new-name" name="name" required maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" />
+      <fieldset>
+        <legend>Roles</legend>
+        {ROLES.map((role) => (
+          <label class="inline" key={role}>
+            <input type="checkbox" name={`role-${role}`} /> {role}
+          </label>
+        ))}
+      </fieldset>
+      <label for="new-description">Description</label>
+      <input id="new-description" name="description" maxLength={1000} />
+      <button type="submit" class="primary">
+        Create
+      </button>
+      <button type="button" onClick={() => props.onDone(false)}>
+        Cancel
+      </button>
+      {error !== null && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,151 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessibilityProblems, launchBrowser } from "../../helpers/browser.js";
+import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
+import { client } from "../../helpers/http.js";
+import { startTestNats, type TestNats } from "../../helpers/nats.js";
+
+/** Screenshots of each page, kept as test artefacts (and the README's pictures). */
+const SHOTS = join(import.meta.dirname, "../../../test-artefacts/console");
+
+let nats: TestNats;
+let daemon: TestDaemon;
+let browser: BrowserContext;
+let admin: ReturnType<typeof client>;
+let adminKey: string;
+
+const HOSTILE = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>`;
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  nats = await startTestNats();
+  daemon = await startTestDaemon(nats.url);
+  adminKey = await daemon.adminKey();
+  admin = client(daemon.url, adminKey);
+  expect(
+    (await admin.post("/v1/service-accounts", { name: "ci-runner", roles: ["verifier"], description: "runs the CI" })).status,
+  ).toBe(201);
+  expect((await admin.post("/v1/service-accounts", { name: "hostile", roles: ["auditor"], description: HOSTILE })).status).toBe(
+    201,
+  );
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await daemon?.stop();
+  await nats?.stop();
+});
+
+/** A fresh page that records what the browser refused or failed on. */
+async function openConsole(): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${daemon.url}/console`);
+  return { page, problems };
+}
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.getByLabel("API key of an admin or auditor account").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function newKey(name: string, roles: string[]): Promise<{ id: string; keyId: string; key: string }> {
+  const created = await admin.post("/v1/service-accounts", { name, roles });
+  return { id: created.body.serviceAccount.id, keyId: created.body.apiKey.id, key: created.body.apiKey.key };
+}
+
+describe("the web console in Chromium", () => {
+  it("signs an admin in with a key it keeps nowhere, lists the accounts with hostile text shown as text, and signs out", async () => {
+    const { page, problems } = await openConsole();
+    await page.screenshot({ path: join(SHOTS, "sign-in.png") });
+    expect(await accessibilityProblems(page), "the sign-in page").toEqual([]);
+    await signIn(page, adminKey);
+    await page.getByRole("heading", { name: "Service accounts" }).waitFor();
+    await page.locator('tr[data-account="hostile"]').waitFor();
+    expect(await page.locator('tr[data-account="ci-runner"]').innerText()).toMatch(/ci-runner\s+active\s+verifier\s+runs the CI/);
+    expect(await page.locator('tr[data-account="hostile"] td.description').innerText()).toBe(HOSTILE);
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss)).toBeUndefined();
+    expect(await page.getByRole("button", { name: "New account" }).count()).toBe(1);
+    await page.getByLabel("Search").fill("ci-");
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await page.screenshot({ path: join(SHOTS, "accounts.png") });
+    expect(await accessibilityProblems(page), "the accounts page").toEqual([]);
+
+    // The key is in no storage, no cookie, and not in the page.
+    // (Evaluated in the page, where these are the browser's own.)
+    const stored = (await page.evaluate(
+      "({ local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }), cookie: document.cookie, html: document.documentElement.outerHTML })",
+    )) as Record<string, string>;
+    for (const place of Object.values(stored)) expect(place).not.toContain(adminKey);
+    expect(await browser.cookies()).toEqual([]);
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByText("You signed out.").waitFor();
+    expect(await page.getByRole("heading", { name: "Service accounts" }).count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it("creates an account as an admin and shows its key once, with a copy button and a warning; the key works", async () => {
+    const { page, problems } = await openConsole();
+    await browser.grantPermissions(["clipboard-read", "clipboard-write"], { origin: daemon.url });
+    await signIn(page, adminKey);
+    await page.getByRole("button", { name: "New account" }).click();
+    await page.getByLabel("Name").fill("made-in-console");
+    await page.getByLabel("verifier").check();
+    await page.getByLabel("Description").fill("made by the browser test");
+    expect(await accessibilityProblems(page), "the new account form").toEqual([]);
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.getByText("it is shown this once and cannot be shown again").waitFor();
+    await page.screenshot({ path: join(SHOTS, "account-created.png") });
+    expect(await accessibilityProblems(page), "the new key's panel").toEqual([]);
+    const shown = await page.getByLabel(/^API key of made-in-console/).inputValue();
+    await page.getByRole("button", { name: "Copy" }).click();
+    await page.getByRole("button", { name: "Copied" }).waitFor();
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(shown);
+    const who = await client(daemon.url, shown).get("/v1/auth/whoami");
+    expect(who.status).toBe(200);
+    expect(who.body.serviceAccount).toMatchObject({ name: "made-in-console", roles: ["verifier"] });
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.locator('tr[data-account="made-in-console"]').waitFor();
+    // Once done, the key is gone from the page.
+    expect(await page.content()).not.toContain(shown);
+    expect(problems).toEqual([]);
+  });
+
+  it("shows an auditor no button that changes anything, and refuses a verifier with a sentence", async () => {
+    const auditor = await newKey("console-auditor", ["auditor"]);
+    const { page, problems } = await openConsole();
+    await signIn(page, auditor.key);
+    await page.locator('tr[data-account="console-auditor"]').waitFor();
+    expect(await page.getByRole("button", { name: "New account" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    const verifier = await newKey("console-verifier", ["verifier"]);
+    await signIn(page, verifier.key);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").innerText()).toContain("the console needs an admin or an auditor");
+    await signIn(page, `${verifier.key.slice(0, -3)}abc`);
+    await page.getByText("That API key is not valid").waitFor();
+    expect(problems.filter((problem) => !problem.includes("401"))).toEqual([]);
+  });
+
+  it("leads back to sign-in with a sentence when the session ends (the key behind the token deactivated)", async () => {
+    const auditor = await newKey("console-ending", ["auditor"]);
+    const { page } = await openConsole();
+    await signIn(page, auditor.key);
+    await page.locator('tr[data-account="console-ending"]').waitFor();
+    expect((await admin.patch(`/v1/service-accounts/${auditor.id}/api-keys/${auditor.keyId}`, { active: false })).status).toBe(
+      200,
+    );
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByText("Your session ended").waitFor();
+    expect(await page.getByLabel("API key of an admin or auditor account").isVisible()).toBe(true);
+  });
+});
