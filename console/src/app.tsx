@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { AccountPage } from "./pages/account.js";
 import { AccountsPage } from "./pages/accounts.js";
 import { SignInPage } from "./pages/sign-in.js";
 import type { Session } from "./session.js";
@@ -7,6 +8,7 @@ import type { Session } from "./session.js";
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   if (session === null)
     return (
       <SignInPage
@@ -19,8 +21,10 @@ export function App() {
     );
   const end = (why: string | null) => {
     setNotice(why);
+    setOpen(null);
     setSession(null);
   };
+  const ended = () => end("Your session ended: the access token expired or was revoked. Sign in again.");
   return (
     <div class="shell">
       <header class="bar">
@@ -33,10 +37,11 @@ export function App() {
         </button>
       </header>
       <main>
-        <AccountsPage
-          session={session}
-          onSessionEnded={() => end("Your session ended: the access token expired or was revoked. Sign in again.")}
-        />
+        {open === null ? (
+          <AccountsPage session={session} onSessionEnded={ended} onOpen={setOpen} />
+        ) : (
+          <AccountPage session={session} account={open} onBack={() => setOpen(null)} onSessionEnded={ended} />
+        )}
       </main>
     </div>
   );

@@ -4,7 +4,7 @@ import { canChange, sessionEnded, type Session } from "../session.js";
 import { NewAccount } from "./new-account.js";
 
 /** Every service account, searchable by name, description and role; changes only for an admin. */
-export function AccountsPage(props: { session: Session; onSessionEnded: () => void }) {
+export function AccountsPage(props: { session: Session; onSessionEnded: () => void; onOpen: (account: string) => void }) {
   const [accounts, setAccounts] = useState<ServiceAccount[] | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [search, setSearch] = useState("");
@@ -86,7 +86,11 @@ export function AccountsPage(props: { session: Session; onSessionEnded: () => vo
           <tbody>
             {shown.map((account) => (
               <tr key={account.id} data-account={account.name}>
-                <td>{account.name}</td>
+                <td>
+                  <button type="button" class="link" onClick={() => props.onOpen(account.name)}>
+                    {account.name}
+                  </button>
+                </td>
                 <td>{account.active ? "active" : "inactive"}</td>
                 <td>{account.roles.join(", ")}</td>
                 <td class="description">{account.description}</td>

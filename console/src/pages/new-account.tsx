@@ -2,6 +2,7 @@ import type { ApiKeyWithSecret } from "@keyledger/client/http";
 import { KeyledgerApiError } from "@keyledger/client/http";
 import { useState } from "preact/hooks";
 import { sessionEnded, type Session } from "../session.js";
+import { ShownOnce } from "./shown-once.js";
 
 const ROLES = ["admin", "auditor", "verifier"] as const;
 
@@ -9,7 +10,6 @@ const ROLES = ["admin", "auditor", "verifier"] as const;
 export function NewAccount(props: { session: Session; onDone: (created: boolean) => void; onSessionEnded: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [created, setCreated] = useState<{ name: string; key: ApiKeyWithSecret } | null>(null);
-  const [copied, setCopied] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -32,28 +32,12 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
   };
   if (created !== null)
     return (
-      <section class="panel" aria-labelledby="created-title">
-        <h2 id="created-title">Account {created.name} created</h2>
-        <p class="warning" role="alert">
-          Copy this API key now: it is shown this once and cannot be shown again.
-        </p>
-        <label for="new-key">
-          API key of {created.name} (key {created.key.name})
-        </label>
-        <input id="new-key" readOnly value={created.key.key} />
-        <button
-          type="button"
-          onClick={async () => {
-            await navigator.clipboard.writeText(created.key.key);
-            setCopied(true);
-          }}
-        >
-          {copied ? "Copied" : "Copy"}
-        </button>
-        <button type="button" onClick={() => props.onDone(true)}>
-          Done
-        </button>
-      </section>
+      <ShownOnce
+        title={`Account ${created.name} created`}
+        owner={created.name}
+        apiKey={created.key}
+        onDone={() => props.onDone(true)}
+      />
     );
   return (
     <form class="panel" onSubmit={submit} aria-labelledby="new-title">

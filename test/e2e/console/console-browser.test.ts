@@ -119,12 +119,63 @@ describe("the web console in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
+  it("manages an account's keys: create (shown once), rotate keeping the old secret, deactivate, delete with a confirmation that says what stops working", async () => {
+    const owner = await newKey("console-keys", ["verifier"]);
+    const { page, problems } = await openConsole();
+    await browser.grantPermissions(["clipboard-read", "clipboard-write"], { origin: daemon.url });
+    await signIn(page, adminKey);
+    await page.getByRole("button", { name: "console-keys", exact: true }).click();
+    await page.getByRole("heading", { name: "console-keys" }).waitFor();
+    expect(await page.locator('tr[data-key="default"] td.status').innerText()).toBe("active");
+    expect(await accessibilityProblems(page), "the account page").toEqual([]);
+
+    await page.getByLabel("New key's name").fill("deploy");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await page.getByText("it is shown this once and cannot be shown again").waitFor();
+    const deployKey = await page.getByLabel(/^API key of console-keys/).inputValue();
+    expect((await client(daemon.url, deployKey).get("/v1/auth/whoami")).status).toBe(200);
+    await page.getByRole("button", { name: "Done" }).click();
+
+    await page.getByLabel("Keep the old secret (minutes)").first().fill("5");
+    await page.getByRole("button", { name: "Rotate default" }).click();
+    await page.getByText("Key default rotated").waitFor();
+    const rotated = await page.getByLabel(/^API key of console-keys/).inputValue();
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.locator('tr[data-key="default"] td.status', { hasText: "previous secret retained until" }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "account.png") });
+    expect((await client(daemon.url, owner.key).get("/v1/auth/whoami")).status).toBe(200); // retained
+    expect((await client(daemon.url, rotated).get("/v1/auth/whoami")).status).toBe(200);
+
+    await page.getByRole("button", { name: "Deactivate deploy" }).click();
+    await page.locator('tr[data-key="deploy"] td.status', { hasText: "inactive" }).waitFor();
+    expect((await client(daemon.url, deployKey).get("/v1/auth/whoami")).status).toBe(401);
+
+    await page.getByRole("button", { name: "Delete deploy" }).click();
+    expect(await page.getByRole("alertdialog").innerText()).toContain("Whatever uses it stops working at once");
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await page.locator('tr[data-key="deploy"]').waitFor({ state: "detached" });
+
+    await page.getByRole("button", { name: "Delete account" }).click();
+    expect(await page.getByRole("alertdialog").innerText()).toContain("Its 1 key(s) stop working at once");
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await page.getByRole("heading", { name: "Service accounts" }).waitFor();
+    expect(await page.locator('tr[data-account="console-keys"]').count()).toBe(0);
+    expect((await client(daemon.url, rotated).get("/v1/auth/whoami")).status).toBe(401);
+    expect(problems).toEqual([]);
+  });
+
   it("shows an auditor no button that changes anything, and refuses a verifier with a sentence", async () => {
     const auditor = await newKey("console-auditor", ["auditor"]);
     const { page, problems } = await openConsole();
     await signIn(page, auditor.key);
     await page.locator('tr[data-account="console-auditor"]').waitFor();
     expect(await page.getByRole("button", { name: "New account" }).count()).toBe(0);
+    // Its account page: the keys, and nothing that changes them.
+    await page.getByRole("button", { name: "ci-runner", exact: true }).click();
+    await page.locator('tr[data-key="default"]').waitFor();
+    const buttons = await page.getByRole("button").allInnerTexts();
+    expect(buttons.sort()).toEqual(["← All accounts", "Sign out"].sort());
+    expect(await page.getByLabel("New key's name").count()).toBe(0);
     await page.getByRole("button", { name: "Sign out" }).click();
 
     const verifier = await newKey("console-verifier", ["verifier"]);
