@@ -15,6 +15,7 @@ let daemon: TestDaemon;
 let browser: BrowserContext;
 let admin: ReturnType<typeof client>;
 let adminKey: string;
+let ciRunnerId: string;
 
 const HOSTILE = `<img src=x onerror="window.__xss='img'"><script>window.__xss='script'</script>`;
 
@@ -24,9 +25,13 @@ beforeAll(async () => {
   daemon = await startTestDaemon(nats.url);
   adminKey = await daemon.adminKey();
   admin = client(daemon.url, adminKey);
-  expect(
-    (await admin.post("/v1/service-accounts", { name: "ci-runner", roles: ["verifier"], description: "runs the CI" })).status,
-  ).toBe(201);
+  const ciRunner = await admin.post("/v1/service-accounts", {
+    name: "ci-runner",
+    roles: ["verifier"],
+    description: "runs the CI",
+  });
+  expect(ciRunner.status).toBe(201);
+  ciRunnerId = ciRunner.body.serviceAccount.id;
   expect((await admin.post("/v1/service-accounts", { name: "hostile", roles: ["auditor"], description: HOSTILE })).status).toBe(
     201,
   );
@@ -164,6 +169,51 @@ describe("the web console in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
+  it("shows the audit timeline: filtered by account, newest or oldest first, each event's envelope with chain and signer, live without duplicates", async () => {
+    const { page, problems } = await openConsole();
+    await signIn(page, adminKey);
+    await page.getByRole("button", { name: "Audit timeline" }).click();
+    await page.getByRole("heading", { name: "Audit timeline" }).waitFor();
+    await page.locator('li[data-type="ServiceAccountCreated"]').first().waitFor();
+    const order = async () =>
+      await page.locator("li[data-seq]").evaluateAll((items) => items.map((item) => Number(item.getAttribute("data-seq"))));
+    const newestFirst = await order();
+    expect(newestFirst.length).toBeGreaterThan(3);
+    expect(newestFirst).toEqual([...newestFirst].sort((a, b) => b - a));
+    await page.getByRole("button", { name: "Oldest first" }).click();
+    expect(await order()).toEqual([...newestFirst].sort((a, b) => a - b));
+
+    await page.getByLabel("Account (a name, also a past one, or an id)").fill("ci-runner");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect
+      .poll(async () => {
+        const texts = await page.locator("li[data-seq]").allInnerTexts();
+        return texts.length > 0 && texts.every((text) => text.includes(ciRunnerId));
+      })
+      .toBe(true);
+    const first = page.locator('li[data-type="ServiceAccountCreated"]').first();
+    await first.locator("summary").click();
+    expect(await first.locator("dd.chain").innerText()).toBe("the first event of its account");
+    expect(await first.locator("dd.signer").innerText()).toMatch(/trusted, the trust anchor/);
+    expect(await first.locator("pre").innerText()).toContain('"hash":');
+    expect(await accessibilityProblems(page), "the timeline").toEqual([]);
+    await page.screenshot({ path: join(SHOTS, "timeline.png") });
+
+    await page.getByLabel("Account (a name, also a past one, or an id)").fill("");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.locator('li[data-type="ServiceAccountCreated"]').nth(3).waitFor();
+    await page.getByLabel("Live").check();
+    const made = await admin.post("/v1/service-accounts", { name: "seen-live", roles: ["auditor"] });
+    const row = page.locator("li[data-seq]", { hasText: made.body.serviceAccount.id });
+    await row.first().waitFor();
+    await new Promise((done) => setTimeout(done, 500));
+    // Its creation and its first key's: each once.
+    const seqs = await row.evaluateAll((items) => items.map((item) => item.getAttribute("data-seq")));
+    expect(seqs.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(problems).toEqual([]);
+  });
+
   it("shows an auditor no button that changes anything, and refuses a verifier with a sentence", async () => {
     const auditor = await newKey("console-auditor", ["auditor"]);
     const { page, problems } = await openConsole();
@@ -174,7 +224,7 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "ci-runner", exact: true }).click();
     await page.locator('tr[data-key="default"]').waitFor();
     const buttons = await page.getByRole("button").allInnerTexts();
-    expect(buttons.sort()).toEqual(["← All accounts", "Sign out"].sort());
+    expect(buttons.sort()).toEqual(["← All accounts", "Accounts", "Audit timeline", "Sign out"].sort());
     expect(await page.getByLabel("New key's name").count()).toBe(0);
     await page.getByRole("button", { name: "Sign out" }).click();
 
