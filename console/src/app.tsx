@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { AccountPage } from "./pages/account.js";
+import { IntegrityPage } from "./pages/integrity.js";
 import { AccountsPage } from "./pages/accounts.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { TimelinePage } from "./pages/timeline.js";
@@ -10,7 +11,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const [view, setView] = useState<"accounts" | "timeline">("accounts");
+  const [view, setView] = useState<"accounts" | "timeline" | "integrity">("accounts");
   if (session === null)
     return (
       <SignInPage
@@ -45,13 +46,18 @@ export function App() {
           <button type="button" aria-current={view === "timeline" ? "page" : undefined} onClick={() => setView("timeline")}>
             Audit timeline
           </button>
+          <button type="button" aria-current={view === "integrity" ? "page" : undefined} onClick={() => setView("integrity")}>
+            Integrity
+          </button>
         </nav>
         <button type="button" onClick={() => end("You signed out.")}>
           Sign out
         </button>
       </header>
       <main>
-        {view === "timeline" ? (
+        {view === "integrity" ? (
+          <IntegrityPage session={session} onSessionEnded={ended} />
+        ) : view === "timeline" ? (
           <TimelinePage session={session} onSessionEnded={ended} />
         ) : open === null ? (
           <AccountsPage session={session} onSessionEnded={ended} onOpen={setOpen} />

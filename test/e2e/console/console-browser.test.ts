@@ -2,6 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accountSubject } from "../../../src/format/index.js";
+import { connectNats } from "../../../src/nats/index.js";
 import { accessibilityProblems, launchBrowser } from "../../helpers/browser.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client } from "../../helpers/http.js";
@@ -214,6 +216,31 @@ describe("the web console in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
+  it("shows the integrity page: the trust anchor and signing keys, and the daemon's audit with its result", async () => {
+    const { page, problems } = await openConsole();
+    await signIn(page, adminKey);
+    await page.getByRole("button", { name: "Integrity" }).click();
+    await page.getByRole("heading", { name: "Integrity" }).waitFor();
+    const anchor = daemon.signer.keyId;
+    await page.locator(`tr[data-kid="${anchor}"]`).waitFor();
+    expect(await page.locator("code.anchor").innerText()).toBe(anchor);
+    expect(await page.locator(`tr[data-kid="${anchor}"]`).innerText()).toMatch(/\(anchor\)\s+trusted/);
+    await page.getByRole("button", { name: "Run the audit" }).click();
+    await page.getByText(/^No problem found: \d+ event messages checked up to sequence \d+\.$/).waitFor();
+    expect(await accessibilityProblems(page), "the integrity page").toEqual([]);
+    await page.screenshot({ path: join(SHOTS, "integrity.png") });
+
+    // Someone with write access to NATS appends bytes of their own to an account's subject.
+    const nc = await connectNats(nats.url, "intruder");
+    const { jetstream } = await import("@nats-io/jetstream");
+    const forged = (await jetstream(nc).publish(accountSubject(ciRunnerId), "not an event")).seq;
+    await nc.close();
+    await page.getByRole("button", { name: "Run the audit" }).click();
+    await page.locator(`tr[data-problem-seq="${forged}"]`).waitFor();
+    expect(await page.getByText(/problem\(s\) in \d+ event messages checked/).count()).toBe(1);
+    expect(problems).toEqual([]);
+  });
+
   it("shows an auditor no button that changes anything, and refuses a verifier with a sentence", async () => {
     const auditor = await newKey("console-auditor", ["auditor"]);
     const { page, problems } = await openConsole();
@@ -224,7 +251,7 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "ci-runner", exact: true }).click();
     await page.locator('tr[data-key="default"]').waitFor();
     const buttons = await page.getByRole("button").allInnerTexts();
-    expect(buttons.sort()).toEqual(["← All accounts", "Accounts", "Audit timeline", "Sign out"].sort());
+    expect(buttons.sort()).toEqual(["← All accounts", "Accounts", "Audit timeline", "Integrity", "Sign out"].sort());
     expect(await page.getByLabel("New key's name").count()).toBe(0);
     await page.getByRole("button", { name: "Sign out" }).click();
 

@@ -1,0 +1,126 @@
+import type { AuditReport, SigningKeyList } from "@keyledger/client/http";
+import { KeyledgerApiError } from "@keyledger/client/http";
+import { useEffect, useState } from "preact/hooks";
+import { sessionEnded, type Session } from "../session.js";
+
+/** The ledger's integrity: the trust anchor and signing keys, and the daemon's audit of every event. */
+export function IntegrityPage(props: { session: Session; onSessionEnded: () => void }) {
+  const { api } = props.session;
+  const [keys, setKeys] = useState<SigningKeyList | null>(null);
+  const [report, setReport] = useState<AuditReport | null>(null);
+  const [progress, setProgress] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const fail = (error: unknown): void => {
+    if (sessionEnded(error)) return props.onSessionEnded();
+    setFailure(error instanceof KeyledgerApiError ? error.message : "The daemon could not be reached; try again.");
+  };
+  useEffect(() => {
+    api.signingKeys().then(setKeys, fail);
+  }, []);
+  const audit = async (): Promise<void> => {
+    setFailure(null);
+    setReport(null);
+    setProgress("Starting the audit…");
+    try {
+      setReport(
+        await api.verifyAudit({ onProgress: (step) => setProgress(`Checked ${step.checked} of ${step.head} event messages…`) }),
+      );
+    } catch (error) {
+      fail(error);
+    } finally {
+      setProgress(null);
+    }
+  };
+  return (
+    <section aria-labelledby="integrity-title">
+      <h1 id="integrity-title">Integrity</h1>
+      <h2>Trust root</h2>
+      {keys === null ? (
+        <p>Loading…</p>
+      ) : (
+        <>
+          <p>
+            Trust anchor: <code class="anchor">{keys.anchor ?? "none"}</code>
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Signing key</th>
+                <th scope="col">Status</th>
+                <th scope="col">Enrolled at</th>
+                <th scope="col">Revoked at</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.items.map((key) => (
+                <tr key={key.kid} data-kid={key.kid}>
+                  <td>{key.anchor ? `${key.kid} (anchor)` : key.kid}</td>
+                  <td>{key.status}</td>
+                  <td>{key.enrolledAtSeq ?? "-"}</td>
+                  <td>{key.revokedAtSeq === null ? "-" : `${key.revokedAtSeq}: ${key.reason ?? ""}`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <h2>Audit</h2>
+      <p class="hint">
+        The daemon checks every event message: its hash, its account's chain, its signature by a key the ledger trusted at its
+        sequence, and the checkpoints.
+      </p>
+      <button type="button" onClick={audit} disabled={progress !== null}>
+        Run the audit
+      </button>
+      {progress !== null && <p role="status">{progress}</p>}
+      {failure !== null && (
+        <p class="error" role="alert">
+          {failure}
+        </p>
+      )}
+      {report !== null && (
+        <div class="report">
+          <p class={report.ok ? "ok" : "error"} role="status">
+            {report.ok
+              ? `No problem found: ${report.checked} event messages checked up to sequence ${report.head}.`
+              : `${report.problems.length}${report.truncated ? "+" : ""} problem(s) in ${report.checked} event messages checked up to sequence ${report.head}.`}
+          </p>
+          <dl class="fields">
+            <dt>Anchor found</dt>
+            <dd>{report.anchor ?? "none"}</dd>
+            <dt>Anchor held to</dt>
+            <dd>{report.pinnedAnchor ?? "none"}</dd>
+            <dt>Checkpoints</dt>
+            <dd>
+              {report.checkpoints.checked} checked, covering {report.checkpoints.coveredEvents} events
+            </dd>
+            <dt>Key statements</dt>
+            <dd>
+              {report.statements.counted} of {report.statements.checked} count
+            </dd>
+          </dl>
+          {report.problems.length > 0 && (
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Sequence</th>
+                  <th scope="col">Problem</th>
+                  <th scope="col">Why</th>
+                </tr>
+              </thead>
+              <tbody>
+                {report.problems.map((problem) => (
+                  <tr key={`${problem.seq}-${problem.code}`} data-problem-seq={problem.seq}>
+                    <td>{problem.seq}</td>
+                    <td>{problem.code}</td>
+                    <td>{problem.reason}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
