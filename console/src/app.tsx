@@ -1,17 +1,22 @@
 import { useState } from "preact/hooks";
+import type { AsOf } from "@keyledger/client/http";
 import { AccountPage } from "./pages/account.js";
+import { DiffPage } from "./pages/diff.js";
 import { IntegrityPage } from "./pages/integrity.js";
 import { AccountsPage } from "./pages/accounts.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { TimelinePage } from "./pages/timeline.js";
 import type { Session } from "./session.js";
+import { parsePoint, POINT_HELP } from "./time-point.js";
 
 /** Signed out, or signed in; a session that ends leads back to sign-in with a sentence saying why. */
 export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const [view, setView] = useState<"accounts" | "timeline" | "integrity">("accounts");
+  const [view, setView] = useState<"accounts" | "timeline" | "integrity" | "diff">("accounts");
+  const [asOf, setAsOf] = useState<AsOf | null>(null);
+  const [travelError, setTravelError] = useState<string | null>(null);
   if (session === null)
     return (
       <SignInPage
@@ -25,6 +30,7 @@ export function App() {
   const end = (why: string | null) => {
     setNotice(why);
     setOpen(null);
+    setAsOf(null);
     setSession(null);
   };
   const ended = () => end("Your session ended: the access token expired or was revoked. Sign in again.");
@@ -49,20 +55,55 @@ export function App() {
           <button type="button" aria-current={view === "integrity" ? "page" : undefined} onClick={() => setView("integrity")}>
             Integrity
           </button>
+          <button type="button" aria-current={view === "diff" ? "page" : undefined} onClick={() => setView("diff")}>
+            What changed
+          </button>
         </nav>
         <button type="button" onClick={() => end("You signed out.")}>
           Sign out
         </button>
       </header>
+      <form
+        class="travel"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const text = String(new FormData(event.currentTarget as HTMLFormElement).get("asOf") ?? "");
+          const point = parsePoint(text);
+          setTravelError(point === null ? `A point in history is ${POINT_HELP}.` : null);
+          if (point !== null) setAsOf(point);
+        }}
+      >
+        <label for="as-of">Time travel to</label>
+        <input id="as-of" name="asOf" placeholder="42 or 2026-12-06T10:00:00Z" />
+        <button type="submit">Go</button>
+        {asOf !== null && (
+          <button type="button" onClick={() => setAsOf(null)}>
+            Back to now
+          </button>
+        )}
+        {travelError !== null && (
+          <span class="error" role="alert">
+            {travelError}
+          </span>
+        )}
+      </form>
+      {asOf !== null && (
+        <p class="banner" role="status">
+          You are looking at the past: the accounts as they were at {typeof asOf === "number" ? `sequence ${asOf}` : String(asOf)}
+          . Nothing can be changed here.
+        </p>
+      )}
       <main>
-        {view === "integrity" ? (
+        {view === "diff" ? (
+          <DiffPage session={session} onSessionEnded={ended} />
+        ) : view === "integrity" ? (
           <IntegrityPage session={session} onSessionEnded={ended} />
         ) : view === "timeline" ? (
           <TimelinePage session={session} onSessionEnded={ended} />
         ) : open === null ? (
-          <AccountsPage session={session} onSessionEnded={ended} onOpen={setOpen} />
+          <AccountsPage session={session} asOf={asOf} onSessionEnded={ended} onOpen={setOpen} />
         ) : (
-          <AccountPage session={session} account={open} onBack={() => setOpen(null)} onSessionEnded={ended} />
+          <AccountPage session={session} asOf={asOf} account={open} onBack={() => setOpen(null)} onSessionEnded={ended} />
         )}
       </main>
     </div>

@@ -1,4 +1,4 @@
-import type { ApiKey, ApiKeyWithSecret, ServiceAccountWithKeys } from "@keyledger/client/http";
+import type { ApiKey, ApiKeyWithSecret, AsOf, ServiceAccountWithKeys } from "@keyledger/client/http";
 import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
 import { canChange, sessionEnded, type Session } from "../session.js";
@@ -13,25 +13,36 @@ export function keyStatus(key: ApiKey, now: number): string {
 }
 
 /** One account: its fields and keys, and for an admin the changes to them. */
-export function AccountPage(props: { session: Session; account: string; onBack: () => void; onSessionEnded: () => void }) {
+export function AccountPage(props: {
+  session: Session;
+  asOf: AsOf | null;
+  account: string;
+  onBack: () => void;
+  onSessionEnded: () => void;
+}) {
   const { session } = props;
   const [account, setAccount] = useState<ServiceAccountWithKeys | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [asked, setAsked] = useState(0);
   const [secret, setSecret] = useState<{ title: string; key: ApiKeyWithSecret } | null>(null);
   const [confirming, setConfirming] = useState<null | { what: string; consequence: string; run: () => Promise<unknown> }>(null);
-  const admin = canChange(session);
+  // In the past nothing can be changed: the page shows what was.
+  const admin = canChange(session) && props.asOf === null;
 
   useEffect(() => {
     let current = true;
-    session.api.getServiceAccount(props.account).then(
+    const request =
+      props.asOf === null
+        ? session.api.getServiceAccount(props.account)
+        : session.api.getServiceAccount(props.account, { asOf: props.asOf });
+    request.then(
       (found) => current && setAccount(found),
       (error: unknown) => current && fail(error),
     );
     return () => {
       current = false;
     };
-  }, [props.account, asked]);
+  }, [props.account, asked, props.asOf]);
 
   function fail(error: unknown): void {
     if (sessionEnded(error)) return props.onSessionEnded();

@@ -1,10 +1,15 @@
-import type { ServiceAccount } from "@keyledger/client/http";
+import type { AsOf, ServiceAccount } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
 import { canChange, sessionEnded, type Session } from "../session.js";
 import { NewAccount } from "./new-account.js";
 
 /** Every service account, searchable by name, description and role; changes only for an admin. */
-export function AccountsPage(props: { session: Session; onSessionEnded: () => void; onOpen: (account: string) => void }) {
+export function AccountsPage(props: {
+  session: Session;
+  asOf: AsOf | null;
+  onSessionEnded: () => void;
+  onOpen: (account: string) => void;
+}) {
   const [accounts, setAccounts] = useState<ServiceAccount[] | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [search, setSearch] = useState("");
@@ -12,7 +17,8 @@ export function AccountsPage(props: { session: Session; onSessionEnded: () => vo
   const [creating, setCreating] = useState(false);
   useEffect(() => {
     let current = true;
-    props.session.api.allServiceAccounts().then(
+    setAccounts(null);
+    props.session.api.allServiceAccounts(props.asOf === null ? {} : { asOf: props.asOf }).then(
       (all) => current && setAccounts(all),
       (error: unknown) => {
         if (!current) return;
@@ -23,7 +29,7 @@ export function AccountsPage(props: { session: Session; onSessionEnded: () => vo
     return () => {
       current = false;
     };
-  }, [props.session, asked]);
+  }, [props.session, asked, props.asOf]);
   const wanted = search.trim().toLowerCase();
   const shown = (accounts ?? []).filter(
     (account) =>
@@ -40,7 +46,7 @@ export function AccountsPage(props: { session: Session; onSessionEnded: () => vo
           <button type="button" onClick={() => setAsked(asked + 1)}>
             Refresh
           </button>
-          {canChange(props.session) && (
+          {canChange(props.session) && props.asOf === null && (
             <button type="button" class="primary" onClick={() => setCreating(true)} disabled={creating}>
               New account
             </button>

@@ -241,6 +241,43 @@ describe("the web console in Chromium", () => {
     expect(problems).toEqual([]);
   });
 
+  it("travels to before a deactivation under a banner that says so, and compares two points", async () => {
+    const traveller = await newKey("traveller", ["auditor"]);
+    const before = (await admin.get("/v1/events?account=traveller")).body.items.at(-1).seq as number;
+    expect((await admin.patch(`/v1/service-accounts/${traveller.id}`, { active: false })).status).toBe(200);
+    const { page, problems } = await openConsole();
+    await signIn(page, adminKey);
+    await page.locator('tr[data-account="traveller"]', { hasText: "inactive" }).waitFor();
+
+    await page.getByLabel("Time travel to").fill(String(before));
+    await page.getByRole("button", { name: "Go" }).click();
+    await page.getByText(`You are looking at the past: the accounts as they were at sequence ${before}.`).waitFor();
+    await page.locator('tr[data-account="traveller"]', { hasText: "active" }).waitFor();
+    expect(await page.locator('tr[data-account="traveller"]').innerText()).not.toContain("inactive");
+    expect(await page.getByRole("button", { name: "New account" }).count()).toBe(0);
+    await page.getByRole("button", { name: "traveller", exact: true }).click();
+    await page.getByRole("heading", { name: "traveller" }).waitFor();
+    expect(await page.locator("dl.fields").innerText()).toMatch(/Status\s+active/);
+    expect(await page.getByRole("button", { name: "Deactivate account" }).count()).toBe(0);
+    expect(await accessibilityProblems(page), "an account in the past").toEqual([]);
+    await page.screenshot({ path: join(SHOTS, "time-travel.png") });
+    await page.getByRole("button", { name: "Back to now" }).click();
+    await page.locator("dl.fields", { hasText: "inactive" }).waitFor();
+
+    await page.getByRole("button", { name: "What changed" }).click();
+    await page.getByLabel("From").fill(String(before));
+    await page.getByRole("button", { name: "Compare" }).click();
+    const row = page.locator('tr[data-diff-account="traveller"]');
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/traveller\s+changed\s+active → inactive/);
+    expect(await accessibilityProblems(page), "the diff").toEqual([]);
+    await page.screenshot({ path: join(SHOTS, "diff.png") });
+    await page.getByLabel("From").fill("yesterday");
+    await page.getByRole("button", { name: "Compare" }).click();
+    await page.getByText("A point is a stream sequence").waitFor();
+    expect(problems).toEqual([]);
+  });
+
   it("shows an auditor no button that changes anything, and refuses a verifier with a sentence", async () => {
     const auditor = await newKey("console-auditor", ["auditor"]);
     const { page, problems } = await openConsole();
@@ -251,7 +288,9 @@ describe("the web console in Chromium", () => {
     await page.getByRole("button", { name: "ci-runner", exact: true }).click();
     await page.locator('tr[data-key="default"]').waitFor();
     const buttons = await page.getByRole("button").allInnerTexts();
-    expect(buttons.sort()).toEqual(["← All accounts", "Accounts", "Audit timeline", "Integrity", "Sign out"].sort());
+    expect(buttons.sort()).toEqual(
+      ["← All accounts", "Accounts", "Audit timeline", "Integrity", "What changed", "Go", "Sign out"].sort(),
+    );
     expect(await page.getByLabel("New key's name").count()).toBe(0);
     await page.getByRole("button", { name: "Sign out" }).click();
 
