@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { AsOf } from "@keyledger/client/http";
+import type { AsOf, AuditReport } from "@keyledger/client/http";
 import { AccountPage } from "./pages/account.js";
 import { DiffPage } from "./pages/diff.js";
 import { IntegrityPage } from "./pages/integrity.js";
@@ -16,6 +16,8 @@ export function App() {
   const [open, setOpen] = useState<string | null>(null);
   const [view, setView] = useState<"accounts" | "timeline" | "integrity" | "diff">("accounts");
   const [asOf, setAsOf] = useState<AsOf | null>(null);
+  // The last audit run on the Integrity page: the timeline shows each event's verdict from it.
+  const [audit, setAudit] = useState<AuditReport | null>(null);
   const [travelError, setTravelError] = useState<string | null>(null);
   if (session === null)
     return (
@@ -31,6 +33,7 @@ export function App() {
     setNotice(why);
     setOpen(null);
     setAsOf(null);
+    setAudit(null);
     setSession(null);
   };
   const ended = () => end("Your session ended: the access token expired or was revoked. Sign in again.");
@@ -97,9 +100,9 @@ export function App() {
         {view === "diff" ? (
           <DiffPage session={session} onSessionEnded={ended} />
         ) : view === "integrity" ? (
-          <IntegrityPage session={session} onSessionEnded={ended} />
+          <IntegrityPage session={session} onSessionEnded={ended} onAudited={setAudit} />
         ) : view === "timeline" ? (
-          <TimelinePage session={session} onSessionEnded={ended} />
+          <TimelinePage session={session} audit={audit} onSessionEnded={ended} />
         ) : open === null ? (
           <AccountsPage session={session} asOf={asOf} onSessionEnded={ended} onOpen={setOpen} />
         ) : (

@@ -2,6 +2,7 @@ import type { ApiKey, ApiKeyWithSecret, AsOf, ServiceAccountWithKeys } from "@ke
 import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
 import { canChange, sessionEnded, type Session } from "../session.js";
+import { EditAccount } from "./edit-account.js";
 import { ShownOnce } from "./shown-once.js";
 
 /** A key's status as a person reads it: active, inactive, expired; a previous secret retained until … */
@@ -24,6 +25,9 @@ export function AccountPage(props: {
   const [account, setAccount] = useState<ServiceAccountWithKeys | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [asked, setAsked] = useState(0);
+  const [editing, setEditing] = useState(false);
+  // Asked by the name it was opened with, then by its id: a rename keeps the page on it.
+  const [target, setTarget] = useState(props.account);
   const [secret, setSecret] = useState<{ title: string; key: ApiKeyWithSecret } | null>(null);
   const [confirming, setConfirming] = useState<null | { what: string; consequence: string; run: () => Promise<unknown> }>(null);
   // In the past nothing can be changed: the page shows what was.
@@ -32,17 +36,19 @@ export function AccountPage(props: {
   useEffect(() => {
     let current = true;
     const request =
-      props.asOf === null
-        ? session.api.getServiceAccount(props.account)
-        : session.api.getServiceAccount(props.account, { asOf: props.asOf });
+      props.asOf === null ? session.api.getServiceAccount(target) : session.api.getServiceAccount(target, { asOf: props.asOf });
     request.then(
-      (found) => current && setAccount(found),
+      (found) => {
+        if (!current) return;
+        setAccount(found);
+        setTarget(found.id);
+      },
       (error: unknown) => current && fail(error),
     );
     return () => {
       current = false;
     };
-  }, [props.account, asked, props.asOf]);
+  }, [target, asked, props.asOf]);
 
   function fail(error: unknown): void {
     if (sessionEnded(error)) return props.onSessionEnded();
@@ -89,6 +95,9 @@ export function AccountPage(props: {
       </dl>
       {admin && (
         <div class="actions">
+          <button type="button" onClick={() => setEditing(true)} disabled={editing}>
+            Edit account
+          </button>
           <button type="button" onClick={() => change(() => session.api.updateServiceAccount(id, { active: !account.active }))}>
             {account.active ? "Deactivate account" : "Activate account"}
           </button>
@@ -109,6 +118,17 @@ export function AccountPage(props: {
             Delete account
           </button>
         </div>
+      )}
+      {editing && (
+        <EditAccount
+          session={session}
+          account={account}
+          onSessionEnded={props.onSessionEnded}
+          onDone={(changed) => {
+            setEditing(false);
+            if (changed) setAsked((n) => n + 1);
+          }}
+        />
       )}
       {failure !== null && (
         <p class="error" role="alert">

@@ -3,6 +3,9 @@ import { useEffect, useState } from "preact/hooks";
 import { canChange, sessionEnded, type Session } from "../session.js";
 import { NewAccount } from "./new-account.js";
 
+/** How many accounts of the list have their keys counted (one request each). */
+const KEYS_FOR = 100;
+
 /** Every service account, searchable by name, description and role; changes only for an admin. */
 export function AccountsPage(props: {
   session: Session;
@@ -15,6 +18,7 @@ export function AccountsPage(props: {
   const [search, setSearch] = useState("");
   const [asked, setAsked] = useState(0);
   const [creating, setCreating] = useState(false);
+  const [usage, setUsage] = useState<ReadonlyMap<string, { keys: number; lastUsed: string | null }>>(new Map());
   useEffect(() => {
     let current = true;
     setAccounts(null);
@@ -30,6 +34,27 @@ export function AccountsPage(props: {
       current = false;
     };
   }, [props.session, asked, props.asOf]);
+  // Each account's keys: how many, and when one was last used (for the first KEYS_FOR accounts).
+  useEffect(() => {
+    if (accounts === null || props.asOf !== null) return;
+    let current = true;
+    for (const account of accounts.slice(0, KEYS_FOR))
+      props.session.api.listApiKeys(account.id).then(
+        (keys) => {
+          const lastUsed =
+            keys
+              .map((key) => key.lastUsedAt)
+              .filter((at): at is string => at !== null)
+              .sort()
+              .at(-1) ?? null;
+          if (current) setUsage((known) => new Map(known).set(account.id, { keys: keys.length, lastUsed }));
+        },
+        () => undefined, // the row shows "…"; the list itself is what matters
+      );
+    return () => {
+      current = false;
+    };
+  }, [accounts]);
   const wanted = search.trim().toLowerCase();
   const shown = (accounts ?? []).filter(
     (account) =>
@@ -86,6 +111,8 @@ export function AccountsPage(props: {
               <th scope="col">Name</th>
               <th scope="col">Status</th>
               <th scope="col">Roles</th>
+              <th scope="col">Keys</th>
+              <th scope="col">Last use</th>
               <th scope="col">Description</th>
             </tr>
           </thead>
@@ -99,6 +126,8 @@ export function AccountsPage(props: {
                 </td>
                 <td>{account.active ? "active" : "inactive"}</td>
                 <td>{account.roles.join(", ")}</td>
+                <td class="keys">{usage.get(account.id)?.keys ?? "…"}</td>
+                <td class="last-use">{usage.has(account.id) ? (usage.get(account.id)!.lastUsed ?? "never") : "…"}</td>
                 <td class="description">{account.description}</td>
               </tr>
             ))}

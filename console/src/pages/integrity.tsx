@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { sessionEnded, type Session } from "../session.js";
 
 /** The ledger's integrity: the trust anchor and signing keys, and the daemon's audit of every event. */
-export function IntegrityPage(props: { session: Session; onSessionEnded: () => void }) {
+export function IntegrityPage(props: { session: Session; onSessionEnded: () => void; onAudited: (report: AuditReport) => void }) {
   const { api } = props.session;
   const [keys, setKeys] = useState<SigningKeyList | null>(null);
   const [report, setReport] = useState<AuditReport | null>(null);
@@ -22,9 +22,11 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
     setReport(null);
     setProgress("Starting the audit…");
     try {
-      setReport(
-        await api.verifyAudit({ onProgress: (step) => setProgress(`Checked ${step.checked} of ${step.head} event messages…`) }),
-      );
+      const done = await api.verifyAudit({
+        onProgress: (step) => setProgress(`Checked ${step.checked} of ${step.head} event messages…`),
+      });
+      setReport(done);
+      props.onAudited(done);
     } catch (error) {
       fail(error);
     } finally {

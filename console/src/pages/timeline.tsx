@@ -1,4 +1,4 @@
-import type { EventEnvelope, EventType, SigningKey } from "@keyledger/client/http";
+import type { AuditReport, EventEnvelope, EventType, SigningKey } from "@keyledger/client/http";
 import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
 import { sessionEnded, type Session } from "../session.js";
@@ -24,11 +24,21 @@ function chainText(event: EventEnvelope, loaded: ReadonlyMap<number, EventEnvelo
   return "its account's previous event is not loaded here (the Integrity page's audit checks the whole chain)";
 }
 
+/** The event's verdict in the last audit: its hash, chain and signature checked by the daemon, or not yet. */
+function auditText(event: EventEnvelope, audit: AuditReport | null): string {
+  if (audit === null || event.seq > audit.head) return "not audited yet: run the audit on the Integrity page";
+  const found = audit.problems.filter((problem) => problem.seq === event.seq);
+  if (found.length > 0) return found.map((problem) => `${problem.code}: ${problem.reason}`).join("; ");
+  return audit.truncated
+    ? "no problem listed (the audit found more problems than it lists)"
+    : `hash, chain and signature checked by the audit up to #${audit.head}: no problem`;
+}
+
 /**
  * The history, as the stream holds it: filtered by account (a name it bears or bore, or an id) and
  * type through the API, by actor and time here; newest or oldest first; live over the event stream.
  */
-export function TimelinePage(props: { session: Session; onSessionEnded: () => void }) {
+export function TimelinePage(props: { session: Session; audit: AuditReport | null; onSessionEnded: () => void }) {
   const { api } = props.session;
   const [filters, setFilters] = useState<Filters>({ account: "", type: "" });
   const [events, setEvents] = useState<ReadonlyMap<number, EventEnvelope>>(new Map());
@@ -164,6 +174,8 @@ export function TimelinePage(props: { session: Session; onSessionEnded: () => vo
                 <dl class="fields">
                   <dt>Chain</dt>
                   <dd class="chain">{chainText(event, events)}</dd>
+                  <dt>Audit</dt>
+                  <dd class="audit">{auditText(event, props.audit)}</dd>
                   <dt>Signed by</dt>
                   <dd class="signer">
                     {event.signingKeyId} (

@@ -76,7 +76,12 @@ describe("the web console in Chromium", () => {
     await signIn(page, adminKey);
     await page.getByRole("heading", { name: "Service accounts" }).waitFor();
     await page.locator('tr[data-account="hostile"]').waitFor();
-    expect(await page.locator('tr[data-account="ci-runner"]').innerText()).toMatch(/ci-runner\s+active\s+verifier\s+runs the CI/);
+    await page.locator('tr[data-account="ci-runner"] td.keys', { hasText: "1" }).waitFor();
+    expect(await page.locator('tr[data-account="ci-runner"]').innerText()).toMatch(
+      /ci-runner\s+active\s+verifier\s+1\s+never\s+runs the CI/,
+    );
+    // The admin's own key was used to sign in: its last use shows.
+    expect(await page.locator('tr[data-account="admin"] td.last-use').innerText()).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(await page.locator('tr[data-account="hostile"] td.description').innerText()).toBe(HOSTILE);
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: string }).__xss)).toBeUndefined();
     expect(await page.getByRole("button", { name: "New account" }).count()).toBe(1);
@@ -123,6 +128,26 @@ describe("the web console in Chromium", () => {
     await page.locator('tr[data-account="made-in-console"]').waitFor();
     // Once done, the key is gone from the page.
     expect(await page.content()).not.toContain(shown);
+    expect(problems).toEqual([]);
+  });
+
+  it("edits an account's name, roles and description, and stays on it after the rename", async () => {
+    await newKey("to-edit", ["verifier"]);
+    const { page, problems } = await openConsole();
+    await signIn(page, adminKey);
+    await page.getByRole("button", { name: "to-edit", exact: true }).click();
+    await page.getByRole("button", { name: "Edit account" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("edited");
+    await page.getByLabel("auditor").check();
+    await page.getByLabel("Description", { exact: true }).fill("<b>not bold</b>");
+    expect(await accessibilityProblems(page), "the edit form").toEqual([]);
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("heading", { name: "edited" }).waitFor();
+    expect(await page.locator("dl.fields").innerText()).toMatch(/Roles\s+auditor, verifier\s+Description\s+<b>not bold<\/b>/);
+    expect((await admin.get("/v1/service-accounts/edited")).body).toMatchObject({
+      roles: ["auditor", "verifier"],
+      description: "<b>not bold</b>",
+    });
     expect(problems).toEqual([]);
   });
 
@@ -198,6 +223,7 @@ describe("the web console in Chromium", () => {
     expect(await first.locator("dd.chain").innerText()).toBe("the first event of its account");
     expect(await first.locator("dd.signer").innerText()).toMatch(/trusted, the trust anchor/);
     expect(await first.locator("pre").innerText()).toContain('"hash":');
+    expect(await first.locator("dd.audit").innerText()).toBe("not audited yet: run the audit on the Integrity page");
     expect(await accessibilityProblems(page), "the timeline").toEqual([]);
     await page.screenshot({ path: join(SHOTS, "timeline.png") });
 
@@ -229,6 +255,15 @@ describe("the web console in Chromium", () => {
     await page.getByText(/^No problem found: \d+ event messages checked up to sequence \d+\.$/).waitFor();
     expect(await accessibilityProblems(page), "the integrity page").toEqual([]);
     await page.screenshot({ path: join(SHOTS, "integrity.png") });
+
+    // The timeline now shows each event's verdict from that audit.
+    await page.getByRole("button", { name: "Audit timeline" }).click();
+    const event = page.locator('li[data-type="ServiceAccountCreated"]').first();
+    await event.locator("summary").click();
+    expect(await event.locator("dd.audit").innerText()).toMatch(
+      /^hash, chain and signature checked by the audit up to #\d+: no problem$/,
+    );
+    await page.getByRole("button", { name: "Integrity" }).click();
 
     // Someone with write access to NATS appends bytes of their own to an account's subject.
     const nc = await connectNats(nats.url, "intruder");

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { startTestNats, type TestNats } from "../../helpers/nats.js";
@@ -46,6 +47,10 @@ describe("GET /console", () => {
       expect(answer.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
       expect(answer.headers.get("content-security-policy")).toBe(CSP);
     }
+    // What a browser downloads stays small: under 150 KB gzip, scripts and styles together.
+    let gzipped = 0;
+    for (const file of files) gzipped += gzipSync(Buffer.from(await (await fetch(`${daemon.url}${file}`)).arrayBuffer())).length;
+    expect(gzipped).toBeLessThan(150 * 1024);
     for (const path of [
       "/console/assets/nothing.js",
       "/console/assets/..%2F..%2Fpackage.json",
