@@ -243,6 +243,7 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       store,
       timeTravel: new TimeTravel(store, readModel, (seq) => projector.waitFor(seq, config.readYourWritesTimeoutMs), clock),
       auditAnchor: () => projector.digestPosition,
+      lastCheckpoint: () => projector.streamCheckpoint,
       authenticator,
       limiter: new FailedAuthLimiter(config.authFailuresPerMinute),
       usage,

@@ -4,7 +4,7 @@ import type { ServiceAccounts, SigningKeys } from "../application/index.js";
 import type { Authenticator, FailedAuthLimiter, UsageTracker } from "../auth/index.js";
 import type { JetStreamEventStore } from "../events/index.js";
 import type { DigestPosition } from "../format/index.js";
-import type { Queries, TimeTravel } from "../projections/index.js";
+import type { CheckpointHead, Queries, TimeTravel } from "../projections/index.js";
 import type { Signer } from "../signing/index.js";
 
 import type { Metrics } from "../metrics/index.js";
@@ -29,6 +29,8 @@ export interface AppDeps {
   readonly timeTravel: TimeTravel;
   /** What this daemon's read model has applied, with the running digest: an audit's anchor. */
   readonly auditAnchor: () => DigestPosition;
+  /** The last authentic stream checkpoint the read model passed (null: none yet). */
+  readonly lastCheckpoint: () => CheckpointHead | null;
   readonly authenticator: Authenticator;
   readonly limiter: FailedAuthLimiter;
   readonly usage: UsageTracker;

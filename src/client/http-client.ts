@@ -28,6 +28,7 @@ import type {
   ServiceAccountWithKeys,
   SigningKey,
   SigningKeyList,
+  StreamCheckpoint,
   UpdateApiKeyBody,
   UpdateServiceAccountBody,
   VerifyAuditOptions,
@@ -435,6 +436,16 @@ export class KeyledgerClient {
   }
 
   /** `GET /v1/signing-keys`: the trust anchor, and the trusted, pending and revoked signing keys. */
+  /** The last signed checkpoint the daemon's read model passed; null while there is none. */
+  async auditCheckpoint(): Promise<StreamCheckpoint | null> {
+    try {
+      return await this.request<StreamCheckpoint>("GET", "/v1/audit/checkpoint");
+    } catch (error) {
+      if (error instanceof KeyledgerApiError && error.code === "not_found") return null;
+      throw error;
+    }
+  }
+
   async signingKeys(): Promise<SigningKeyList> {
     const list = await this.request<Partial<SigningKeyList> | undefined>("GET", "/v1/signing-keys");
     if (!Array.isArray(list?.items)) throw this.notTheApi("the signing keys");

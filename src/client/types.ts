@@ -327,6 +327,15 @@ export interface AuditReport {
   readonly statements: { readonly checked: number; readonly counted: number };
 }
 
+/** `GET /v1/audit/checkpoint`: the last signed checkpoint the daemon's read model passed. */
+export interface StreamCheckpoint {
+  readonly seq: number;
+  /** The last event message it covers. */
+  readonly upToSeq: number;
+  readonly eventCount: number;
+  readonly hash: string;
+}
+
 /** A signing key of the ledger's trust root (`GET /v1/signing-keys`). */
 export interface SigningKey {
   readonly kid: string;

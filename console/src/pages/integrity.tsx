@@ -1,4 +1,4 @@
-import type { AuditReport, SigningKeyList } from "@keyledger/client/http";
+import type { AuditReport, SigningKeyList, StreamCheckpoint } from "@keyledger/client/http";
 import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
 import { sessionEnded, type Session } from "../session.js";
@@ -8,6 +8,7 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
   const { api } = props.session;
   const [keys, setKeys] = useState<SigningKeyList | null>(null);
   const [report, setReport] = useState<AuditReport | null>(null);
+  const [checkpoint, setCheckpoint] = useState<StreamCheckpoint | null | undefined>(undefined);
   const [progress, setProgress] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const fail = (error: unknown): void => {
@@ -16,6 +17,7 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
   };
   useEffect(() => {
     api.signingKeys().then(setKeys, fail);
+    api.auditCheckpoint().then(setCheckpoint, fail);
   }, []);
   const audit = async (): Promise<void> => {
     setFailure(null);
@@ -65,6 +67,17 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
             </tbody>
           </table>
         </>
+      )}
+      <h2>Latest checkpoint</h2>
+      {checkpoint === undefined ? (
+        <p>Loading…</p>
+      ) : checkpoint === null ? (
+        <p class="checkpoint">No signed checkpoint yet.</p>
+      ) : (
+        <p class="checkpoint">
+          #{checkpoint.seq} covers the event messages up to #{checkpoint.upToSeq} ({checkpoint.eventCount} of them); its hash{" "}
+          <code>{checkpoint.hash}</code>. Signed, and checked by this daemon as it passed it.
+        </p>
       )}
       <h2>Audit</h2>
       <p class="hint">

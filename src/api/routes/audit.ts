@@ -186,5 +186,23 @@ export function auditRoutes(deps: AppDeps, requireRoles: RequireRoles, slots: Au
         });
       },
     );
+
+    app.get(
+      "/v1/audit/checkpoint",
+      { onRequest: read, schema: { response: { 200: Checkpoint, ...errorResponses } } },
+      async () => {
+        const head = deps.lastCheckpoint();
+        if (head === null) throw new HttpError("not_found", "no signed checkpoint has been passed yet");
+        return { seq: head.seq, upToSeq: head.upToSeq, eventCount: head.eventCount, hash: head.hash };
+      },
+    );
   };
 }
+
+/** The last authentic checkpoint this daemon's read model passed (hashed right, signed by a trusted key). */
+const Checkpoint = Type.Object({
+  seq: Type.Integer({ description: "the checkpoint message's stream sequence" }),
+  upToSeq: Type.Integer({ description: "the last event message it covers" }),
+  eventCount: Type.Integer({ description: "event messages covered from the start of the stream" }),
+  hash: Type.String({ description: "the checkpoint's own hash (the next one chains to it)" }),
+});

@@ -24,7 +24,7 @@ const HOSTILE = `<img src=x onerror="window.__xss='img'"><script>window.__xss='s
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   nats = await startTestNats();
-  daemon = await startTestDaemon(nats.url);
+  daemon = await startTestDaemon(nats.url, { "checkpoint-interval-ms": "200" });
   adminKey = await daemon.adminKey();
   admin = client(daemon.url, adminKey);
   const ciRunner = await admin.post("/v1/service-accounts", {
@@ -250,6 +250,10 @@ describe("the web console in Chromium", () => {
     const anchor = daemon.signer.keyId;
     await page.locator(`tr[data-kid="${anchor}"]`).waitFor();
     expect(await page.locator("code.anchor").innerText()).toBe(anchor);
+    // The daemon writes a checkpoint every 200 ms while events arrive: the page shows the last one it passed.
+    expect(await page.locator("p.checkpoint").innerText()).toMatch(
+      /^#\d+ covers the event messages up to #\d+ \(\d+ of them\); its hash [0-9a-f]{64}\. Signed, and checked by this daemon as it passed it\.$/,
+    );
     expect(await page.locator(`tr[data-kid="${anchor}"]`).innerText()).toMatch(/\(anchor\)\s+trusted/);
     await page.getByRole("button", { name: "Run the audit" }).click();
     await page.getByText(/^No problem found: \d+ event messages checked up to sequence \d+\.$/).waitFor();
