@@ -7,6 +7,7 @@ import { connectNats } from "../../../src/nats/index.js";
 import { accessibilityProblems, launchBrowser } from "../../helpers/browser.js";
 import { startTestDaemon, type TestDaemon } from "../../helpers/daemon.js";
 import { client } from "../../helpers/http.js";
+import { startTcpProxy } from "../../helpers/tcp-proxy.js";
 import { startTestNats, type TestNats } from "../../helpers/nats.js";
 
 /** Screenshots of each page, kept as test artefacts (and the README's pictures). */
@@ -148,6 +149,17 @@ describe("the web console in Chromium", () => {
       roles: ["auditor", "verifier"],
       description: "<b>not bold</b>",
     });
+    // The timeline finds it by the name it bore before.
+    const editedId = (await admin.get("/v1/service-accounts/edited")).body.id as string;
+    await page.getByRole("button", { name: "Audit timeline" }).click();
+    await page.getByLabel("Account (a name, also a past one, or an id)").fill("to-edit");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect
+      .poll(async () => {
+        const texts = await page.locator("li[data-seq]").allInnerTexts();
+        return texts.length >= 2 && texts.every((text) => text.includes(editedId));
+      })
+      .toBe(true);
     expect(problems).toEqual([]);
   });
 
@@ -241,6 +253,35 @@ describe("the web console in Chromium", () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(problems).toEqual([]);
   });
+
+  it("keeps the live timeline through a dropped connection: what happened meanwhile arrives, each event once", async () => {
+    const proxy = await startTcpProxy(daemon.url);
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${proxy.url.replace("nats://", "http://")}/console`);
+      await signIn(page, adminKey);
+      await page.getByRole("button", { name: "Audit timeline" }).click();
+      await page.locator('li[data-type="ServiceAccountCreated"]').nth(2).waitFor();
+      await page.getByLabel("Live").check();
+      const before = await admin.post("/v1/service-accounts", { name: "before-the-drop", roles: ["auditor"] });
+      await page.locator("li[data-seq]", { hasText: before.body.serviceAccount.id }).first().waitFor();
+      await proxy.cut();
+      const during = await admin.post("/v1/service-accounts", { name: "during-the-drop", roles: ["auditor"] });
+      await new Promise((done) => setTimeout(done, 300));
+      await proxy.restore();
+      await page.locator("li[data-seq]", { hasText: during.body.serviceAccount.id }).first().waitFor({ timeout: 20_000 });
+      for (const id of [before.body.serviceAccount.id, during.body.serviceAccount.id]) {
+        const seqs = await page
+          .locator("li[data-seq]", { hasText: id })
+          .evaluateAll((items) => items.map((item) => item.getAttribute("data-seq")));
+        expect(seqs.length, id).toBeGreaterThanOrEqual(1);
+        expect(new Set(seqs).size, id).toBe(seqs.length);
+      }
+      await page.close();
+    } finally {
+      await proxy.stop();
+    }
+  }, 60_000);
 
   it("shows the integrity page: the trust anchor and signing keys, and the daemon's audit with its result", async () => {
     const { page, problems } = await openConsole();
