@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { LogController, type FastifyReply, type FastifyRequest } from "fastify";
 import { safePath, type AccessLineWriter } from "../logger.js";
 
@@ -38,7 +39,12 @@ export class AccessLog extends LogController {
     }
     this.write({
       reqId: String(request.id),
-      req: { method: request.method, path: safePath(request.url), remoteAddress: request.ip },
+      // Behind a trusted proxy the address comes from X-Forwarded-For, which a client may write: only an address is kept.
+      req: {
+        method: request.method,
+        path: safePath(request.url),
+        remoteAddress: isIP(request.ip) === 0 ? "[not an address]" : request.ip,
+      },
       res: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     });

@@ -33,6 +33,13 @@ export function AccountPage(props: {
   // In the past nothing can be changed: the page shows what was.
   const admin = canChange(session) && props.asOf === null;
 
+  // Travelling in time closes whatever change was under way: the past is only looked at.
+  useEffect(() => {
+    setEditing(false);
+    setConfirming(null);
+    setSecret(null);
+  }, [props.asOf]);
+
   useEffect(() => {
     let current = true;
     const request =
@@ -119,7 +126,7 @@ export function AccountPage(props: {
           </button>
         </div>
       )}
-      {editing && (
+      {admin && editing && (
         <EditAccount
           session={session}
           account={account}
@@ -135,7 +142,7 @@ export function AccountPage(props: {
           {failure}
         </p>
       )}
-      {confirming !== null && (
+      {admin && confirming !== null && (
         <div class="panel" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
           <h2 id="confirm-title">{confirming.what}?</h2>
           <p id="confirm-text">{confirming.consequence}</p>
@@ -155,7 +162,7 @@ export function AccountPage(props: {
           </button>
         </div>
       )}
-      {secret !== null && (
+      {admin && secret !== null && (
         <ShownOnce title={secret.title} owner={account.name} apiKey={secret.key} onDone={() => setSecret(null)} />
       )}
       <h2>API keys</h2>

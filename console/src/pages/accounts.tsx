@@ -78,7 +78,7 @@ export function AccountsPage(props: {
           )}
         </div>
       </div>
-      {creating && (
+      {creating && canChange(props.session) && props.asOf === null && (
         <NewAccount
           session={props.session}
           onSessionEnded={props.onSessionEnded}

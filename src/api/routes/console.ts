@@ -39,7 +39,11 @@ export function consoleRoutes(files: ConsoleFiles | null): FastifyPluginAsyncTyp
     app.get("/console/", { schema: { hide: true } }, page);
     app.get<{ Params: { file: string } }>("/console/assets/:file", { schema: { hide: true } }, async (request, reply) => {
       const asset = files?.assets.get(request.params.file);
-      if (asset === undefined) throw new HttpError("not_found", "no such console file");
+      // The error answer carries the console's headers too.
+      if (asset === undefined) {
+        secured(reply);
+        throw new HttpError("not_found", "no such console file");
+      }
       // Vite names each file by its content: it never changes under the same name.
       return secured(reply).header("cache-control", "public, max-age=31536000, immutable").type(asset.type).send(asset.body);
     });

@@ -343,6 +343,13 @@ describe("the web console in Chromium", () => {
     await page.screenshot({ path: join(SHOTS, "time-travel.png") });
     await page.getByRole("button", { name: "Back to now" }).click();
     await page.locator("dl.fields", { hasText: "inactive" }).waitFor();
+    // A change under way when travelling is closed: nothing from the past is written back.
+    await page.getByRole("button", { name: "Edit account" }).click();
+    await page.getByRole("button", { name: "Save" }).waitFor();
+    await page.getByRole("button", { name: "Go" }).click();
+    await page.getByText("You are looking at the past").waitFor();
+    expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Back to now" }).click();
 
     await page.getByRole("button", { name: "What changed" }).click();
     await page.getByLabel("From").fill(String(before));

@@ -59,6 +59,7 @@ describe("GET /console", () => {
     ]) {
       const answer = await fetch(`${daemon.url}${path}`);
       expect(answer.status, path).toBe(404);
+      if (path.startsWith("/console/assets/")) expect(answer.headers.get("content-security-policy"), path).toBe(CSP);
       expect(((await answer.json()) as { error: { code: string } }).error.code).toBe("not_found");
     }
   });
