@@ -209,7 +209,15 @@ describe("the two daemons, each with its own NKey", () => {
     // As in docker-compose.yml: both daemons sign with the one key the script made (so neither is pending).
     const settings = { replicas: "3", "checkpoint-interval-ms": "200", "signing-key-file": join(secrets, "signing.key") };
     a = await startTestDaemon(urls, { ...settings, "nats-nkey-seed-file": seedFile("keyledger-1") });
-    b = await startTestDaemon(urls, { ...settings, "nats-nkey-seed-file": seedFile("keyledger-2") });
+    // Only a writes checkpoints here. Two writers on this 3-node nats-server 2.9 cluster now and then
+    // both got a checkpoint appended with the same expected last sequence of the subject (twice in
+    // full-suite runs under load), and the audit reported the second as checkpoint_chain_broken: see
+    // the README, "Where a newer nats-server would be better". Single-server tests keep two writers.
+    b = await startTestDaemon(urls, {
+      ...settings,
+      "checkpoint-interval-ms": "0",
+      "nats-nkey-seed-file": seedFile("keyledger-2"),
+    });
     admin = client(a.url, await a.adminKey());
   }, 60_000);
 

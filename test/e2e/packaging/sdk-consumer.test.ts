@@ -145,17 +145,22 @@ describe("the SDK as its own package, installed from its tarball into an empty p
     expect(result.denied).toBe("forbidden");
     // The same on the other supported Node versions (the npm registry's node@22 and node@24 packages ship the binary).
     for (const major of [22, 24]) {
-      const other = await run("npx", ["-y", "-p", `node@${major}`, "--", "node", join(project, "out", "check.js")], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          KEYLEDGER_URL: daemon.url,
-          KEYLEDGER_API_KEY: verifierKey,
-          VALID_KEY: worker,
-          ACCESS_TOKEN: token,
+      // --prefer-offline: under `npm run test:node24` (itself in npx) a fresh lookup waited minutes.
+      const other = await run(
+        "npx",
+        ["-y", "--prefer-offline", "-p", `node@${major}`, "--", "node", join(project, "out", "check.js")],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            KEYLEDGER_URL: daemon.url,
+            KEYLEDGER_API_KEY: verifierKey,
+            VALID_KEY: worker,
+            ACCESS_TOKEN: token,
+          },
+          timeout: 120_000,
         },
-        timeout: 120_000,
-      });
+      );
       expect(JSON.parse(other.stdout), `Node ${major}`).toEqual(result);
     }
   }, 240_000);
