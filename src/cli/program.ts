@@ -43,7 +43,7 @@ export function buildProgram(io: Io, onServing: () => void): Command {
  * so the account moves behind the verb.
  */
 export function normalizeArgs(args: readonly string[]): string[] {
-  const out = [...args];
+  const out = kidAfterDoubleDash([...args]);
   const at = out.findIndex((arg, i) => (arg === "service-account" || arg === "sa") && out[i + 1] === "api-key");
   if (at === -1) return out;
   const account = out[at + 2];
@@ -59,6 +59,20 @@ export function normalizeArgs(args: readonly string[]): string[] {
   out[at + 2] = verb!;
   out[at + 3] = account;
   return out;
+}
+
+/** A signing key id: 16 characters of base64url, one in 64 of them beginning with `-`. */
+const DASHED_KID = /^-[A-Za-z0-9_-]{15}$/;
+
+/**
+ * `signing-keys approve|revoke KID` with a key id that begins with `-`: commander would read it as
+ * options (`-V…` as --version, `-o…` as --output), so it is passed last, after `--`.
+ */
+function kidAfterDoubleDash(out: string[]): string[] {
+  const at = out.findIndex((arg, i) => arg === "signing-keys" && (out[i + 1] === "approve" || out[i + 1] === "revoke"));
+  const kid = at === -1 ? undefined : out[at + 2];
+  if (kid === undefined || !DASHED_KID.test(kid) || out.includes("--")) return out;
+  return [...out.slice(0, at + 2), ...out.slice(at + 3), "--", kid];
 }
 
 /** Runs the program on `args` (without node and the script) and answers the exit code; never throws. */

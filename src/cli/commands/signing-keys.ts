@@ -8,12 +8,6 @@ import { UsageError } from "../usage-error.js";
 
 const KID = /^[A-Za-z0-9_-]{16}$/;
 
-/**
- * One key id in 64 begins with `-`; commander would take it for an unknown option. The KID
- * commands therefore let unknown options through as their argument, which `kidArgument` then
- * checks, so a mistyped option is still refused (exit 2), only with the key id's message.
- */
-
 function kidArgument(kid: string): string {
   if (!KID.test(kid))
     throw new UsageError(
@@ -54,7 +48,6 @@ export function addSigningKeyCommands(program: Command, io: Io): void {
       .command("approve")
       .description("enrol a pending daemon key: from then on, what it signs counts")
       .argument("<kid>", "the key id, as `signing-keys list` shows it")
-      .allowUnknownOption()
       .option("--public-key <base64url>", "the raw public key, when no daemon announced it"),
   ).action(async (kid: string, options: { publicKey?: string; output: Format }) => {
     const key = await (await connectedClient(io)).approveSigningKey(kidArgument(kid), options.publicKey);
@@ -71,7 +64,6 @@ export function addSigningKeyCommands(program: Command, io: Io): void {
       .command("revoke")
       .description("revoke a signing key: nothing it signs from now on counts (ask a daemon with another trusted key)")
       .argument("<kid>", "the key id, as `signing-keys list` shows it")
-      .allowUnknownOption()
       .requiredOption("--reason <text>", "why (kept in the ledger)"),
   ).action(async (kid: string, options: { reason: string; output: Format }) => {
     if (options.reason.trim() === "") throw new UsageError("--reason must say why the key is revoked");
