@@ -1,9 +1,9 @@
 import type { ApiKey, ApiKeyWithSecret, AsOf, ServiceAccountWithKeys } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
-import { canChange, sessionEnded, type Session } from "../session.js";
+import { canChange, type Session } from "../session.js";
 import { EditAccount } from "./edit-account.js";
 import { ShownOnce } from "./shown-once.js";
+import { FailureLine, useFailure } from "../failure.js";
 
 /** A key's status as a person reads it: active, inactive, expired; a previous secret retained until … */
 export function keyStatus(key: ApiKey, now: number): string {
@@ -23,7 +23,7 @@ export function AccountPage(props: {
 }) {
   const { session } = props;
   const [account, setAccount] = useState<ServiceAccountWithKeys | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { failure, fail, say: setFailure } = useFailure(props.onSessionEnded);
   const [asked, setAsked] = useState(0);
   const [editing, setEditing] = useState(false);
   // Asked by the name it was opened with, then by its id: a rename keeps the page on it.
@@ -57,11 +57,6 @@ export function AccountPage(props: {
     };
   }, [target, asked, props.asOf]);
 
-  function fail(error: unknown): void {
-    if (sessionEnded(error)) return props.onSessionEnded();
-    setFailure(error instanceof KeyledgerApiError ? error.message : "The daemon could not be reached; try again.");
-  }
-
   async function change(run: () => Promise<unknown>): Promise<void> {
     setFailure(null);
     try {
@@ -72,14 +67,7 @@ export function AccountPage(props: {
     }
   }
 
-  if (account === null)
-    return failure === null ? (
-      <p>Loading…</p>
-    ) : (
-      <p class="error" role="alert">
-        {failure}
-      </p>
-    );
+  if (account === null) return failure === null ? <p>Loading…</p> : <FailureLine text={failure} />;
   const now = Date.now();
   const id = account.id;
   return (
@@ -137,11 +125,7 @@ export function AccountPage(props: {
           }}
         />
       )}
-      {failure !== null && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <FailureLine text={failure} />
       {admin && confirming !== null && (
         <div class="panel" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
           <h2 id="confirm-title">{confirming.what}?</h2>

@@ -1,7 +1,8 @@
 import type { AsOf, ServiceAccount } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
-import { canChange, sessionEnded, type Session } from "../session.js";
+import { canChange, type Session } from "../session.js";
 import { NewAccount } from "./new-account.js";
+import { FailureLine, useFailure } from "../failure.js";
 
 /** How many accounts of the list have their keys counted (one request each). */
 const KEYS_FOR = 100;
@@ -14,7 +15,7 @@ export function AccountsPage(props: {
   onOpen: (account: string) => void;
 }) {
   const [accounts, setAccounts] = useState<ServiceAccount[] | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { failure, fail } = useFailure(props.onSessionEnded, "The accounts could not be read; try again.");
   const [search, setSearch] = useState("");
   const [asked, setAsked] = useState(0);
   const [creating, setCreating] = useState(false);
@@ -24,11 +25,7 @@ export function AccountsPage(props: {
     setAccounts(null);
     props.session.api.allServiceAccounts(props.asOf === null ? {} : { asOf: props.asOf }).then(
       (all) => current && setAccounts(all),
-      (error: unknown) => {
-        if (!current) return;
-        if (sessionEnded(error)) props.onSessionEnded();
-        else setFailure("The accounts could not be read; try again.");
-      },
+      (error: unknown) => current && fail(error),
     );
     return () => {
       current = false;
@@ -95,11 +92,7 @@ export function AccountsPage(props: {
         value={search}
         onInput={(event) => setSearch((event.currentTarget as HTMLInputElement).value)}
       />
-      {failure !== null && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <FailureLine text={failure} />
       {accounts === null && failure === null && <p>Loading…</p>}
       {accounts !== null && (
         <table>

@@ -1,8 +1,8 @@
 import type { AccountChange, AuditDiff, ServiceAccount } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
 import { useState } from "preact/hooks";
-import { sessionEnded, type Session } from "../session.js";
+import type { Session } from "../session.js";
 import { parsePoint, POINT_HELP } from "../time-point.js";
+import { FailureLine, useFailure } from "../failure.js";
 
 /** What differs between two versions of an account, field by field. */
 function fieldChanges(before: ServiceAccount | null, after: ServiceAccount | null): string {
@@ -24,7 +24,7 @@ function keysText(account: AccountChange): string {
 /** The accounts and keys created, deleted or changed between two points, with before and after. */
 export function DiffPage(props: { session: Session; onSessionEnded: () => void }) {
   const [diff, setDiff] = useState<AuditDiff | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { failure, fail, say: setFailure } = useFailure(props.onSessionEnded);
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -38,8 +38,7 @@ export function DiffPage(props: { session: Session; onSessionEnded: () => void }
     try {
       setDiff(await props.session.api.auditDiff(from, to));
     } catch (error) {
-      if (sessionEnded(error)) return props.onSessionEnded();
-      setFailure(error instanceof KeyledgerApiError ? error.message : "The daemon could not be reached; try again.");
+      fail(error);
     } finally {
       setBusy(false);
     }
@@ -56,11 +55,7 @@ export function DiffPage(props: { session: Session; onSessionEnded: () => void }
           Compare
         </button>
       </form>
-      {failure !== null && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <FailureLine text={failure} />
       {diff !== null && (
         <>
           <p role="status">

@@ -1,9 +1,7 @@
-import type { Role, ServiceAccount } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
-import { useState } from "preact/hooks";
-import { sessionEnded, type Session } from "../session.js";
-
-const ROLES: readonly Role[] = ["admin", "auditor", "verifier"];
+import type { ServiceAccount } from "@keyledger/client/http";
+import type { Session } from "../session.js";
+import { FailureLine, useFailure } from "../failure.js";
+import { pickedRoles, RolesFieldset } from "../roles.js";
 
 /** Edits an account's name, roles and description (the API refuses an admin locking itself out). */
 export function EditAccount(props: {
@@ -13,11 +11,15 @@ export function EditAccount(props: {
   onSessionEnded: () => void;
 }) {
   const { account } = props;
-  const [error, setError] = useState<string | null>(null);
+  const {
+    failure: error,
+    fail,
+    say: setError,
+  } = useFailure(props.onSessionEnded, "The account could not be changed; try again.");
   const submit = async (event: Event) => {
     event.preventDefault();
     const data = new FormData(event.currentTarget as HTMLFormElement);
-    const roles = ROLES.filter((role) => data.get(`edit-role-${role}`) === "on");
+    const roles = pickedRoles(data, "edit-role");
     if (roles.length === 0) return setError("Choose at least one role.");
     try {
       await props.session.api.updateServiceAccount(account.id, {
@@ -27,8 +29,7 @@ export function EditAccount(props: {
       });
       props.onDone(true);
     } catch (failure) {
-      if (sessionEnded(failure)) return props.onSessionEnded();
-      setError(failure instanceof KeyledgerApiError ? failure.message : "The account could not be changed; try again.");
+      fail(failure);
     }
   };
   return (
@@ -36,14 +37,7 @@ export function EditAccount(props: {
       <h2 id="edit-title">Edit {account.name}</h2>
       <label for="edit-name">Name</label>
       <input id="edit-name" name="name" required maxLength={64} value={account.name} />
-      <fieldset>
-        <legend>Roles</legend>
-        {ROLES.map((role) => (
-          <label class="inline" key={role}>
-            <input type="checkbox" name={`edit-role-${role}`} checked={account.roles.includes(role)} /> {role}
-          </label>
-        ))}
-      </fieldset>
+      <RolesFieldset prefix="edit-role" checked={account.roles} />
       <label for="edit-description">Description</label>
       <input id="edit-description" name="description" maxLength={1000} value={account.description} />
       <button type="submit" class="primary">
@@ -52,11 +46,7 @@ export function EditAccount(props: {
       <button type="button" onClick={() => props.onDone(false)}>
         Cancel
       </button>
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FailureLine text={error} />
     </form>
   );
 }

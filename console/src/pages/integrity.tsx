@@ -1,7 +1,7 @@
 import type { AuditReport, SigningKeyList, StreamCheckpoint } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
-import { sessionEnded, type Session } from "../session.js";
+import { type Session } from "../session.js";
+import { FailureLine, useFailure } from "../failure.js";
 
 /** The ledger's integrity: the trust anchor and signing keys, and the daemon's audit of every event. */
 export function IntegrityPage(props: { session: Session; onSessionEnded: () => void; onAudited: (report: AuditReport) => void }) {
@@ -10,11 +10,7 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
   const [report, setReport] = useState<AuditReport | null>(null);
   const [checkpoint, setCheckpoint] = useState<StreamCheckpoint | null | undefined>(undefined);
   const [progress, setProgress] = useState<string | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
-  const fail = (error: unknown): void => {
-    if (sessionEnded(error)) return props.onSessionEnded();
-    setFailure(error instanceof KeyledgerApiError ? error.message : "The daemon could not be reached; try again.");
-  };
+  const { failure, fail, say: setFailure } = useFailure(props.onSessionEnded);
   useEffect(() => {
     api.signingKeys().then(setKeys, fail);
     api.auditCheckpoint().then(setCheckpoint, fail);
@@ -88,11 +84,7 @@ export function IntegrityPage(props: { session: Session; onSessionEnded: () => v
         Run the audit
       </button>
       {progress !== null && <p role="status">{progress}</p>}
-      {failure !== null && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <FailureLine text={failure} />
       {report !== null && (
         <div class="report">
           <p class={report.ok ? "ok" : "error"} role="status">

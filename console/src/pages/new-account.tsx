@@ -1,20 +1,23 @@
 import type { ApiKeyWithSecret } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
 import { useState } from "preact/hooks";
-import { sessionEnded, type Session } from "../session.js";
+import type { Session } from "../session.js";
 import { ShownOnce } from "./shown-once.js";
-
-const ROLES = ["admin", "auditor", "verifier"] as const;
+import { FailureLine, useFailure } from "../failure.js";
+import { pickedRoles, RolesFieldset } from "../roles.js";
 
 /** Creates a service account with its first key, and shows that key once, with a way to copy it. */
 export function NewAccount(props: { session: Session; onDone: (created: boolean) => void; onSessionEnded: () => void }) {
-  const [error, setError] = useState<string | null>(null);
+  const {
+    failure: error,
+    fail,
+    say: setError,
+  } = useFailure(props.onSessionEnded, "The account could not be created; try again.");
   const [created, setCreated] = useState<{ name: string; key: ApiKeyWithSecret } | null>(null);
   const submit = async (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
-    const roles = ROLES.filter((role) => data.get(`role-${role}`) === "on");
+    const roles = pickedRoles(data, "role");
     const description = String(data.get("description") ?? "").trim();
     if (roles.length === 0) return setError("Choose at least one role.");
     try {
@@ -26,8 +29,7 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
       if (answer.apiKey === undefined) return setError("The account was created without a key.");
       setCreated({ name: answer.serviceAccount.name, key: answer.apiKey });
     } catch (failure) {
-      if (sessionEnded(failure)) return props.onSessionEnded();
-      setError(failure instanceof KeyledgerApiError ? failure.message : "The account could not be created; try again.");
+      fail(failure);
     }
   };
   if (created !== null)
@@ -44,14 +46,7 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
       <h2 id="new-title">New service account</h2>
       <label for="new-name">Name</label>
       <input id="new-name" name="name" required maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" />
-      <fieldset>
-        <legend>Roles</legend>
-        {ROLES.map((role) => (
-          <label class="inline" key={role}>
-            <input type="checkbox" name={`role-${role}`} /> {role}
-          </label>
-        ))}
-      </fieldset>
+      <RolesFieldset prefix="role" checked={[]} />
       <label for="new-description">Description</label>
       <input id="new-description" name="description" maxLength={1000} />
       <button type="submit" class="primary">
@@ -60,11 +55,7 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
       <button type="button" onClick={() => props.onDone(false)}>
         Cancel
       </button>
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FailureLine text={error} />
     </form>
   );
 }

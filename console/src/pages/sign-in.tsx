@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { SignInRefused, signIn, type Session } from "../session.js";
+import { FailureLine } from "../failure.js";
 
 /** An API key in, an access token out: the key's field is cleared as soon as it was sent. */
 export function SignInPage(props: { notice: string | null; onSignedIn: (session: Session) => void }) {
@@ -37,11 +38,7 @@ export function SignInPage(props: { notice: string | null; onSignedIn: (session:
         <button type="submit" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
-        {error !== null && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FailureLine text={error} />
       </form>
     </main>
   );

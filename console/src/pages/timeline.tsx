@@ -1,7 +1,7 @@
 import type { AuditReport, EventEnvelope, EventType, SigningKey } from "@keyledger/client/http";
-import { KeyledgerApiError } from "@keyledger/client/http";
 import { useEffect, useState } from "preact/hooks";
-import { sessionEnded, type Session } from "../session.js";
+import { type Session } from "../session.js";
+import { FailureLine, useFailure } from "../failure.js";
 
 interface Filters {
   readonly account: string;
@@ -48,12 +48,8 @@ export function TimelinePage(props: { session: Session; audit: AuditReport | nul
   const [actor, setActor] = useState("");
   const [since, setSince] = useState("");
   const [keys, setKeys] = useState<ReadonlyMap<string, SigningKey>>(new Map());
-  const [failure, setFailure] = useState<string | null>(null);
+  const { failure, fail, say: setFailure } = useFailure(props.onSessionEnded);
 
-  const fail = (error: unknown): void => {
-    if (sessionEnded(error)) return props.onSessionEnded();
-    setFailure(error instanceof KeyledgerApiError ? error.message : "The daemon could not be reached; try again.");
-  };
   const add = (more: readonly EventEnvelope[]): void =>
     setEvents((current) => {
       const merged = new Map(current);
@@ -154,11 +150,7 @@ export function TimelinePage(props: { session: Session; audit: AuditReport | nul
           Live
         </label>
       </div>
-      {failure !== null && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <FailureLine text={failure} />
       <p class="hint">
         {shown.length} of {events.size} events loaded{live ? "; new ones appear as they happen" : ""}
       </p>
