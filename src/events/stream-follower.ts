@@ -8,6 +8,14 @@ import { ALL_EVENTS_FILTER } from "../format/index.js";
  * consumer that died with its server shows within two of them (the library's default is 30 s).
  */
 const PULL_EXPIRES_MS = 5_000;
+/**
+ * Messages asked for ahead of the reader, and how few may be left before more are asked for. Each
+ * pull request is a write to the socket: with the library's defaults for 256 messages (one pull
+ * per 64 messages), a rebuild of 200,000 events spent 1.3 s of its 16 s in those writes; one pull
+ * per 1,536 messages made the rebuild 14% faster. About 2 MB of messages waiting at most.
+ */
+const PULL_WINDOW = 2048;
+const PULL_REFILL_AT = 512;
 
 /** The filter of a follower of every message of the stream, whatever its subject. */
 export const WHOLE_STREAM = "all";
@@ -89,7 +97,11 @@ export class StreamFollower {
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
     });
-    const messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
+    const messages = await consumer.consume({
+      max_messages: PULL_WINDOW,
+      threshold_messages: PULL_REFILL_AT,
+      expires: PULL_EXPIRES_MS,
+    });
     if (this.stopping) {
       // Stopped while the consumer was being made: nobody will read these messages, and close()
       // would wait for a reader to drain them, so it is not awaited (nor kept for stop() to await).
