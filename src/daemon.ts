@@ -224,6 +224,8 @@ export async function startDaemon(config: Config, options: DaemonOptions): Promi
       eventsAppended: () => store.appendedByType,
       projectionLag: () => projectionLag.lag,
       projectorPosition: () => projector.position,
+      projectorApplied: () => projector.appliedSinceStart,
+      projectorBatches: () => projector.batchesSinceStart,
       schedulerRuns: () => scheduler.runs,
       schedulerExpiries: () => scheduler.expiries,
       natsConnected: () => connection.connected,

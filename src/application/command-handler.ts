@@ -1,6 +1,7 @@
 import {
   ConflictError,
   decide,
+  evolve,
   type AccountState,
   type Actor,
   type DomainEvent,
@@ -69,7 +70,14 @@ export class CommandHandler {
           { ...context, newEventId, msgIdOf },
         );
         await this.projector.waitFor(appended.at(-1)!.seq, this.options.readYourWritesTimeoutMs);
-        return { state: (await this.readModel.aggregate(accountId))?.state ?? null, appended };
+        // The answer describes the account right after this command's events: the read model may
+        // already hold later ones, applied in the same batch (two rotations of one key answered
+        // with the same secret's hint, otherwise). An event stored earlier under the same message
+        // id may differ from this decision's: then the read model's state is answered.
+        if (appended.some(({ duplicate }) => duplicate))
+          return { state: (await this.readModel.aggregate(accountId))?.state ?? null, appended };
+        const state = events.reduce<AccountState | null>((folded, event) => evolve(folded, event), aggregate?.state ?? null);
+        return { state, appended };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         const head = await this.store.lastSequenceOfAccount(accountId);

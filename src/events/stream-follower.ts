@@ -26,7 +26,11 @@ export type FollowStep = "next" | "restart";
 export interface FollowerHandlers {
   /** The stream sequence after which to (re)start; asked at every (re)start. */
   readonly resumeAfter: () => Promise<number>;
-  readonly onMessage: (message: JsMsg) => Promise<FollowStep>;
+  /**
+   * `delivered`: how many messages after this one the client already holds (delivered by the
+   * server, not handed over yet): a handler may gather those without waiting for anything.
+   */
+  readonly onMessage: (message: JsMsg, delivered: number) => Promise<FollowStep>;
 }
 
 /**
@@ -112,7 +116,10 @@ export class StreamFollower {
     this.failure = null;
     void this.restartWhenSilent(messages);
     for await (const message of messages) {
-      if ((await this.handlers.onMessage(message)) === "restart") {
+      // Counted from the messages received and handed over: the iterator's getPending() also counts
+      // the pull requests queued in it (once taken for messages, it made a rebuild wait for good).
+      const delivered = Math.max(0, messages.getReceived() - messages.getProcessed());
+      if ((await this.handlers.onMessage(message, delivered)) === "restart") {
         // Not awaited: closing waits for the messages already pulled to be read, and this loop,
         // their only reader, is the one leaving.
         void messages.close().catch(() => undefined);

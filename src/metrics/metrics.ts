@@ -7,6 +7,9 @@ export interface MetricSources {
   /** Stream sequences the read model is behind the stream (null: not known yet). */
   readonly projectionLag: () => number | null;
   readonly projectorPosition: () => number;
+  /** Events the projector applied since the daemon started, and the LevelDB batches it wrote them in. */
+  readonly projectorApplied: () => number;
+  readonly projectorBatches: () => number;
   readonly schedulerRuns: () => number;
   readonly schedulerExpiries: () => number;
   readonly natsConnected: () => boolean;
@@ -89,6 +92,24 @@ export class Metrics {
       registers,
       collect() {
         this.set(sources.projectorPosition());
+      },
+    });
+    new Counter({
+      name: "keyledger_projection_events_applied_total",
+      help: "Events the projector applied to this daemon's read model since it started",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.projectorApplied());
+      },
+    });
+    new Counter({
+      name: "keyledger_projection_batches_total",
+      help: "LevelDB batches the projector wrote since the daemon started (events that arrive together share one: group commit)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.projectorBatches());
       },
     });
     new Counter({

@@ -81,6 +81,7 @@ export class Projector {
   private appliedThisRun = 0;
   private vouchedThisRun = 0;
   private signaturesThisRun = 0;
+  private batchesThisRun = 0;
   /** Messages gathered while more were waiting in the stream, applied together. */
   private inbox: StreamMessage[] = [];
   /** The last sequence gathered into the inbox or a prepared batch. */
@@ -116,7 +117,7 @@ export class Projector {
           this.gathered = this.applied;
           return this.applied;
         },
-        onMessage: (message) => this.onMessage(message),
+        onMessage: (message, delivered) => this.onMessage(message, delivered),
       },
       logger,
       options.retryDelayMs ?? 1000,
@@ -182,6 +183,11 @@ export class Projector {
     return this.vouchedThisRun;
   }
 
+  /** LevelDB batches written since this process started (events applied ÷ batches: how much group commit gathers). */
+  get batchesSinceStart(): number {
+    return this.batchesThisRun;
+  }
+
   /** Ed25519 checks of event signatures made since this process started. */
   get signaturesCheckedSinceStart(): number {
     return this.signaturesThisRun;
@@ -201,13 +207,14 @@ export class Projector {
   }
 
   /**
-   * While catching up, gathers messages that are already waiting in the stream and applies them
-   * together, in one LevelDB batch. The signatures of a gathered batch are checked
-   * (in worker threads when there are many) while the batch before it is applied, so that neither
-   * the checks nor the writes wait for the other. A message someone waits for is applied at once.
+   * Gathers the messages the client already holds, and while catching up those waiting in the
+   * stream, and applies them together, in one LevelDB batch. The signatures of a gathered batch
+   * are checked (in worker threads when there are many) while the batch before it is applied, so
+   * that neither the checks nor the writes wait for the other.
    */
-  private async onMessage(received: JsMsg): Promise<FollowStep> {
-    if (received.seq <= this.applied || received.seq <= this.gathered) return "next";
+  private async onMessage(received: JsMsg, delivered: number): Promise<FollowStep> {
+    if (received.seq <= this.applied || received.seq <= this.gathered)
+      return delivered > 0 || this.inbox.length === 0 ? "next" : this.flush(false);
     const message: StreamMessage = {
       seq: received.seq,
       subject: received.subject,
@@ -220,12 +227,20 @@ export class Projector {
     this.trust?.observe(message.seq);
     this.inbox.push(message);
     this.gathered = message.seq;
-    // Gathering is for catching up to the head known at start (a start, a rebuild): those messages
-    // exist, so they come. Past it, each message is applied at once: a pending count taken while a
-    // cluster changes leaders may promise a message that is not delivered, and a gathered message
-    // must never wait for one.
-    const more = message.pending > 0 && message.seq < this.target && !this.waiters.awaited(message.seq);
+    // Messages the client already holds are gathered always: under a load of writes, those that
+    // arrived while the last batch was written are applied together, in one batch (group commit),
+    // and none of them waits for anything but the others' folding. Messages still on the server
+    // are waited for only while catching up to the head known at start (a start, a rebuild): those
+    // exist, so they come. Past it a pending count taken while a cluster changes leaders may
+    // promise a message that is not delivered, and a gathered message must never wait for one.
+    const catchingUp = message.pending > 0 && message.seq < this.target && !this.waiters.awaited(message.seq);
+    const more = delivered > 0 || catchingUp;
     if (more && this.inbox.length < BATCH_MAX) return "next";
+    return this.flush(more);
+  }
+
+  /** Prepares the gathered messages and applies the batch before them; and them too unless `more` follow. */
+  private async flush(more: boolean): Promise<FollowStep> {
     const next = prepareBatch(this.inbox, {
       trust: this.trust,
       sealedHere: this.sealedHere,
@@ -334,6 +349,7 @@ export class Projector {
       }
     }
     await batch.commit();
+    this.batchesThisRun += 1;
     this.appliedThisRun += applied;
     this.vouchedThisRun += appliedOnCheckpoints;
     this.advance(messages.at(-1)!.seq, position);

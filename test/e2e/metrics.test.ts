@@ -84,6 +84,26 @@ describe("GET /metrics (Prometheus text)", () => {
     expect(sample(after, "keyledger_nats_connected")).toBe(1);
   });
 
+  it("counts the events the projector applied and the LevelDB batches it wrote them in: writes that arrive together share one", async () => {
+    const admin = client(daemon.url, await daemon.adminKey());
+    const names = Array.from({ length: 32 }, (_, index) => `grouped-${index}`);
+    for (const name of names) expect((await admin.post("/v1/service-accounts", { name, createApiKey: false })).status).toBe(201);
+    const before = await scrape();
+    // 32 writes at once, each answered only once this daemon's read model holds it (read-your-writes).
+    const answers = await Promise.all(names.map((name) => admin.post(`/v1/service-accounts/${name}/api-keys`, { name: "k" })));
+    expect(answers.map((answer) => answer.status)).toEqual(names.map(() => 201));
+    for (const [index, name] of names.entries()) {
+      const keys = await admin.get(`/v1/service-accounts/${name}/api-keys`);
+      expect(keys.body.items.map((key: { id: string }) => key.id)).toEqual([answers[index]!.body.id]);
+    }
+    const after = await scrape();
+    const delta = (name: string) => sample(after, name) - sample(before, name);
+    expect(delta("keyledger_projection_events_applied_total")).toBe(32);
+    // Group commit: without it every event is a batch of its own (32).
+    expect(delta("keyledger_projection_batches_total")).toBeGreaterThan(0);
+    expect(delta("keyledger_projection_batches_total")).toBeLessThan(32);
+  });
+
   it("counts the scheduler's runs and the retentions it closed", async () => {
     const admin = client(daemon.url, await daemon.adminKey());
     expect((await admin.post("/v1/service-accounts", { name: "metered-3" })).status).toBe(201);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CommandHandler } from "../../src/application/command-handler.js";
 import { claimHeldByStream } from "../../src/application/name-claims.js";
 import { ServiceAccounts } from "../../src/application/service-accounts.js";
-import { ConflictError, liveKeys, type AccountState } from "../../src/domain/index.js";
+import { ConflictError, hintOf, liveKeys, type AccountState } from "../../src/domain/index.js";
 import { signedBytes, type StoredEvent } from "../../src/format/envelope.js";
 import { ConcurrencyError } from "../../src/events/errors.js";
 import type { JetStreamEventStore } from "../../src/events/event-store.js";
@@ -288,6 +288,32 @@ describe("two daemons on one stream", () => {
     expect(events.filter((event) => event.type === "ApiKeyRetentionExpired")).toHaveLength(1);
     expectWholeChain(events, [a.signer, b.signer]);
     for (const node of [a, b]) expect((await node.readModel.keyRecord(keyId))?.previous?.expired).toBe(true);
+  });
+});
+
+describe("the answer to a command", () => {
+  it("describes the account as the command's own events left it, though the read model holds later ones by then", async () => {
+    const { id, keyIds } = await accountOnBoth("answered-own", ["k"]);
+    const keyId = keyIds[0]!;
+    // Once A's read model holds its rotation, and before A answers, B rotates the same key and A
+    // applies that too (as group commit does when both arrive together).
+    let later: { secret: string; hint: string } | null = null;
+    const waitFor = a.projector.waitFor.bind(a.projector);
+    const spy = vi.spyOn(a.projector, "waitFor").mockImplementationOnce(async (seq, timeoutMs) => {
+      await waitFor(seq, timeoutMs);
+      await b.projector.waitFor(seq, 5000);
+      const rotated = await b.accounts.rotateKey(id, keyId, 0, context);
+      later = { secret: rotated.secret, hint: rotated.key.hint };
+      await waitFor(await b.store.lastEventSequence(), 5000);
+    });
+    const first = await a.accounts.rotateKey(id, keyId, 0, context);
+    spy.mockRestore();
+    expect(later).not.toBeNull();
+    expect((await a.readModel.aggregate(id))?.state.keys[keyId]?.hint).toBe(later!.hint);
+    // A's answer is about A's secret: its hint, not the one the read model holds now.
+    expect(first.key.hint).toBe(hintOf(first.secret));
+    expect(first.key.hint).not.toBe(later!.hint);
+    expect(later!.hint).toBe(hintOf(later!.secret));
   });
 });
 

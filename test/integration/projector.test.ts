@@ -251,7 +251,8 @@ describe("the checkpoint", () => {
       expect(ops).toContainEqual(expect.objectContaining({ type: "put", key: `key!${keyCommand.data.keyId}` }));
       expect(ops).toContainEqual({ type: "put", key: `acctkey!${accountId}!${keyCommand.data.keyId}`, value: "" });
 
-      // A decision of two events (a rotation ending a retention): one batch per event, each with its checkpoint.
+      // Then a decision of two events (a rotation ending a retention): events that arrive together
+      // share a batch (group commit); every batch carries its last message's checkpoint.
       batch.mockClear();
       const secret = () => newSecret(keyCommand.data.keyId);
       await runOnStream(
@@ -264,13 +265,17 @@ describe("the checkpoint", () => {
       );
       expect(two.map(({ envelope }) => envelope.type)).toEqual(["ApiKeyRetentionExpired", "ApiKeyRotated"]);
       await projector.waitFor(two.at(-1)!.seq, 5000);
-      expect(batch).toHaveBeenCalledTimes(3);
       const checkpoints = batch.mock.calls.map((call) =>
         operationsOf(call)
           .filter((op) => op.key === CHECKPOINT)
           .map((op) => op.value),
       );
-      expect(checkpoints.slice(1)).toEqual([[two[0]!.seq], [two[1]!.seq]]);
+      expect(checkpoints.length).toBeGreaterThanOrEqual(1);
+      expect(checkpoints.length).toBeLessThanOrEqual(3);
+      for (const checkpoint of checkpoints) expect(checkpoint).toHaveLength(1);
+      const seqs = checkpoints.map(([seq]) => seq as number);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(seqs.at(-1)).toBe(two[1]!.seq);
     } finally {
       batch.mockRestore();
       put.mockRestore();

@@ -53,6 +53,8 @@ function registrationDeps(): AppDeps {
       eventsAppended: () => new Map(),
       projectionLag: () => 0,
       projectorPosition: () => 0,
+      projectorApplied: () => 0,
+      projectorBatches: () => 0,
       schedulerRuns: () => 0,
       schedulerExpiries: () => 0,
       natsConnected: () => false,
