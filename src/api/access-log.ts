@@ -40,13 +40,14 @@ export class AccessLog extends LogController {
     this.write({
       reqId: String(request.id),
       // Behind a trusted proxy the address comes from X-Forwarded-For, which a client may write: only an address is kept.
-      req: {
-        method: request.method,
-        path: safePath(request.url),
-        remoteAddress: isIP(request.ip) === 0 ? "[not an address]" : request.ip,
-      },
+      req: { method: request.method, path: safePath(request.url), remoteAddress: loggedAddress(request.ip) },
       res: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     });
   }
+}
+
+/** The client's address as the access line shows it: an IP address, or a placeholder (never what a header said). */
+export function loggedAddress(ip: string | undefined): string {
+  return ip !== undefined && isIP(ip) !== 0 ? ip : "[not an address]";
 }

@@ -1,7 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import http, { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import https from "node:https";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Logger } from "pino";
-import { newRequestId } from "../application/index.js";
 import { accessLineWriter, safePath } from "../logger.js";
 import { AccessLog, writesOwnAccessLine } from "./access-log.js";
 import { LazyRequestLogger } from "./request-logger.js";
@@ -16,32 +17,44 @@ import { apiKeyRoutes } from "./routes/api-keys.js";
 import { auditExportRoutes } from "./routes/audit-export.js";
 import { auditRoutes } from "./routes/audit.js";
 import { consoleRoutes } from "./routes/console.js";
-import { authRoutes } from "./routes/auth.js";
+import { authRoutes, verificationAnswer } from "./routes/auth.js";
+import { fastVerify } from "./fast-verify.js";
+import { requestIdOf } from "./request-id.js";
 import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { serviceAccountRoutes } from "./routes/service-accounts.js";
 import { signingKeyRoutes } from "./routes/signing-keys.js";
 import { validatorCompiler } from "./validation.js";
 
-const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
-
 /** Builds the HTTP API from its dependencies; the caller owns `listen` and shutdown. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  let closing = false;
+  const accessLine = accessLineWriter(deps.logger);
+  const verifyFast = fastVerify({
+    authenticator: deps.authenticator,
+    metrics: deps.metrics,
+    accessLine,
+    answer: verificationAnswer(deps),
+    requestIdOf,
+    otherRequest: () => deps.audits.otherRequest(),
+    // Behind a trusted proxy the client's address comes from headers fastify reads.
+    bypass: () => closing || deps.trustProxy !== false,
+  });
   // pino's Logger and fastify's base logger type differ only in optional members.
   const app = Fastify({
+    // The server comes from the factory; fastify still reads `https` for the address it reports.
     ...(deps.https === undefined ? {} : { https: { cert: deps.https.cert, key: deps.https.key } }),
+    serverFactory: (handler, options) =>
+      createServer(deps.https, options, (request, response) => verifyFast(request, response, () => handler(request, response))),
     loggerInstance: deps.logger as FastifyBaseLogger,
     // A hop count trusts that many proxies nearest to us; never the whole (client-written) chain.
     trustProxy: typeof deps.trustProxy === "number" ? hops(deps.trustProxy) : deps.trustProxy,
     bodyLimit: 64 * 1024,
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : newRequestId();
-    },
+    genReqId: requestIdOf,
     // New requests while closing get the contract's 503 body from the hook below, not fastify's own.
     return503OnClosing: false,
-    logController: new AccessLog(accessLineWriter(deps.logger)),
+    logController: new AccessLog(accessLine),
     childLoggerFactory: (logger, bindings, options) => new LazyRequestLogger(logger as Logger, bindings, options),
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
@@ -54,7 +67,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // While closing, answers to requests still in flight close their connection, so that a
   // keep-alive client does not hold the shutdown open.
-  let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
   });
@@ -106,6 +118,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 /** Questions about the past and audits: `/v1/audit/…`, and any read `asOf` a point. */
 function isAuditWork(url: string): boolean {
   return url.startsWith("/v1/audit/") || url.includes("asOf=");
+}
+
+/**
+ * The server fastify would make (HTTP or HTTPS, with its timeouts), with the verification fast
+ * path in front of fastify's handler.
+ */
+function createServer(
+  tls: AppDeps["https"],
+  options: FastifyServerOptions,
+  listener: (request: IncomingMessage, response: ServerResponse) => void,
+): Server {
+  const server = tls === undefined ? http.createServer(listener) : https.createServer({ cert: tls.cert, key: tls.key }, listener);
+  server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+  server.requestTimeout = options.requestTimeout ?? 0;
+  server.setTimeout(options.connectionTimeout ?? 0);
+  return server;
 }
 
 function hops(count: number): (address: string, hop: number) => boolean {

@@ -33,6 +33,8 @@ export class Metrics {
   readonly eventStreamsRefused: Counter<"reason">;
   /** Counted by the audit budget (AuditPacer) as audit work waits for it. */
   readonly auditWaited: Counter;
+  /** Verifications the fast path answered, and those it handed to the route (see api/fast-verify.ts). */
+  readonly verifyFastPath: Counter<"outcome">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -66,6 +68,13 @@ export class Metrics {
       help: "Time audit work (as-of reads, states, diffs, audits) waited for the daemon's audit budget while other requests came in",
       registers,
     });
+    this.verifyFastPath = new Counter({
+      name: "keyledger_verify_fast_path_total",
+      help: "POST /v1/auth/verify requests answered by the fast path (answered) or handed to the route after it began (handed_over)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of ["answered", "handed_over"]) this.verifyFastPath.inc({ outcome }, 0);
     // Both reasons from the start, so that a rate over them is defined before the first refusal.
     for (const reason of ["principal", "daemon"]) this.eventStreamsRefused.inc({ reason }, 0);
     new Counter({
