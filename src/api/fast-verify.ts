@@ -5,13 +5,12 @@ import { hasRole, type Authenticator, type KeyVerification, type Principal } fro
 import type { Metrics } from "../metrics/index.js";
 import type { AccessLineWriter } from "../logger.js";
 import { loggedAddress } from "./access-log.js";
+import { bearerCredential } from "./plugins/authenticate.js";
 
 /** The one route answered here when it can be: the hot path of every service that checks keys. */
 export const VERIFY_PATH = "/v1/auth/verify";
 const BODY_LIMIT = 64 * 1024;
 const JSON_TYPE = /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i;
-const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
-const MAX_CREDENTIAL = 2048;
 const MAX_KEY = 512;
 
 /** Bodies read here and handed to fastify after all (see `replayBody`). */
@@ -123,9 +122,8 @@ function admitted(request: IncomingMessage, deps: FastVerifyDeps): Principal | n
   if (type === undefined || !JSON_TYPE.test(type) || headers["transfer-encoding"] !== undefined) return null;
   const declared = Number(headers["content-length"]);
   if (!(declared > 0 && declared <= BODY_LIMIT)) return null;
-  const authorization = headers.authorization;
-  const credential = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
-  if (credential === undefined || credential.length > MAX_CREDENTIAL) return null;
+  const credential = bearerCredential(headers.authorization);
+  if (credential === null) return null;
   let principal: Principal | null | Promise<Principal | null>;
   try {
     principal = deps.authenticator.authenticate(credential);

@@ -15,15 +15,16 @@ export interface AuthDeps {
   readonly clock: () => Date;
 }
 
-function bearer(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
-  if (typeof header !== "string") return null;
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  return match?.[1] ?? null;
-}
-
 /** A bearer longer than this is refused unread: no key or token of ours comes near it. */
 const MAX_CREDENTIAL = 2048;
+const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
+
+/** The credential of an `Authorization: Bearer …` header (null: none, or one too long to read). */
+export function bearerCredential(header: string | undefined): string | null {
+  if (typeof header !== "string") return null;
+  const credential = BEARER.exec(header)?.[1];
+  return credential !== undefined && credential.length <= MAX_CREDENTIAL ? credential : null;
+}
 
 /**
  * Returns the onRequest hook for routes that need a credential: it runs before the body is parsed
@@ -46,8 +47,7 @@ export function authenticate(app: FastifyInstance, deps: AuthDeps) {
         request.principal = principal;
         done(roles !== "any" && !hasRole(principal, roles) ? forbidden() : undefined);
       };
-      const presented = bearer(request);
-      const credential = presented !== null && presented.length <= MAX_CREDENTIAL ? presented : null;
+      const credential = bearerCredential(request.headers.authorization);
       let principal: Principal | null | Promise<Principal | null>;
       try {
         principal = credential === null ? null : deps.authenticator.authenticate(credential);
