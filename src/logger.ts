@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import pino, { type DestinationStream, type Logger } from "pino";
 import type { LogFormat } from "./config.js";
 import { prettyDestination } from "./log-pretty.js";
@@ -115,6 +116,11 @@ export function daemonOutput(format: LogFormat): DestinationStream {
 /** What a request log line shows: no headers, and the path without its query and without a credential in it. */
 function requestSummary(request: { method?: string; url?: string; ip?: string }): Record<string, unknown> {
   return { method: request.method, path: safePath(request.url ?? ""), remoteAddress: request.ip };
+}
+
+/** The client's address as an access line shows it: an IP address, or a placeholder (never what a header said). */
+export function loggedAddress(ip: string | undefined): string {
+  return ip !== undefined && isIP(ip) !== 0 ? ip : "[not an address]";
 }
 
 /**

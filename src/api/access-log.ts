@@ -1,6 +1,6 @@
-import { isIP } from "node:net";
 import { LogController, type FastifyReply, type FastifyRequest } from "fastify";
-import { safePath, type AccessLineWriter } from "../logger.js";
+import { loggedAddress, safePath, type AccessLineWriter } from "../logger.js";
+import { sinceHandedOverArrival } from "./fast-verify.js";
 
 /**
  * Requests whose route took the answer over for a long life (the live tail) and writes its own
@@ -42,12 +42,7 @@ export class AccessLog extends LogController {
       // Behind a trusted proxy the address comes from X-Forwarded-For, which a client may write: only an address is kept.
       req: { method: request.method, path: safePath(request.url), remoteAddress: loggedAddress(request.ip) },
       res: { statusCode: reply.statusCode },
-      responseTime: reply.elapsedTime,
+      responseTime: sinceHandedOverArrival(request.raw) ?? reply.elapsedTime,
     });
   }
-}
-
-/** The client's address as the access line shows it: an IP address, or a placeholder (never what a header said). */
-export function loggedAddress(ip: string | undefined): string {
-  return ip !== undefined && isIP(ip) !== 0 ? ip : "[not an address]";
 }

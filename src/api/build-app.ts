@@ -18,7 +18,7 @@ import { auditExportRoutes } from "./routes/audit-export.js";
 import { auditRoutes } from "./routes/audit.js";
 import { consoleRoutes } from "./routes/console.js";
 import { authRoutes, verificationAnswer } from "./routes/auth.js";
-import { fastVerify } from "./fast-verify.js";
+import { fastVerify, sinceHandedOverArrival } from "./fast-verify.js";
 import { requestIdOf } from "./request-id.js";
 import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
@@ -37,8 +37,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     answer: verificationAnswer(deps),
     requestIdOf,
     otherRequest: () => deps.audits.otherRequest(),
-    // Behind a trusted proxy the client's address comes from headers fastify reads.
-    bypass: () => closing || deps.trustProxy !== false,
+    // Behind a trusted proxy the client's address comes from headers fastify reads; at debug level
+    // the route's "incoming request" lines are wanted.
+    routeOnly: () => closing || deps.trustProxy !== false || deps.logger.isLevelEnabled("debug"),
+    closing: () => closing,
   });
   // pino's Logger and fastify's base logger type differ only in optional members.
   const app = Fastify({
@@ -89,7 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       if (!writesOwnAccessLine(request))
         metrics.requestDuration.observe(
           { method: request.method, route: request.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
-          reply.elapsedTime / 1000,
+          (sinceHandedOverArrival(request.raw) ?? reply.elapsedTime) / 1000,
         );
       done();
     });

@@ -3,8 +3,7 @@ import { Readable } from "node:stream";
 import type { FastifyRequest, RequestPayload } from "fastify";
 import { hasRole, type Authenticator, type KeyVerification, type Principal } from "../auth/index.js";
 import type { Metrics } from "../metrics/index.js";
-import type { AccessLineWriter } from "../logger.js";
-import { loggedAddress } from "./access-log.js";
+import { loggedAddress, type AccessLineWriter } from "../logger.js";
 import { bearerCredential } from "./plugins/authenticate.js";
 
 /** The one route answered here when it can be: the hot path of every service that checks keys. */
@@ -15,6 +14,17 @@ const MAX_KEY = 512;
 
 /** Bodies read here and handed to fastify after all (see `replayBody`). */
 const readBodies = new WeakMap<IncomingMessage, Buffer>();
+/** When the requests handed over after their body was read arrived (performance.now()). */
+const arrivals = new WeakMap<IncomingMessage, number>();
+
+/**
+ * Milliseconds since a request the fast path handed over arrived (undefined: it was not): its
+ * latency counts from then, not from when fastify got it.
+ */
+export function sinceHandedOverArrival(request: IncomingMessage): number | undefined {
+  const arrived = arrivals.get(request);
+  return arrived === undefined ? undefined : performance.now() - arrived;
+}
 
 export interface FastVerifyDeps {
   readonly authenticator: Authenticator;
@@ -25,8 +35,10 @@ export interface FastVerifyDeps {
   readonly requestIdOf: (request: IncomingMessage) => string;
   /** Work done for every request that is not audit work (the audit budget's count). */
   readonly otherRequest: () => void;
-  /** While true (a trusted proxy, a daemon closing), every request goes to fastify. */
-  readonly bypass: () => boolean;
+  /** While true (a trusted proxy, debug logging, a daemon closing), every new request goes to fastify. */
+  readonly routeOnly: () => boolean;
+  /** Whether the daemon is closing: an answer then closes its connection, as the route's do. */
+  readonly closing: () => boolean;
 }
 
 type Fallback = () => void;
@@ -37,9 +49,11 @@ type Fallback = () => void;
  * `{"key": "<1 to 512 characters>"}`. It keeps what operators rely on: the access line, the
  * latency histogram and the count by result, the request id, the audit budget's count, the usage
  * of both keys. Anything else (no or a refused credential, a body that is not exactly that,
- * a read from LevelDB that fails, a proxy to trust, a daemon closing) goes to the fastify route,
- * with the body read so far handed over (`replayBody`), which answers as it always did. Answers are
- * byte for byte the route's (test/e2e/fast-verify.test.ts compares both).
+ * a read from LevelDB that fails, a proxy to trust, debug logging, a daemon closing) goes to the
+ * fastify route, with the body read so far handed over (`replayBody`), which answers as it always
+ * did. Answers are byte for byte the route's (test/e2e/fast-verify.test.ts compares both); a
+ * request handed over after its body was read is judged (its credential, the daemon's shutdown)
+ * when its body has arrived rather than when its headers did, and its latency counts from its arrival.
  */
 export function fastVerify(
   deps: FastVerifyDeps,
@@ -58,12 +72,16 @@ export function fastVerify(
   const respond = (request: IncomingMessage, response: ServerResponse, started: number, json: string): void => {
     if (answers.length === 0) setImmediate(sendAnswers);
     answers.push(() => {
+      // A connection gone meanwhile (the client left, or sent garbage after this request) gets
+      // nothing, and nothing is logged or counted: as on the route.
+      if (request.socket.destroyed || !request.socket.writable) return;
       const requestId = deps.requestIdOf(request);
       deps.otherRequest();
       response.writeHead(200, {
         "content-type": "application/json; charset=utf-8",
         "x-request-id": requestId,
         "content-length": Buffer.byteLength(json),
+        ...(deps.closing() ? { connection: "close" } : {}),
       });
       response.end(json);
       const elapsedMs = performance.now() - started;
@@ -94,6 +112,7 @@ export function fastVerify(
       const key = tooLong ? null : keyOf(body);
       const handOver = (): void => {
         readBodies.set(request, body);
+        arrivals.set(request, started);
         handedOver?.inc();
         fallback();
       };
@@ -116,7 +135,7 @@ export function fastVerify(
 
 /** The caller, when this request is one to answer here: otherwise null, and fastify answers it. */
 function admitted(request: IncomingMessage, deps: FastVerifyDeps): Principal | null {
-  if (request.method !== "POST" || request.url !== VERIFY_PATH || deps.bypass()) return null;
+  if (request.method !== "POST" || request.url !== VERIFY_PATH || deps.routeOnly()) return null;
   const { headers } = request;
   const type = headers["content-type"];
   if (type === undefined || !JSON_TYPE.test(type) || headers["transfer-encoding"] !== undefined) return null;
@@ -124,19 +143,15 @@ function admitted(request: IncomingMessage, deps: FastVerifyDeps): Principal | n
   if (!(declared > 0 && declared <= BODY_LIMIT)) return null;
   const credential = bearerCredential(headers.authorization);
   if (credential === null) return null;
-  let principal: Principal | null | Promise<Principal | null>;
+  let principal: Principal | null | undefined;
   try {
-    principal = deps.authenticator.authenticate(credential);
+    principal = deps.authenticator.authenticateAtOnce(credential);
   } catch {
     return null;
   }
-  // A credential not in memory (or refused, or without the role) is fastify's: it reads LevelDB,
-  // counts failures for the limiter and words the refusal.
-  if (principal === null || principal instanceof Promise || !hasRole(principal, ["verifier", "admin"])) {
-    if (principal instanceof Promise) principal.catch(() => undefined);
-    return null;
-  }
-  return principal;
+  // A credential not in memory (a token, a key not used lately), refused or without the role is
+  // the route's: it reads LevelDB, counts failures for the limiter and words the refusal.
+  return principal !== null && principal !== undefined && hasRole(principal, ["verifier", "admin"]) ? principal : null;
 }
 
 /** The presented key, when the body is exactly `{"key": "<1 to 512 characters>"}` (null: let the route judge it). */

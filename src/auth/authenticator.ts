@@ -79,6 +79,19 @@ export class Authenticator {
     return this.lastIso.text;
   }
 
+  /**
+   * The principal behind an API key answered from memory (null: refused); undefined when answering
+   * would take work (an access token, a key not in memory): then only `authenticate` answers, so a
+   * caller that tries this first never makes that work twice.
+   */
+  authenticateAtOnce(credential: string): Principal | null | undefined {
+    if (!credential.startsWith("kl_")) return undefined;
+    const keyId = keyIdOf(credential);
+    const cached = this.queries.cachedCredential(keyId);
+    if (cached === undefined && this.queries.mayHoldKey(keyId)) return undefined;
+    return principalOf(this.settle(credential, cached ?? null, this.clock()));
+  }
+
   /** The principal behind a bearer credential (API key or access token), or null; at once when it can. */
   authenticate(credential: string): Principal | null | Promise<Principal | null> {
     if (credential.startsWith("kl_")) {

@@ -8,9 +8,10 @@
  * the request id are kept.
  */
 import { generateKeyPairSync, sign } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestDaemon, type TestDaemon } from "../helpers/daemon.js";
-import { client, waitUntil, type Client } from "../helpers/http.js";
+import { client, sleep, waitUntil, type Client } from "../helpers/http.js";
 import { startTestNats, type TestNats } from "../helpers/nats.js";
 import { send, type Answer, type RequestHeaders } from "../helpers/routes.js";
 
@@ -48,8 +49,14 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 
 const answeredFast = () => metric("keyledger_verify_fast_path_total", { outcome: "answered" });
 
-function verify(credential: string | null, body: unknown, extra: RequestHeaders = {}, path = "/v1/auth/verify"): Promise<Answer> {
-  return send(daemon.url, {
+function verify(
+  credential: string | null,
+  body: unknown,
+  extra: RequestHeaders = {},
+  path = "/v1/auth/verify",
+  base = daemon.url,
+): Promise<Answer> {
+  return send(base, {
     method: "POST",
     url: path,
     headers: { ...(credential === null ? {} : { authorization: `Bearer ${credential}` }), ...extra },
@@ -189,7 +196,13 @@ describe("the fast path of POST /v1/auth/verify", () => {
         null,
       ],
       ["another content type", JSON.stringify({ key: otherKey }), { "content-type": "text/plain" }, 0, null],
-      ["a body over 64 KiB", JSON.stringify({ key: "k".repeat(70_000) }), { "content-type": "application/json" }, 400, /body is too large/],
+      [
+        "a body over 64 KiB",
+        JSON.stringify({ key: "k".repeat(70_000) }),
+        { "content-type": "application/json" },
+        400,
+        /body is too large/,
+      ],
     ];
     for (const [what, body, headers, status, message] of cases) {
       const before = await answeredFast();
@@ -234,6 +247,124 @@ describe("the fast path of POST /v1/auth/verify", () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body).valid).toBe(true);
     expect(await answeredFast()).toBe(before);
+  });
+});
+
+/** Writes raw bytes on one connection and collects what comes back until the server closes it or `ms` pass. */
+async function rawExchange(url: string, parts: Array<string | number>, ms = 3000): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString("utf8")));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+  for (const part of parts) {
+    if (typeof part === "number") await sleep(part);
+    else socket.write(part);
+  }
+  await Promise.race([closed, sleep(ms)]);
+  socket.destroy();
+  return received;
+}
+
+function verifyHead(credential: string, body: string, requestId: string): string {
+  return (
+    `POST /v1/auth/verify HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${credential}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n\r\n`
+  );
+}
+
+const accessLine = (logs: string[], requestId: string): { responseTime: number; res: { statusCode: number } } | undefined => {
+  const line = logs
+    .join("")
+    .split("\n")
+    .find((candidate) => candidate.includes(`"reqId":"${requestId}"`));
+  return line === undefined ? undefined : JSON.parse(line);
+};
+
+describe("the fast path's edges (found by an attacker's review)", () => {
+  it("counts the latency of a request it hands over from the request's arrival, not from the hand-over", async () => {
+    const body = JSON.stringify({ key: otherKey, extra: 1 });
+    const handedOver = () => metric("keyledger_verify_fast_path_total", { outcome: "handed_over" });
+    expect((await verify(verifierKey, { key: otherKey })).status).toBe(200); // the caller in memory
+    const before = await handedOver();
+    const answer = await rawExchange(daemon.url, [verifyHead(verifierKey, body, "slow-body-1"), 600, body], 1500);
+    expect(await handedOver()).toBe(before + 1);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    await waitUntil(() => accessLine(daemon.logs, "slow-body-1") !== undefined, 5000);
+    expect(accessLine(daemon.logs, "slow-body-1")!.responseTime).toBeGreaterThanOrEqual(550);
+  });
+
+  it("neither answers, logs nor counts a verification whose connection the client broke with garbage after it", async () => {
+    expect((await verify(verifierKey, { key: otherKey })).status).toBe(200); // the caller in memory
+    const before = await answeredFast();
+    const body = JSON.stringify({ key: otherKey });
+    const answer = await rawExchange(
+      daemon.url,
+      [verifyHead(verifierKey, body, "garbage-after-1") + body + "GARBAGE\r\n\r\n"],
+      1000,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).not.toContain('"valid"');
+    await sleep(300);
+    expect(accessLine(daemon.logs, "garbage-after-1")).toBeUndefined();
+    expect(await answeredFast()).toBe(before);
+  });
+
+  it("authenticates a caller it leaves to the route only once (a token, a key not in memory)", async () => {
+    const forged = `${Buffer.from('{"alg":"EdDSA","typ":"JWT","kid":"ed25519:x"}').toString("base64url")}.e30.c2ln`;
+    const spy = vi.spyOn(daemon.authenticator, "authenticate");
+    try {
+      expect((await verify(forged, { key: otherKey })).status).toBe(401);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe("a daemon shutting down", () => {
+  it("answers a verification whose body comes after the shutdown began with Connection: close", async () => {
+    const stopping = await startTestDaemon(nats.url);
+    const body = JSON.stringify({ key: otherKey });
+    // Once to get the caller into memory, then the head, the shutdown, the body.
+    expect((await verify(verifierKey, { key: otherKey }, {}, "/v1/auth/verify", stopping.url)).status).toBe(200);
+    let stopped: Promise<void> | null = null;
+    const exchange = rawExchange(stopping.url, [verifyHead(verifierKey, body, "closing-1"), 300, body], 5000);
+    await sleep(100);
+    stopped = stopping.stop();
+    const answer = await exchange;
+    await stopped;
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.toLowerCase()).toContain("connection: close");
+  });
+});
+
+describe("at debug level", () => {
+  let debugging: TestDaemon;
+
+  beforeAll(async () => {
+    debugging = await startTestDaemon(nats.url, { "log-level": "debug" });
+  });
+
+  afterAll(async () => {
+    await debugging?.stop();
+  });
+
+  it("leaves verifications to the route, which logs each incoming request", async () => {
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await verify(verifierKey, { key: otherKey }, { "x-request-id": `debug-${i}` }, "/v1/auth/verify", debugging.url)).status,
+      ).toBe(200);
+    await waitUntil(() => debugging.logs.join("").includes("incoming request"), 5000);
+    const incoming = debugging.logs
+      .join("")
+      .split("\n")
+      .filter((line) => line.includes("incoming request") && line.includes('"debug-1"'));
+    expect(incoming).toHaveLength(1);
+    const text = await (await fetch(`${debugging.url}/metrics`)).text();
+    expect(text).toMatch(/keyledger_verify_fast_path_total\{outcome="answered"\} 0/);
   });
 });
 
