@@ -107,6 +107,9 @@ describe("when nats-server stops during a write load and starts again", () => {
           WRITE_BOUND_MS + 5000,
         ).catch(() => undefined);
 
+        // The daemon says it is not ready once it has seen the connection go (a moment after the
+        // stop: once the first /readyz came before that and answered 200).
+        await waitUntil(async () => (await client(url).get("/readyz")).status === 503, 5000, 20);
         // Reads and verification go on from the read model, again and again while the broker is away.
         const secrets = load.liveSecrets();
         const accounts = load.exactAccounts().filter((account) => !account.deleted);
