@@ -170,6 +170,10 @@ describe("the fast path of POST /v1/auth/verify", () => {
     const caller = await admin.post("/v1/service-accounts", { name: "fast-caller", roles: ["verifier"] });
     const key: string = caller.body.apiKey.key;
     expect((await verify(key, { key: otherKey })).json.valid).toBe(true);
+    // Now in memory: served by the fast path.
+    const served = await answeredFast();
+    expect((await verify(key, { key: otherKey })).json.valid).toBe(true);
+    expect(await answeredFast()).toBe(served + 1);
     expect((await admin.patch("/v1/service-accounts/fast-caller/api-keys/default", { active: false })).status).toBe(200);
     const before = await answeredFast();
     const answer = await verify(key, { key: otherKey });
