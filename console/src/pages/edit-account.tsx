@@ -1,7 +1,7 @@
 import type { ServiceAccount } from "@keyledger/client/http";
 import type { Session } from "../session.js";
 import { FailureLine, useFailure } from "../failure.js";
-import { pickedRoles, RolesFieldset } from "../roles.js";
+import { AccountFields, accountInput } from "../account-fields.js";
 
 /** Edits an account's name, roles and description (the API refuses an admin locking itself out). */
 export function EditAccount(props: {
@@ -18,15 +18,10 @@ export function EditAccount(props: {
   } = useFailure(props.onSessionEnded, "The account could not be changed; try again.");
   const submit = async (event: Event) => {
     event.preventDefault();
-    const data = new FormData(event.currentTarget as HTMLFormElement);
-    const roles = pickedRoles(data, "edit-role");
-    if (roles.length === 0) return setError("Choose at least one role.");
+    const input = accountInput(new FormData(event.currentTarget as HTMLFormElement), "edit");
+    if (input.roles.length === 0) return setError("Choose at least one role.");
     try {
-      await props.session.api.updateServiceAccount(account.id, {
-        name: String(data.get("name") ?? "").trim(),
-        description: String(data.get("description") ?? ""),
-        roles,
-      });
+      await props.session.api.updateServiceAccount(account.id, input);
       props.onDone(true);
     } catch (failure) {
       fail(failure);
@@ -35,11 +30,7 @@ export function EditAccount(props: {
   return (
     <form class="panel" onSubmit={submit} aria-labelledby="edit-title">
       <h2 id="edit-title">Edit {account.name}</h2>
-      <label for="edit-name">Name</label>
-      <input id="edit-name" name="name" required maxLength={64} value={account.name} />
-      <RolesFieldset prefix="edit-role" checked={account.roles} />
-      <label for="edit-description">Description</label>
-      <input id="edit-description" name="description" maxLength={1000} value={account.description} />
+      <AccountFields prefix="edit" account={account} />
       <button type="submit" class="primary">
         Save
       </button>

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import type { Session } from "../session.js";
 import { ShownOnce } from "./shown-once.js";
 import { FailureLine, useFailure } from "../failure.js";
-import { pickedRoles, RolesFieldset } from "../roles.js";
+import { AccountFields, accountInput } from "../account-fields.js";
 
 /** Creates a service account with its first key, and shows that key once, with a way to copy it. */
 export function NewAccount(props: { session: Session; onDone: (created: boolean) => void; onSessionEnded: () => void }) {
@@ -15,16 +15,13 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
   const [created, setCreated] = useState<{ name: string; key: ApiKeyWithSecret } | null>(null);
   const submit = async (event: Event) => {
     event.preventDefault();
-    const form = event.currentTarget as HTMLFormElement;
-    const data = new FormData(form);
-    const roles = pickedRoles(data, "role");
-    const description = String(data.get("description") ?? "").trim();
+    const { name, roles, description } = accountInput(new FormData(event.currentTarget as HTMLFormElement), "new");
     if (roles.length === 0) return setError("Choose at least one role.");
     try {
       const answer = await props.session.api.createServiceAccount({
-        name: String(data.get("name") ?? "").trim(),
+        name,
         roles,
-        ...(description === "" ? {} : { description }),
+        ...(description.trim() === "" ? {} : { description: description.trim() }),
       });
       if (answer.apiKey === undefined) return setError("The account was created without a key.");
       setCreated({ name: answer.serviceAccount.name, key: answer.apiKey });
@@ -44,11 +41,7 @@ export function NewAccount(props: { session: Session; onDone: (created: boolean)
   return (
     <form class="panel" onSubmit={submit} aria-labelledby="new-title">
       <h2 id="new-title">New service account</h2>
-      <label for="new-name">Name</label>
-      <input id="new-name" name="name" required maxLength={64} pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" />
-      <RolesFieldset prefix="role" checked={[]} />
-      <label for="new-description">Description</label>
-      <input id="new-description" name="description" maxLength={1000} />
+      <AccountFields prefix="new" />
       <button type="submit" class="primary">
         Create
       </button>
