@@ -435,8 +435,7 @@ export class KeyledgerClient {
     return end as EvidenceBundleSeal;
   }
 
-  /** `GET /v1/signing-keys`: the trust anchor, and the trusted, pending and revoked signing keys. */
-  /** The last signed checkpoint the daemon's read model passed; null while there is none. */
+  /** `GET /v1/audit/checkpoint`: the last signed checkpoint the daemon's read model passed; null while there is none. */
   async auditCheckpoint(): Promise<StreamCheckpoint | null> {
     try {
       return await this.request<StreamCheckpoint>("GET", "/v1/audit/checkpoint");
@@ -446,6 +445,7 @@ export class KeyledgerClient {
     }
   }
 
+  /** `GET /v1/signing-keys`: the trust anchor, and the trusted, pending and revoked signing keys. */
   async signingKeys(): Promise<SigningKeyList> {
     const list = await this.request<Partial<SigningKeyList> | undefined>("GET", "/v1/signing-keys");
     if (!Array.isArray(list?.items)) throw this.notTheApi("the signing keys");

@@ -5,5 +5,11 @@
  */
 export type NatsConnectOptions = Readonly<Record<string, unknown>>;
 
-/** Where the revocation feed stands (`"off"` in a verifier without one). */
+/**
+ * Where the revocation feed stands (`"off"` in a verifier without one):
+ * - `connecting`: no NATS connection yet, or it was lost;
+ * - `catching-up`: connected, reading what the feed holds past the last sequence seen;
+ * - `live`: caught up, and the feed proved alive within the last few heartbeats;
+ * - `closed`.
+ */
 export type FeedState = "connecting" | "catching-up" | "live" | "closed";

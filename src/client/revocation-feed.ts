@@ -5,13 +5,6 @@ import { describeError, redactor } from "./redaction.js";
 import { readRevocation, REVOCATION_FILTER, revocationStreamName, type Revocation } from "./revocation-contract.js";
 import type { VerifierLogger } from "./verifier-logger.js";
 
-/**
- * - `connecting`: no NATS connection yet, or it was lost;
- * - `catching-up`: connected, reading what the feed holds past the last sequence seen;
- * - `live`: caught up, and the feed proved alive within the last few heartbeats;
- * - `closed`.
- */
-
 export interface RevocationFeedOptions {
   readonly servers: string | string[];
   /** The event stream's name; the feed is `<stream>_REVOCATIONS`. */

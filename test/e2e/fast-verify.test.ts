@@ -49,6 +49,18 @@ async function metric(name: string, labels: Record<string, string> = {}): Promis
 
 const answeredFast = () => metric("keyledger_verify_fast_path_total", { outcome: "answered" });
 
+/** The log lines (access lines, and others) of one request, parsed. */
+function linesOf(logs: string[], requestId: string): any[] {
+  return logs
+    .join("")
+    .split("\n")
+    .filter((line) => line.includes(`"reqId":"${requestId}"`))
+    .map((line) => JSON.parse(line));
+}
+
+/** The access line of one request (undefined: none yet). */
+const accessLine = (logs: string[], requestId: string): any => linesOf(logs, requestId)[0];
+
 function verify(
   credential: string | null,
   body: unknown,
@@ -122,13 +134,10 @@ describe("the fast path of POST /v1/auth/verify", () => {
   it("keeps the client's request id and writes one access line per verification", async () => {
     const answer = await verify(verifierKey, { key: otherKey }, { "x-request-id": "fast-path-trace-1" });
     expect(answer.headers["x-request-id"]).toBe("fast-path-trace-1");
-    await waitUntil(() => daemon.logs.join("").includes('"reqId":"fast-path-trace-1"'), 5000);
-    const lines = daemon.logs
-      .join("")
-      .split("\n")
-      .filter((line) => line.includes('"reqId":"fast-path-trace-1"'));
+    await waitUntil(() => accessLine(daemon.logs, "fast-path-trace-1") !== undefined, 5000);
+    const lines = linesOf(daemon.logs, "fast-path-trace-1");
     expect(lines).toHaveLength(1);
-    const line = JSON.parse(lines[0]!);
+    const line = lines[0];
     expect(line).toMatchObject({
       level: 30,
       msg: "request completed",
@@ -279,14 +288,6 @@ function verifyHead(credential: string, body: string, requestId: string): string
   );
 }
 
-const accessLine = (logs: string[], requestId: string): { responseTime: number; res: { statusCode: number } } | undefined => {
-  const line = logs
-    .join("")
-    .split("\n")
-    .find((candidate) => candidate.includes(`"reqId":"${requestId}"`));
-  return line === undefined ? undefined : JSON.parse(line);
-};
-
 describe("the fast path's edges (found by an attacker's review)", () => {
   it("counts the latency of a request it hands over from the request's arrival, not from the hand-over", async () => {
     const body = JSON.stringify({ key: otherKey, extra: 1 });
@@ -334,10 +335,9 @@ describe("a daemon shutting down", () => {
     const body = JSON.stringify({ key: otherKey });
     // Once to get the caller into memory, then the head, the shutdown, the body.
     expect((await verify(verifierKey, { key: otherKey }, {}, "/v1/auth/verify", stopping.url)).status).toBe(200);
-    let stopped: Promise<void> | null = null;
     const exchange = rawExchange(stopping.url, [verifyHead(verifierKey, body, "closing-1"), 300, body], 5000);
     await sleep(100);
-    stopped = stopping.stop();
+    const stopped = stopping.stop();
     const answer = await exchange;
     await stopped;
     expect(answer).toMatch(/^HTTP\/1\.1 200 /);
@@ -391,12 +391,8 @@ describe("behind a trusted proxy", () => {
       body: { key: otherKey },
     });
     expect(answer.status).toBe(200);
-    await waitUntil(() => proxied.logs.join("").includes('"reqId":"proxied-1"'), 5000);
-    const line = proxied.logs
-      .join("")
-      .split("\n")
-      .find((candidate) => candidate.includes('"reqId":"proxied-1"'))!;
-    expect(JSON.parse(line).req.remoteAddress).toBe("198.51.100.7");
+    await waitUntil(() => accessLine(proxied.logs, "proxied-1") !== undefined, 5000);
+    expect(accessLine(proxied.logs, "proxied-1").req.remoteAddress).toBe("198.51.100.7");
     const text = await (await fetch(`${proxied.url}/metrics`)).text();
     expect(text).toMatch(/keyledger_verify_fast_path_total\{outcome="answered"\} 0/);
   });
