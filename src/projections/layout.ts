@@ -11,7 +11,7 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   meta!key-filter                      the key id filter as a clean shutdown left it, with its checkpoint
  *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
  *   key!<keyId>                          KeyRecord (the lookup of verification)
- *   acctkey!<accountId>!<keyId>          index: the keys of an account, in creation order
+ *   acctkey!<accountId>!<keyId>          index: the keys of an account (in key id order)
  *   name!<name>                          index: live account name → account id
  *   ret!<retainedUntil>!<keyId>          index: retentions the scheduler still has to close
  *   skipped!<seq, 16 digits>             event messages the projector could not apply, with why (SkippedEntry)

@@ -69,10 +69,18 @@ export class Projector {
   /** The last stream sequence applied or passed. */
   private applied = 0;
   private digest: DigestPosition = { seq: 0, count: 0, digest: "" };
+  /** The running digest after the last batch folded: ahead of `digest` while that batch is written. */
+  private folded: DigestPosition = this.digest;
+  /**
+   * The last batch folded, while LevelDB writes it: the next batch is folded meanwhile (its reads
+   * see this one) and written once this one is. Its promise fails if the write did.
+   */
+  private writing: { batch: ProjectionBatch; done: Promise<void> } | null = null;
+  /** The last authentic checkpoint in a batch written. */
   private lastCheckpoint: CheckpointHead | null = null;
-  /** An authentic checkpoint in the batch being written: it counts once the batch is committed. */
+  /** An authentic checkpoint folded after it, in a batch not written yet: the next one chains to it. */
   private pendingCheckpoint: CheckpointHead | null = null;
-  /** The last key statement that counted, as passed (and in the batch being written). */
+  /** The last key statement that counted, in a batch written, and one folded after it (not written yet). */
   private lastKeysHead: KeysHead | null = null;
   private pendingKeysHead: KeysHead | null = null;
   private target = 0;
@@ -110,11 +118,13 @@ export class Projector {
       store,
       {
         resumeAfter: async () => {
+          await this.written();
           this.inbox = [];
           this.prepared = null;
           this.pendingCheckpoint = null;
           this.pendingKeysHead = null;
           this.gathered = this.applied;
+          this.folded = this.digest;
           return this.applied;
         },
         onMessage: (message, delivered) => this.onMessage(message, delivered),
@@ -129,6 +139,7 @@ export class Projector {
   async start(): Promise<void> {
     this.applied = await this.readModel.checkpoint();
     this.digest = await this.readModel.position();
+    this.folded = this.digest;
     this.lastCheckpoint = await this.readModel.streamCheckpoint();
     this.lastKeysHead = await this.readModel.keysHead();
     this.target = await this.store.head();
@@ -144,6 +155,7 @@ export class Projector {
 
   async stop(): Promise<void> {
     await this.follower.stop();
+    await this.written();
     await this.pool?.close();
     this.pool = null;
   }
@@ -255,6 +267,7 @@ export class Projector {
       if (!more) {
         this.prepared = null;
         await this.applyAll(next);
+        await this.writing?.done;
       }
     } catch (error) {
       if (!(error instanceof RunNotConfirmed)) throw error;
@@ -262,6 +275,12 @@ export class Projector {
       return "restart";
     }
     return "next";
+  }
+
+  /** Waits until the batch being written (if any) is, whether its write succeeded or not. */
+  private async written(): Promise<void> {
+    await this.writing?.done.catch(() => undefined);
+    this.writing = null;
   }
 
   /**
@@ -304,10 +323,12 @@ export class Projector {
     this.nextRunEnd = 0;
     this.inbox = [];
     this.prepared = null;
+    await this.written();
     await this.readModel.clear();
     this.applied = 0;
     this.gathered = 0;
     this.digest = START_POSITION;
+    this.folded = START_POSITION;
     this.lastCheckpoint = null;
     this.pendingCheckpoint = null;
     this.lastKeysHead = null;
@@ -325,34 +346,52 @@ export class Projector {
 
   private async applyAll({ messages, events, signed, vouched, verdicts }: PreparedBatch): Promise<void> {
     const signatures = await verdicts;
-    const batch = this.readModel.batch();
-    let position = this.digest;
+    const batch = this.readModel.batch(this.writing?.batch ?? null);
+    let position = this.folded;
     let applied = 0;
     let appliedOnCheckpoints = 0;
-    for (const [index, message] of messages.entries()) {
-      const event = events[index]!;
-      if (event === null) {
-        this.reachRunEnd(message.seq, null);
-        this.pass(batch, message);
-        continue;
+    try {
+      for (const [index, message] of messages.entries()) {
+        const event = events[index]!;
+        if (event === null) {
+          this.reachRunEnd(message.seq, null);
+          this.pass(batch, message);
+          continue;
+        }
+        position = advancePosition(position, message.seq, message.data);
+        this.reachRunEnd(message.seq, position);
+        if (event instanceof Error) {
+          await this.skip(batch, position, message.subject, { reason: event.message });
+          continue;
+        }
+        const vouchedFor = vouched[index] === true;
+        if (await this.applyEvent(batch, position, message, event, signed[index] ?? null, signatures[index]!, vouchedFor)) {
+          applied += 1;
+          if (vouchedFor) appliedOnCheckpoints += 1;
+        }
       }
-      position = advancePosition(position, message.seq, message.data);
-      this.reachRunEnd(message.seq, position);
-      if (event instanceof Error) {
-        await this.skip(batch, position, message.subject, { reason: event.message });
-        continue;
-      }
-      const vouchedFor = vouched[index] === true;
-      if (await this.applyEvent(batch, position, message, event, signed[index] ?? null, signatures[index]!, vouchedFor)) {
-        applied += 1;
-        if (vouchedFor) appliedOnCheckpoints += 1;
-      }
+    } catch (error) {
+      await batch.discard();
+      throw error;
     }
-    await batch.commit();
-    this.batchesThisRun += 1;
-    this.appliedThisRun += applied;
-    this.vouchedThisRun += appliedOnCheckpoints;
-    this.advance(messages.at(-1)!.seq, position);
+    // Folded: written once the batch before it is, while the next one is folded.
+    this.folded = position;
+    try {
+      await this.writing?.done;
+    } catch (error) {
+      await batch.discard();
+      throw error;
+    }
+    const seq = messages.at(-1)!.seq;
+    const done = batch.commit().then(() => {
+      this.batchesThisRun += 1;
+      this.appliedThisRun += applied;
+      this.vouchedThisRun += appliedOnCheckpoints;
+      this.advance(seq, position, batch);
+    });
+    // Its failure is met by whoever waits for it next: the next batch, a restart, or stop().
+    done.catch(() => undefined);
+    this.writing = { batch, done };
   }
 
   /**
@@ -455,16 +494,19 @@ export class Projector {
     await batch.skip(position, entry, accountIdOfSubject(subject));
   }
 
-  private advance(seq: number, position: DigestPosition): void {
+  /** A batch ending at `seq` is written: what it passed counts, and those waiting for it go on. */
+  private advance(seq: number, position: DigestPosition, batch: ProjectionBatch): void {
     this.digest = position;
     this.applied = seq;
-    if (this.pendingCheckpoint !== null) {
-      this.lastCheckpoint = this.pendingCheckpoint;
-      this.pendingCheckpoint = null;
+    const checkpoint = batch.checkpointPassed;
+    if (checkpoint !== null) {
+      this.lastCheckpoint = checkpoint;
+      if (this.pendingCheckpoint === checkpoint) this.pendingCheckpoint = null;
     }
-    if (this.pendingKeysHead !== null) {
-      this.lastKeysHead = this.pendingKeysHead;
-      this.pendingKeysHead = null;
+    const keysHead = batch.statementPassed;
+    if (keysHead !== null) {
+      this.lastKeysHead = keysHead;
+      if (this.pendingKeysHead === keysHead) this.pendingKeysHead = null;
     }
     this.waiters.reached(seq);
   }

@@ -6,9 +6,10 @@ import { newSecret } from "../../src/application/secrets.js";
 import type { JetStreamEventStore } from "../../src/events/event-store.js";
 import { createLogger } from "../../src/logger.js";
 import { connectNats } from "../../src/nats/index.js";
-import { CHECKPOINT } from "../../src/projections/layout.js";
+import { CHECKPOINT, type AccountFields } from "../../src/projections/layout.js";
 import { Projector, ReadModelTimeoutError } from "../../src/projections/projector.js";
-import { ReadModel } from "../../src/projections/read-model.js";
+import { ReadModel, type Writes } from "../../src/projections/read-model.js";
+import { appendBulkHistory } from "../helpers/bulk-history.js";
 import { startTestNats, tempDir, type TestNats } from "../helpers/nats.js";
 import {
   command,
@@ -81,7 +82,8 @@ async function expectMatchesStream(readModel: ReadModel, accountId: string): Pro
   expect(aggregate?.streamSeq).toBe(events.at(-1)!.seq);
   expect(aggregate?.lastHash).toBe(events.at(-1)!.hash);
   for (const key of Object.values(state!.keys)) expect(await readModel.keyRecord(key.id)).toEqual({ ...key, accountId });
-  expect((await readModel.keysOf(accountId)).map((key) => key.id)).toEqual(Object.keys(state!.keys));
+  // In key id order (LevelDB's), which is not always the order of creation (two ids of one millisecond).
+  expect((await readModel.keysOf(accountId)).map((key) => key.id)).toEqual(Object.keys(state!.keys).sort());
   if (!state!.deleted) expect(await readModel.accountIdByName(state!.name)).toBe(accountId);
 }
 
@@ -235,17 +237,17 @@ describe("the checkpoint", () => {
     const keyCommand = createKey(accountId, "batched-key");
     await projector.waitFor(await store.lastEventSequence(), 5000);
 
-    const batch = vi.spyOn(readModel.db, "batch");
+    const batches = recordBatches(readModel);
     const put = vi.spyOn(readModel.db, "put");
     const del = vi.spyOn(readModel.db, "del");
     try {
       const [created] = await runOnStream(store, keyCommand);
       await projector.waitFor(created!.seq, 5000);
 
-      expect(batch).toHaveBeenCalledTimes(1);
+      expect(batches.written).toHaveLength(1);
       expect(put).not.toHaveBeenCalled();
       expect(del).not.toHaveBeenCalled();
-      const ops = operationsOf(batch.mock.calls[0]);
+      const ops = batches.written[0]!;
       expect(ops).toContainEqual({ type: "put", key: CHECKPOINT, value: created!.seq });
       expect(ops).toContainEqual(expect.objectContaining({ type: "put", key: `acct!${accountId}` }));
       expect(ops).toContainEqual(expect.objectContaining({ type: "put", key: `key!${keyCommand.data.keyId}` }));
@@ -253,7 +255,7 @@ describe("the checkpoint", () => {
 
       // Then a decision of two events (a rotation ending a retention): events that arrive together
       // share a batch (group commit); every batch carries its last message's checkpoint.
-      batch.mockClear();
+      batches.written.length = 0;
       const secret = () => newSecret(keyCommand.data.keyId);
       await runOnStream(
         store,
@@ -265,11 +267,7 @@ describe("the checkpoint", () => {
       );
       expect(two.map(({ envelope }) => envelope.type)).toEqual(["ApiKeyRetentionExpired", "ApiKeyRotated"]);
       await projector.waitFor(two.at(-1)!.seq, 5000);
-      const checkpoints = batch.mock.calls.map((call) =>
-        operationsOf(call)
-          .filter((op) => op.key === CHECKPOINT)
-          .map((op) => op.value),
-      );
+      const checkpoints = batches.written.map((ops) => ops.filter((op) => op.key === CHECKPOINT).map((op) => op.value));
       expect(checkpoints.length).toBeGreaterThanOrEqual(1);
       expect(checkpoints.length).toBeLessThanOrEqual(3);
       for (const checkpoint of checkpoints) expect(checkpoint).toHaveLength(1);
@@ -277,7 +275,7 @@ describe("the checkpoint", () => {
       expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
       expect(seqs.at(-1)).toBe(two[1]!.seq);
     } finally {
-      batch.mockRestore();
+      batches.restore();
       put.mockRestore();
       del.mockRestore();
     }
@@ -290,7 +288,7 @@ describe("the checkpoint", () => {
     const before = await readModel.checkpoint();
     const recordBefore = await readModel.accountRecord(accountId);
 
-    const batch = vi.spyOn(readModel.db, "batch").mockRejectedValueOnce(new Error("disk full"));
+    const batches = recordBatches(readModel, { failFirst: new Error("disk full") });
     try {
       const [created] = await runOnStream(store, createKey(accountId, "after-crash"));
       await eventually(() => projector.lastFailure !== null);
@@ -299,23 +297,110 @@ describe("the checkpoint", () => {
       expect(await readModel.accountRecord(accountId)).toEqual(recordBefore);
 
       await projector.waitFor(created!.seq, 5000);
-      expect(batch).toHaveBeenCalledTimes(2);
+      expect(batches.written).toHaveLength(2);
       expect(await readModel.checkpoint()).toBe(created!.seq);
       await expectMatchesStream(readModel, accountId);
       expect((await readModel.aggregate(accountId))?.state.version).toBe(2);
     } finally {
-      batch.mockRestore();
+      batches.restore();
+    }
+  });
+});
+
+describe("a projector catching up", () => {
+  it("folds the next batch while LevelDB writes the one before it, reading what that one did; nothing counts before it is written", async () => {
+    // More than one batch (1,000 messages) of events of a few accounts, side by side: the accounts'
+    // chains run across the batches' border.
+    const { accountIds } = await appendBulkHistory(store, { accounts: 4, eventsPerAccount: 300 });
+    const head = await streamHead();
+    const reference = await openReadModel();
+    const straight = newProjector(reference);
+    await straight.start();
+
+    let release!: () => void;
+    const readModel = await openReadModel();
+    const batches = recordBatches(readModel, { holdFirst: new Promise<void>((resolve) => (release = resolve)) });
+    const projector = newProjector(readModel);
+    try {
+      const started = projector.start();
+      // The first batch's write is held: the next one is folded meanwhile, on top of it …
+      await eventually(() => batches.folded.length === 2 && batches.folded[1]!.length > 0);
+      await sleep(100);
+      const [first, second] = batches.folded as [Operation[], Operation[]];
+      expect(second.filter((op) => op.key.startsWith("skipped!"))).toEqual([]);
+      const versions = (ops: Operation[], accountId: string): number[] =>
+        ops.filter((op) => op.key.startsWith(`hacct!${accountId}!`)).map((op) => (op.value as AccountFields).version);
+      for (const accountId of accountIds) {
+        expect(versions(first, accountId).length).toBeGreaterThan(0);
+        expect(versions(second, accountId)[0]).toBe(versions(first, accountId).at(-1)! + 1);
+      }
+      // … and nothing counts yet: not the position, not the checkpoint, not a waiter.
+      expect(batches.written).toHaveLength(0);
+      expect(batches.folded).toHaveLength(2);
+      expect(projector.position).toBe(0);
+      expect(await readModel.checkpoint()).toBe(0);
+      let waited = false;
+      const waiting = projector.waitFor(1, 10_000).then(() => (waited = true));
+      await sleep(50);
+      expect(waited).toBe(false);
+
+      release();
+      await waiting;
+      await started;
+      expect(projector.position).toBe(head);
+      expect(batches.written.map((ops) => ops.find((op) => op.key === CHECKPOINT)?.value)).toEqual(
+        batches.folded.map((ops) => ops.find((op) => op.key === CHECKPOINT)?.value),
+      );
+      for (const accountId of accountIds) await expectMatchesStream(readModel, accountId);
+      batches.restore();
+      expect(await dump(readModel.db)).toEqual(await dump(reference.db));
+    } finally {
+      release();
+      batches.restore();
     }
   });
 });
 
 type Operation = { type: string; key: string; value?: unknown };
 
-/** The operations array of one call of db.batch (the spy is typed after the chained-batch overload). */
-function operationsOf(call: unknown): Operation[] {
-  const [operations] = call as [Operation[]];
-  expect(Array.isArray(operations)).toBe(true);
-  return operations;
+/**
+ * Records the LevelDB batches the read model writes (chained batches, filled as the projector
+ * folds): the operations of each, in order, when its write is asked for. `failFirst`: the first
+ * write fails with it (and writes nothing), as a full disk would.
+ */
+function recordBatches(
+  readModel: ReadModel,
+  { failFirst, holdFirst }: { failFirst?: Error; holdFirst?: Promise<void> } = {},
+): { written: Operation[][]; folded: Operation[][]; restore: () => void } {
+  const written: Operation[][] = [];
+  const folded: Operation[][] = [];
+  let failure = failFirst;
+  let hold = holdFirst;
+  const original = readModel.db.batch.bind(readModel.db) as () => Writes;
+  const spy = vi.spyOn(readModel.db, "batch").mockImplementation(((...args: unknown[]) => {
+    expect(args).toEqual([]);
+    const chained = original();
+    const ops: Operation[] = [];
+    folded.push(ops);
+    const recorder: Writes = {
+      put: (key, value) => (ops.push({ type: "put", key, value }), chained.put(key, value)),
+      del: (key) => (ops.push({ type: "del", key }), chained.del(key)),
+      write: async () => {
+        const gate = hold;
+        hold = undefined;
+        await gate;
+        written.push(ops);
+        if (failure === undefined) return chained.write();
+        const error = failure;
+        failure = undefined;
+        await chained.close();
+        throw error;
+      },
+      close: () => chained.close(),
+    };
+    return recorder;
+  }) as never);
+  return { written, folded, restore: () => spy.mockRestore() };
 }
 
 function pick(secret: { secretHash: string; hint: string }) {
