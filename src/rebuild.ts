@@ -8,7 +8,7 @@ import type { Config } from "./config.js";
 import { readTrustAnchor, TRUST_ANCHOR_FILE, writeTrustAnchor } from "./data-dir.js";
 import { JetStreamEventStore, TrustLedger } from "./events/index.js";
 import { connectNats, natsAuthOf, startNatsServer } from "./nats/index.js";
-import { Projector, ReadModel } from "./projections/index.js";
+import { FreshReadModel, Projector, ReadModel } from "./projections/index.js";
 import { signerFromSeed } from "./signing/index.js";
 import { gatedSigner } from "./trust/index.js";
 
@@ -20,11 +20,11 @@ export class RebuildRefused extends Error {
   }
 }
 
-/** The rebuild was stopped part way: the read model holds a consistent prefix that a daemon completes on start. */
+/** The rebuild was stopped part way: the read model is as it was before (the new one, incomplete, is dropped). */
 export class RebuildInterrupted extends Error {
   constructor(readonly position: number) {
     super(
-      `interrupted: the read model now holds the events up to seq ${position}; a daemon starting on it (or another rebuild) completes it`,
+      `interrupted at seq ${position}: the read model is as it was before the rebuild (a daemon starting on it catches up from its own checkpoint)`,
     );
     this.name = "RebuildInterrupted";
   }
@@ -61,8 +61,9 @@ export interface RebuildOptions {
 }
 
 /**
- * `keyledger projections rebuild`: empties the read model of a stopped daemon's data directory and
- * projects the whole stream into it again, with the daemon's checks (each event signed by a key the
+ * `keyledger projections rebuild`: projects the whole stream again into a new read model for a
+ * stopped daemon's data directory, which replaces the old one once complete (FreshReadModel: all or
+ * nothing), with the daemon's checks (each event signed by a key the
  * ledger's trust root trusted at its sequence), so it ends as a fresh daemon would build it. Wires
  * only what that needs: the read model first (its lock says whether a daemon runs there; only then
  * may the embedded nats-server start on `<data-dir>/nats`, which stops any server left there), NATS,
@@ -86,8 +87,9 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
     const readModelPath = join(dataDir, "readmodel");
     if (!(await isDirectory(readModelPath)))
       throw new RebuildRefused(`${dataDir} holds no read model: give the daemon's --data-dir (KEYLEDGER_DATA_DIR)`);
-    const readModel = await openUnlocked(readModelPath, dataDir);
-    stops.push({ name: "read model", stop: () => readModel.close() });
+    // Held open (and so locked against a daemon) until the new read model takes its place.
+    const current = await openUnlocked(readModelPath, dataDir);
+    stops.push({ name: "read model", stop: () => (current.db.status === "open" ? current.close() : undefined) });
     // A rebuild appends nothing: its store gets a key that refuses to sign.
     const signer = gatedSigner(signerFromSeed(randomBytes(32)), () => false);
 
@@ -123,7 +125,10 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
     const trust = await trustOf(store, dataDir, config, logger);
 
     if (options.signal?.aborted === true) throw new RebuildRefused("interrupted before the read model was changed");
-    await readModel.clear();
+    const fresh = await FreshReadModel.beside(readModelPath);
+    let replaced = false;
+    stops.push({ name: "new read model", stop: () => (replaced ? undefined : fresh.abandon()) });
+    const readModel = fresh.readModel;
     const head = await store.head();
     const projector = new Projector(store, readModel, logger.child({ component: "projector" }), {
       trust,
@@ -139,7 +144,7 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
     }
     report();
     await projector.stop();
-    return {
+    const result: RebuildResult = {
       dataDir,
       head,
       position: projector.position,
@@ -148,6 +153,9 @@ export async function rebuildReadModel(config: Config, options: RebuildOptions):
       vouched: projector.vouchedSinceStart,
       signaturesChecked: projector.signaturesCheckedSinceStart,
     };
+    await fresh.replace(current);
+    replaced = true;
+    return result;
   } finally {
     await stopAll();
   }

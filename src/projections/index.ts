@@ -9,6 +9,7 @@ export type {
   RetentionEntry,
   SkippedEntry,
 } from "./layout.js";
+export { FreshReadModel } from "./fresh-read-model.js";
 export { ProjectionLag } from "./projection-lag.js";
 export { Projector, ReadModelTimeoutError } from "./projector.js";
 export type { ProjectorOptions } from "./projector.js";

@@ -52,6 +52,10 @@ export interface Credential {
   readonly account: AccountFields;
 }
 
+/** LevelDB's write buffer and file size for a read model written in bulk (its defaults: 4 and 2 MiB). */
+const BULK_WRITE_BUFFER = 32 * 1024 * 1024;
+const BULK_FILE_SIZE = 16 * 1024 * 1024;
+
 /** How many accounts (with their keys) and how many credentials stay in memory once read. */
 export const AGGREGATE_CACHE_SIZE = 5_000;
 export const CREDENTIAL_CACHE_SIZE = 20_000;
@@ -75,10 +79,16 @@ export class ReadModel {
 
   /**
    * Opens the read model. One written in another layout is cleared, and so rebuilt from the stream
-   * by the projector: the read model is derived data, the stream is the source of truth.
+   * by the projector: the read model is derived data, the stream is the source of truth. `bulk`: it
+   * is about to be written from scratch (a rebuild): LevelDB gets a larger write buffer and larger
+   * files, so that it compacts less while a million events go in (measured on 200,000 events: its
+   * compaction thread's CPU 5.5–6.2 → about 3 s; at the cost of up to 64 MiB more memory).
    */
-  static async open(path: string): Promise<ReadModel> {
-    const db = new Level<string, unknown>(path, { valueEncoding: "json" });
+  static async open(path: string, { bulk = false }: { bulk?: boolean } = {}): Promise<ReadModel> {
+    const db = new Level<string, unknown>(path, {
+      valueEncoding: "json",
+      ...(bulk ? { writeBufferSize: BULK_WRITE_BUFFER, maxFileSize: BULK_FILE_SIZE } : {}),
+    });
     await db.open();
     const readModel = new ReadModel(db);
     if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
