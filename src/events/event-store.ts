@@ -17,6 +17,7 @@ import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, KEYS_SUBJECT, ST
 import { decodeCheckpoint, type StreamCheckpoint } from "../format/index.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 import { ensureStream } from "./streams.js";
+import { TurnBatch } from "./turn-batch.js";
 
 const PUBLISH_ATTEMPTS = 3;
 /**
@@ -71,6 +72,8 @@ export interface Appended {
 export class JetStreamEventStore {
   /** Signatures this store made lately, by event hash (bounded): its own events need no re-check. */
   private readonly sealed = new Map<string, string>();
+  /** Publishes of one turn of the event loop leave in one socket write. */
+  private readonly turn = new TurnBatch();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -181,12 +184,14 @@ export class JetStreamEventStore {
     let lastError: unknown;
     for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
       try {
-        const ack = await this.js.publish(subject, payload, {
-          msgID: msgId,
-          expect: { lastSubjectSequence: expectedSeq },
-          headers: hdrs,
-          timeout: this.options.publishTimeoutMs,
-        });
+        const ack = await this.turn.run(() =>
+          this.js.publish(subject, payload, {
+            msgID: msgId,
+            expect: { lastSubjectSequence: expectedSeq },
+            headers: hdrs,
+            timeout: this.options.publishTimeoutMs,
+          }),
+        );
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (error) {
         if (isWrongLastSequence(error)) throw new ConcurrencyError(accountId);
