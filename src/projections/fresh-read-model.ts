@@ -28,8 +28,12 @@ export class FreshReadModel {
     return new FreshReadModel(await ReadModel.open(freshPath, { bulk: true }), path, freshPath);
   }
 
-  /** Puts the new read model in the place of `current` (open at `path` until then), and closes both. */
+  /**
+   * Puts the new read model in the place of `current` (open at `path` until then), and closes both.
+   * It is compacted first: written in bulk, it would leave compactions for the daemon's start-up.
+   */
   async replace(current: ReadModel): Promise<void> {
+    await this.readModel.compact();
     await this.readModel.close();
     const replaced = `${this.path}.replaced-${randomBytes(4).toString("hex")}`;
     // Renamed while still open and locked: its files stay where the open database has them.
