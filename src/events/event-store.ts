@@ -17,7 +17,7 @@ import { accountSubject, ALL_EVENTS_FILTER, CHECKPOINT_SUBJECT, KEYS_SUBJECT, ST
 import { decodeCheckpoint, type StreamCheckpoint } from "../format/index.js";
 import { isUnavailable, isWrongLastSequence, translate } from "./nats-errors.js";
 import { ensureStream } from "./streams.js";
-import { TurnBatch } from "./turn-batch.js";
+import { TurnBatch } from "../turn-batch.js";
 
 const PUBLISH_ATTEMPTS = 3;
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TurnBatch } from "../../../src/events/turn-batch.js";
+import { TurnBatch } from "../../src/turn-batch.js";
 
 describe("a turn batch", () => {
   it("starts the work handed over in one turn together, after that turn, in order", async () => {
@@ -21,6 +21,20 @@ describe("a turn batch", () => {
     expect(startedBefore).toEqual(["a", "b"]);
     expect(await Promise.all([first, second, third])).toEqual(["A", "B", "C"]);
     expect(started).toEqual(["a", "b", "c"]);
+  });
+
+  it("runs plain work handed over in one turn together after it, in order, with the work started by run()", async () => {
+    const batch = new TurnBatch();
+    const done: string[] = [];
+    batch.later(() => done.push("first"));
+    const started = batch.run(() => {
+      done.push("second");
+      return Promise.resolve();
+    });
+    batch.later(() => done.push("third"));
+    expect(done).toEqual([]);
+    await started;
+    expect(done).toEqual(["first", "second", "third"]);
   });
 
   it("answers each caller with its own failure, whether the work throws or rejects, and goes on with the rest", async () => {
