@@ -40,18 +40,18 @@ export class KeyIdFilter {
     this.complete = true;
   }
 
-  /** The filter's bits, to be restored at the next start. */
-  save(): string {
+  /** The filter's bits with its hash seeds, to be restored at the next start. */
+  save(): Buffer {
     const seeds = Buffer.alloc(8);
     seeds.writeUInt32LE(this.seeds[0], 0);
     seeds.writeUInt32LE(this.seeds[1] >>> 0, 4);
-    return Buffer.concat([seeds, this.bits]).toString("base64");
+    return Buffer.concat([seeds, this.bits]);
   }
 
-  /** Takes bits `save` wrote (the hash seeds with them); answers whether they fit. */
-  restore(saved: string): boolean {
-    const bytes = Buffer.from(saved, "base64");
-    if (bytes.length !== this.bits.length + 8) return false;
+  /** Takes bytes `save` wrote (the hash seeds with them); answers whether they fit. */
+  restore(saved: Uint8Array): boolean {
+    if (saved.length !== this.bits.length + 8) return false;
+    const bytes = Buffer.from(saved.buffer, saved.byteOffset, saved.length);
     this.bits.set(bytes.subarray(8));
     this.seeds = [bytes.readUInt32LE(0), bytes.readUInt32LE(4) | 1];
     this.complete = true;

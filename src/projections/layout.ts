@@ -8,7 +8,6 @@ import type { AccountState, KeyState } from "../domain/index.js";
  *   meta!digest                          running digest of the event messages up to it, with the last event's sequence
  *   meta!stream-checkpoint               the last authentic stream checkpoint seen: what the next one chains to
  *   meta!keys-head                       the last signing key statement that counted (seq, version, hash)
- *   meta!key-filter                      the key id filter as a clean shutdown left it, with its checkpoint
  *   acct!<accountId>                     AccountRecord (deleted accounts stay, flagged)
  *   key!<keyId>                          KeyRecord (the lookup of verification)
  *   acctkey!<accountId>!<keyId>          index: the keys of an account (in key id order)
@@ -36,7 +35,8 @@ export const CHECKPOINT = "meta!checkpoint";
 export const DIGEST = "meta!digest";
 export const STREAM_CHECKPOINT = "meta!stream-checkpoint";
 export const KEYS_HEAD = "meta!keys-head";
-export const KEY_FILTER = "meta!key-filter";
+/** Where earlier versions kept the key id filter (now a file beside LevelDB's: saved-key-filter.ts). */
+export const LEGACY_KEY_FILTER = "meta!key-filter";
 export const APPLIED = "meta!applied";
 export const accountKey = (accountId: string): string => `acct!${accountId}`;
 export const keyKey = (keyId: string): string => `key!${keyId}`;

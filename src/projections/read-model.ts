@@ -4,6 +4,7 @@ import { START_POSITION, type DigestPosition } from "../format/index.js";
 import { historyRecords } from "./history-records.js";
 import { KeyIdFilter } from "./key-id-filter.js";
 import { ReadThroughCache } from "./read-cache.js";
+import { saveKeyFilter, takeKeyFilter, type SavedKeyFilter } from "./saved-key-filter.js";
 import {
   accountKey,
   accountKeyIndex,
@@ -13,7 +14,7 @@ import {
   CHECKPOINT,
   DIGEST,
   keyKey,
-  KEY_FILTER,
+  LEGACY_KEY_FILTER,
   KEYS_HEAD,
   KEYS_RANGE,
   STREAM_CHECKPOINT,
@@ -74,7 +75,11 @@ export class ReadModel {
   /** Events applied so far (skipped ones not counted), as the last committed batch left it. */
   private appliedCount = 0;
 
-  private constructor(readonly db: Level<string, unknown>) {}
+  private constructor(
+    readonly db: Level<string, unknown>,
+    /** LevelDB's directory: the saved key id filter lives there too. */
+    private readonly path: string,
+  ) {}
 
   /**
    * Opens the read model. One written in another layout is cleared, and so rebuilt from the stream
@@ -90,29 +95,43 @@ export class ReadModel {
       ...(bulk ? { writeBufferSize: BULK_WRITE_BUFFER } : {}),
     });
     await db.open();
-    const readModel = new ReadModel(db);
+    const readModel = new ReadModel(db, path);
+    // Taken only once LevelDB's lock is held: a second process that cannot open it leaves it.
+    const saved = await takeKeyFilter(path);
     if ((await db.get(LAYOUT)) !== LAYOUT_VERSION) await readModel.clear();
-    else if (!(await readModel.loadKeyIds())) void readModel.learnKeyIds();
+    else {
+      await readModel.dropLegacyKeyFilter();
+      if (!(await readModel.loadKeyIds(saved))) void readModel.learnKeyIds();
+    }
     readModel.appliedCount = ((await db.get(APPLIED)) as number | undefined) ?? 0;
     return readModel;
   }
 
-  /** Closes the read model, leaving the key id filter behind for the next start (it matches this checkpoint). */
+  /**
+   * Closes the read model, leaving the key id filter behind for the next start (it matches this
+   * checkpoint), in a file of its own: a clean shutdown writes nothing to LevelDB, so that the next
+   * start has no log to replay.
+   */
   async close(): Promise<void> {
     this.closing = true;
     if (this.keyIds.ready && this.db.status === "open")
-      await this.db.put(KEY_FILTER, { checkpoint: await this.checkpoint(), filter: this.keyIds.save() }).catch(() => undefined);
+      await saveKeyFilter(this.path, await this.checkpoint(), this.keyIds.save()).catch(() => undefined);
     await this.db.close();
+  }
+
+  /** Earlier versions kept the filter in LevelDB (2 MiB with a million keys): removed once. */
+  private async dropLegacyKeyFilter(): Promise<void> {
+    const found = await this.db.keys({ gte: LEGACY_KEY_FILTER, lte: LEGACY_KEY_FILTER }).all();
+    if (found.length > 0) await this.db.del(LEGACY_KEY_FILTER);
   }
 
   /**
    * The key id filter a clean shutdown left, when the read model has not moved since (a daemon that
    * crashed after it applied more leaves one that does not match: it is learnt again).
    */
-  private async loadKeyIds(): Promise<boolean> {
-    const saved = (await this.db.get(KEY_FILTER)) as { checkpoint: number; filter: string } | undefined;
-    if (saved === undefined || saved.checkpoint !== (await this.checkpoint())) return false;
-    return this.keyIds.restore(saved.filter);
+  private async loadKeyIds(saved: SavedKeyFilter | null): Promise<boolean> {
+    if (saved === null || saved.checkpoint !== (await this.checkpoint())) return false;
+    return this.keyIds.restore(saved.bytes);
   }
 
   /**

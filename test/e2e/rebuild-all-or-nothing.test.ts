@@ -30,11 +30,11 @@ let head: number;
 /** The read model the daemon projected, as it left it. */
 let before: Array<[string, string]>;
 
-/** The read model of the data directory, every record (the key id filter a close leaves aside). */
+/** The read model of the data directory, every record. */
 async function readModelDump(): Promise<Array<[string, string]>> {
   const readModel = await ReadModel.open(join(dataDir, "readmodel"));
   try {
-    return (await dumpLevel(readModel.db)).filter(([key]) => key !== "meta!key-filter");
+    return await dumpLevel(readModel.db);
   } finally {
     await readModel.close();
   }

@@ -22,14 +22,9 @@ export async function allMessages(store: JetStreamEventStore): Promise<{ subject
   return messages;
 }
 
-/**
- * Every key and value of a LevelDB read model, as text; but the key id filter a clean shutdown
- * saves, which is a cache of the read model's own keys (with random seeds), not its state.
- */
+/** Every key and value of a LevelDB read model, as text. */
 export async function dumpLevel(db: { iterator(): AsyncIterable<[string, unknown]> }): Promise<Array<[string, string]>> {
   const entries: Array<[string, string]> = [];
-  for await (const [key, value] of db.iterator()) if (key !== KEY_FILTER) entries.push([key, JSON.stringify(value)]);
+  for await (const [key, value] of db.iterator()) entries.push([key, JSON.stringify(value)]);
   return entries;
 }
-
-const KEY_FILTER = "meta!key-filter";

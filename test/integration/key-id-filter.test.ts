@@ -1,3 +1,6 @@
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Level } from "level";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AccountState } from "../../src/domain/index.js";
 import { ReadModel } from "../../src/projections/index.js";
@@ -87,4 +90,50 @@ describe("the key id filter of a read model", () => {
     expect([...early, ...late].every((keyId) => reopened.mayHoldKey(keyId))).toBe(true);
     await reopened.close();
   });
+
+  it("is left in a file of its own, taken by the next start: a clean shutdown writes nothing to LevelDB's log", async () => {
+    const dir = await tempDir("keyledger-filter-");
+    dirs.push(dir);
+    const first = await ReadModel.open(dir);
+    const keyIds = await applyAccount(first, 20, 1);
+    await first.close();
+    expect(await readdir(dir)).toContain(SAVED);
+    // A start and a clean shutdown with nothing applied meanwhile: LevelDB's new log stays empty, so
+    // the start after it has nothing to replay (the filter written into LevelDB filled it with 2 MiB).
+    const idle = await ReadModel.open(dir);
+    expect(await readdir(dir)).not.toContain(SAVED);
+    await idle.close();
+    expect(await logBytes(dir)).toBe(0);
+    const third = await ReadModel.open(dir);
+    expect(keyIds.every((keyId) => third.mayHoldKey(keyId))).toBe(true);
+    expect(third.mayHoldKey(id("key"))).toBe(false);
+    // Taken: a crash now (no close) leaves no filter behind, whatever is applied before it.
+    await third.db.close();
+    expect(await readdir(dir)).not.toContain(SAVED);
+  });
+
+  it("drops the filter an earlier version kept in LevelDB", async () => {
+    const dir = await tempDir("keyledger-filter-");
+    dirs.push(dir);
+    const first = await ReadModel.open(dir);
+    await applyAccount(first, 5, 1);
+    await first.db.put(LEGACY, { checkpoint: 1, filter: "AAAA" });
+    await first.db.close();
+    const second = await ReadModel.open(dir);
+    expect(await second.db.get(LEGACY)).toBeUndefined();
+    await second.close();
+    const raw = new Level<string, unknown>(dir, { valueEncoding: "json" });
+    expect((await raw.keys().all()).filter((key) => key.startsWith("meta!key"))).toEqual([]);
+    await raw.close();
+  });
 });
+
+const SAVED = "KEYLEDGER-KEY-FILTER";
+const LEGACY = "meta!key-filter";
+
+/** The bytes in LevelDB's write-ahead logs. */
+async function logBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) if (name.endsWith(".log")) total += (await stat(join(dir, name))).size;
+  return total;
+}
