@@ -1,5 +1,5 @@
 import type { DomainEvent } from "./events.js";
-import type { AccountState, KeyState, State } from "./state.js";
+import { keysWith, noKeys, type AccountState, type KeyState, type State } from "./state.js";
 
 /** Applies one fact to the state of its account. Pure; unknown facts are a programming error. */
 export function evolve(state: State, event: DomainEvent): State {
@@ -13,7 +13,7 @@ export function evolve(state: State, event: DomainEvent): State {
       updatedAt: at,
       version: 1,
       epoch: 0,
-      keys: {},
+      keys: noKeys(),
     };
   }
   if (state === null) throw new Error(`${event.type} before ServiceAccountCreated for ${event.accountId}`);
@@ -26,7 +26,7 @@ export function evolve(state: State, event: DomainEvent): State {
   const withKey = (keyId: string, change: (key: KeyState) => Partial<KeyState>): AccountState => {
     const key = state.keys[keyId];
     if (key === undefined) throw new Error(`${event.type} for unknown key ${keyId}`);
-    return next({ keys: { ...state.keys, [keyId]: { ...key, ...change(key), updatedAt: at } } });
+    return next({ keys: keysWith(state.keys, { ...key, ...change(key), updatedAt: at }) });
   };
 
   switch (event.type) {
@@ -54,7 +54,7 @@ export function evolve(state: State, event: DomainEvent): State {
         lastRotatedAt: null,
         epoch: 0,
       };
-      return next({ keys: { ...state.keys, [keyId]: key } });
+      return next({ keys: keysWith(state.keys, key) });
     }
     case "ApiKeyUpdated": {
       const { keyId, ...changes } = event.data;

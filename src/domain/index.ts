@@ -23,5 +23,5 @@ export {
   ROLES,
 } from "./rules.js";
 export type { Role } from "./rules.js";
-export { initialState, liveKeys, pendingRetention, retentionInForce } from "./state.js";
+export { initialState, keysWith, liveKeys, noKeys, pendingRetention, retentionInForce } from "./state.js";
 export type { AccountState, KeyState, PreviousSecret, State } from "./state.js";

@@ -1,4 +1,4 @@
-import { ACCOUNT_ID_PATTERN, type AccountState, type KeyState } from "../domain/index.js";
+import { ACCOUNT_ID_PATTERN, noKeys, type AccountState, type KeyState } from "../domain/index.js";
 import {
   accountKeyVersionsRange,
   accountVersionKey,
@@ -42,7 +42,7 @@ export class PastAccounts {
    */
   private async keysOf(accountId: string): Promise<Record<string, KeyState>> {
     const range = accountKeyVersionsRange(accountId);
-    const keys: Record<string, KeyState> = {};
+    const keys = noKeys();
     const entries = await this.readModel.db.iterator<string, string>({ ...range, valueEncoding: "utf8" }).all();
     for (const [key, value] of entries) {
       const keyId = key.slice(range.gt.length, -17);

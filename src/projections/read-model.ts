@@ -1,5 +1,5 @@
 import { Level } from "level";
-import { pendingRetention, type AccountState, type KeyState } from "../domain/index.js";
+import { noKeys, pendingRetention, type AccountState } from "../domain/index.js";
 import { START_POSITION, type DigestPosition } from "../format/index.js";
 import { historyRecords } from "./history-records.js";
 import { KeyIdFilter } from "./key-id-filter.js";
@@ -204,7 +204,7 @@ export class ReadModel {
     const aggregate = await this.aggregates.get(accountId, async () => {
       const record = await this.accountRecord(accountId);
       if (record === undefined) return undefined;
-      const keys: Record<string, KeyState> = {};
+      const keys = noKeys();
       for (const { accountId: _owner, ...key } of await this.keysOf(accountId)) keys[key.id] = key;
       return { state: { ...record.account, keys }, streamSeq: record.streamSeq, lastHash: record.lastHash };
     });

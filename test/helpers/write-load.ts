@@ -639,6 +639,16 @@ export interface StreamEvent {
   readonly requestId: string | null;
 }
 
+/** The stream's last sequence, of any subject (an event, a checkpoint, a key statement). */
+export async function streamLastSequence(natsUrl: string, stream = "KEYLEDGER"): Promise<number> {
+  const nc = await connect({ servers: natsUrl, reconnect: false });
+  try {
+    return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+  } finally {
+    await nc.close();
+  }
+}
+
 /**
  * Every event of a keyledger stream (`kl.acct.*`, in stream order), read straight from NATS, with a
  * connection of its own: the truth, independent of any daemon.
