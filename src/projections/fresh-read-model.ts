@@ -41,7 +41,10 @@ export class FreshReadModel {
     try {
       await rename(this.freshPath, this.path);
     } finally {
-      await current.close();
+      // Moved away, the old read model leaves no key id filter: it would be saved at the path it
+      // was opened at, beside the new read model's files (or a daemon's that started meanwhile),
+      // and counted there.
+      await current.close({ leaveKeyFilter: false });
     }
     await rm(replaced, { recursive: true, force: true });
   }

@@ -110,11 +110,12 @@ export class ReadModel {
   /**
    * Closes the read model, leaving the key id filter behind for the next start (it matches this
    * checkpoint), in a file of its own: a clean shutdown writes nothing to LevelDB, so that the next
-   * start has no log to replay.
+   * start has no log to replay. `leaveKeyFilter: false` for a read model whose directory another
+   * one has taken (a rebuild's old one): its filter would land beside the new read model's files.
    */
-  async close(): Promise<void> {
+  async close({ leaveKeyFilter = true }: { leaveKeyFilter?: boolean } = {}): Promise<void> {
     this.closing = true;
-    if (this.keyIds.ready && this.db.status === "open")
+    if (leaveKeyFilter && this.keyIds.ready && this.db.status === "open")
       await saveKeyFilter(this.path, await this.checkpoint(), this.keyIds.save()).catch(() => undefined);
     await this.db.close();
   }

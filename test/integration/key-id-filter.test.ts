@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Level } from "level";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AccountState } from "../../src/domain/index.js";
-import { ReadModel } from "../../src/projections/index.js";
+import { FreshReadModel, ReadModel } from "../../src/projections/index.js";
 import { tempDir } from "../helpers/nats.js";
 import { eventually } from "./support.js";
 
@@ -110,6 +110,23 @@ describe("the key id filter of a read model", () => {
     // Taken: a crash now (no close) leaves no filter behind, whatever is applied before it.
     await third.db.close();
     expect(await readdir(dir)).not.toContain(SAVED);
+  });
+
+  it("of a rebuilt read model is its own, not the old one's, even at the same checkpoint", async () => {
+    const dir = await tempDir("keyledger-filter-");
+    dirs.push(dir);
+    const path = join(dir, "readmodel");
+    // The old read model and the new one stand at the same checkpoint with other keys (a rebuild
+    // after a signing key was trusted applies events the old one passed over).
+    const old = await ReadModel.open(path);
+    const oldKeys = await applyAccount(old, 10, 1);
+    const fresh = await FreshReadModel.beside(path);
+    const newKeys = await applyAccount(fresh.readModel, 10, 1);
+    await fresh.replace(old);
+    const rebuilt = await ReadModel.open(path);
+    expect(newKeys.filter((keyId) => !rebuilt.mayHoldKey(keyId))).toEqual([]);
+    expect(oldKeys.filter((keyId) => rebuilt.mayHoldKey(keyId))).toEqual([]);
+    await rebuilt.close();
   });
 
   it("drops the filter an earlier version kept in LevelDB", async () => {
