@@ -15,7 +15,7 @@ import { join } from "node:path";
  * then changed and not closed cleanly (a crash) never finds a filter that no longer matches it; and
  * it counts only for the checkpoint it was saved at.
  */
-export const SAVED_KEY_FILTER_FILE = "KEYLEDGER-KEY-FILTER";
+const SAVED_KEY_FILTER_FILE = "KEYLEDGER-KEY-FILTER";
 const MAGIC = Buffer.from("KLKF");
 const HEADER_BYTES = MAGIC.length + 8;
 

@@ -1,17 +1,11 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Level } from "level";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AccountState } from "../../src/domain/index.js";
 import { FreshReadModel, ReadModel } from "../../src/projections/index.js";
 import { tempDir } from "../helpers/nats.js";
 import { eventually } from "./support.js";
-
-const dirs: string[] = [];
-afterAll(async () => {
-  const { rm } = await import("node:fs/promises");
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const id = (prefix: string): string =>
@@ -64,7 +58,6 @@ async function applyAccount(readModel: ReadModel, count: number, seq: number): P
 describe("the key id filter of a read model", () => {
   it("comes back at once after a clean shutdown, and says no to unknown ids from the first request", async () => {
     const dir = await tempDir("keyledger-filter-");
-    dirs.push(dir);
     const first = await ReadModel.open(dir);
     const keyIds = await applyAccount(first, 50, 1);
     await first.close();
@@ -76,7 +69,6 @@ describe("the key id filter of a read model", () => {
 
   it("is learnt again from the key records when the saved one does not match the checkpoint (a crash after more was applied)", async () => {
     const dir = await tempDir("keyledger-filter-");
-    dirs.push(dir);
     const first = await ReadModel.open(dir);
     const early = await applyAccount(first, 10, 1);
     await first.close();
@@ -93,7 +85,6 @@ describe("the key id filter of a read model", () => {
 
   it("is left in a file of its own, taken by the next start: a clean shutdown writes nothing to LevelDB's log", async () => {
     const dir = await tempDir("keyledger-filter-");
-    dirs.push(dir);
     const first = await ReadModel.open(dir);
     const keyIds = await applyAccount(first, 20, 1);
     await first.close();
@@ -114,7 +105,6 @@ describe("the key id filter of a read model", () => {
 
   it("of a rebuilt read model is its own, not the old one's, even at the same checkpoint", async () => {
     const dir = await tempDir("keyledger-filter-");
-    dirs.push(dir);
     const path = join(dir, "readmodel");
     // The old read model and the new one stand at the same checkpoint with other keys (a rebuild
     // after a signing key was trusted applies events the old one passed over).
@@ -131,7 +121,6 @@ describe("the key id filter of a read model", () => {
 
   it("drops the filter an earlier version kept in LevelDB", async () => {
     const dir = await tempDir("keyledger-filter-");
-    dirs.push(dir);
     const first = await ReadModel.open(dir);
     await applyAccount(first, 5, 1);
     await first.db.put(LEGACY, { checkpoint: 1, filter: "AAAA" });
