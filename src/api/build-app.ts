@@ -24,6 +24,7 @@ import { eventRoutes } from "./routes/events.js";
 import { operationRoutes } from "./routes/operations.js";
 import { serviceAccountRoutes } from "./routes/service-accounts.js";
 import { signingKeyRoutes } from "./routes/signing-keys.js";
+import { sharedSerializers } from "./serializer-compiler.js";
 import { validatorCompiler } from "./validation.js";
 
 /** Builds the HTTP API from its dependencies; the caller owns `listen` and shutdown. */
@@ -63,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(sharedSerializers());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request) => {
     throw new HttpError("not_found", `no route ${request.method} ${safePath(request.url)}`);

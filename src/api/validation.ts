@@ -5,16 +5,36 @@ import { NAME_RULE } from "../domain/index.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-function ajv(coerceTypes: boolean): Ajv {
-  // Unknown members are refused (400), never silently dropped; bodies are never coerced.
-  return addFormats(new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes, strict: false }));
+/** The options every validator is compiled with (`test/unit/api/route-schemas.test.ts` checks the schemas themselves). */
+export function validatorOptions(coerceTypes: boolean) {
+  // Unknown members are refused (400), never silently dropped; bodies are never coerced. The
+  // schemas are the daemon's own constants: checking them against JSON Schema's meta-schema at each
+  // start (about 60 ms, twice) is left to that test.
+  return { allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes, strict: false, validateSchema: false };
 }
 
-const bodies = ajv(false);
-const others = ajv(true);
+type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
+
+/** One compiled validator for each distinct schema: many routes share their path parameters and queries. */
+function compiler(coerceTypes: boolean): (schema: object) => Validate {
+  const ajv = addFormats(new Ajv(validatorOptions(coerceTypes)));
+  const compiled = new Map<string, Validate>();
+  return (schema) => {
+    const text = JSON.stringify(schema);
+    let validate = compiled.get(text);
+    if (validate === undefined) {
+      validate = ajv.compile(schema) as Validate;
+      compiled.set(text, validate);
+    }
+    return validate;
+  };
+}
+
+const bodies = compiler(false);
+const others = compiler(true);
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === "body" ? bodies : others).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  (httpPart === "body" ? bodies : others)(schema as object);
 
 const PART = { body: "body", querystring: "query parameter", params: "path parameter", headers: "header" } as const;
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { performance } from "node:perf_hooks";
-import { Type } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import { BUNDLE_FORMAT, BUNDLE_VERSION } from "../../format/index.js";
 import { foldStatements, signerAt, SigningKeyNotTrustedError } from "../../trust/index.js";
 import { hijackWithOwnAccessLine } from "../access-log.js";

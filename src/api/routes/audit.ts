@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import { auditStream, AuditStopped, type AuditReport as Report } from "../../audit/index.js";
 import { foldStatements } from "../../trust/index.js";
 import type { AuditSlots } from "../audit-slots.js";

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import { newTokenId } from "../../application/index.js";
 import { issueToken, type KeyVerification } from "../../auth/index.js";
 import type { AppDeps } from "../deps.js";

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type, type Static } from "typebox";
+import type { Static } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import { InvalidValueError } from "../../domain/index.js";
 import { historyPage } from "../../events/index.js";
 import { accountSubject, ALL_EVENTS_FILTER } from "../../format/index.js";

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import type { AppDeps } from "../deps.js";
 import { commandContext, findAccount } from "../context.js";
 import type { RequireRoles } from "../plugins/authenticate.js";

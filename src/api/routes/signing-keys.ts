@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
+import { Type } from "../schemas/json-schema.js";
 import { MAX_REASON } from "../../trust/index.js";
 import { commandContext } from "../context.js";
 import type { AppDeps } from "../deps.js";

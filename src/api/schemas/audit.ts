@@ -1,4 +1,4 @@
-import { Type } from "typebox";
+import { Type } from "./json-schema.js";
 import { EVENT_TYPES, type EventType } from "../../domain/index.js";
 import { ApiKey, ServiceAccount } from "./common.js";
 

@@ -1,4 +1,5 @@
-import { Type, type Static } from "typebox";
+import type { Static } from "typebox";
+import { Type } from "./json-schema.js";
 import { MAX_DESCRIPTION, MAX_RETAIN_SECONDS, NAME_PATTERN, ROLES } from "../../domain/index.js";
 
 export const Name = Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 64 });

@@ -8,11 +8,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditAdmission, buildApp, loadConsoleFiles } from "../../../src/api/index.js";
-import type { AppDeps } from "../../../src/api/deps.js";
-import { Metrics } from "../../../src/metrics/index.js";
+import { buildApp } from "../../../src/api/index.js";
+import { registrationDeps } from "../../helpers/registration-deps.js";
 import { docSections, type DocSection } from "./sections.js";
 
 const DOC = join(process.cwd(), "docs", "http-api.md");
@@ -39,29 +37,6 @@ interface Operation {
 
 interface OpenApi {
   paths: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>;
-}
-
-/** Only what registering the routes touches; a handler that ran would fail on the rest, loudly. */
-function registrationDeps(): AppDeps {
-  return {
-    logger: pino({ level: "silent" }),
-    trustProxy: false,
-    streamLimits: { perPrincipal: 1, total: 1 },
-    audits: auditAdmission({ perPrincipal: 1, total: 1 }),
-    consoleFiles: loadConsoleFiles(),
-    metrics: new Metrics({
-      eventsAppended: () => new Map(),
-      projectionLag: () => 0,
-      projectorPosition: () => 0,
-      projectorApplied: () => 0,
-      projectorBatches: () => 0,
-      schedulerRuns: () => 0,
-      schedulerExpiries: () => 0,
-      natsConnected: () => false,
-      relayExamined: () => 0,
-      relayPosition: () => 0,
-    }),
-  } as Partial<AppDeps> as AppDeps;
 }
 
 /** `/v1/service-accounts/:account` in the doc is `/v1/service-accounts/{account}` in OpenAPI. */
