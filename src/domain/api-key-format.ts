@@ -31,8 +31,24 @@ export function hintOf(key: string): string {
 /** Hash of a key nobody holds: compared against when there is no record, so that the work is the same. */
 export const DUMMY_HASH = hashApiKey("kl_00000000000000000000000000_unused-unused-unused-unused-unused-unu");
 
-/** Constant-time comparison of two `sha256:<hex>` hashes. */
+/** The length of a `sha256:<hex>` hash, in characters and in UTF-8 bytes. */
+const HASH_LENGTH = DUMMY_HASH.length;
+/**
+ * Where two hashes of that length are written to be compared (every verification compares two pairs):
+ * each holds more than a hash, so that a string of that many characters but more UTF-8 bytes shows.
+ */
+const scratch = { left: Buffer.alloc(2 * HASH_LENGTH), right: Buffer.alloc(2 * HASH_LENGTH) };
+const compared = { left: scratch.left.subarray(0, HASH_LENGTH), right: scratch.right.subarray(0, HASH_LENGTH) };
+
+/** Constant-time comparison of two `sha256:<hex>` hashes (of their UTF-8 bytes). */
 export function sameHash(a: string, b: string): boolean {
+  if (
+    a.length === HASH_LENGTH &&
+    b.length === HASH_LENGTH &&
+    scratch.left.write(a, "utf8") === HASH_LENGTH &&
+    scratch.right.write(b, "utf8") === HASH_LENGTH
+  )
+    return timingSafeEqual(compared.left, compared.right);
   const left = Buffer.from(a, "utf8");
   const right = Buffer.from(b, "utf8");
   if (left.length !== right.length) return false;

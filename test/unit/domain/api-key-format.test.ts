@@ -75,6 +75,25 @@ describe("sameHash", () => {
     expect(sameHash(hashApiKey(KEY), DUMMY_HASH)).toBe(false);
     expect(sameHash(hashApiKey(KEY), hashApiKey(KEY).slice(0, -1))).toBe(false);
   });
+
+  it("tells apart strings of a hash's length that differ only beyond ASCII, and compares other strings too", () => {
+    const hashed = hashApiKey(KEY);
+    // Same number of characters, other bytes: a comparison of one byte per character would see
+    // 0x61 for both "a" and "\u0161".
+    const lookalike = `${hashed.slice(0, -1)}\u0161`;
+    const ascii = `${hashed.slice(0, -1)}a`;
+    expect(lookalike.length).toBe(hashed.length);
+    expect(sameHash(lookalike, ascii)).toBe(false);
+    expect(sameHash(ascii, lookalike)).toBe(false);
+    expect(sameHash(lookalike, lookalike)).toBe(true);
+    expect(sameHash(ascii, ascii)).toBe(true);
+    expect(sameHash("\u0161".repeat(hashed.length), "\u0161".repeat(hashed.length))).toBe(true);
+    expect(sameHash("short", "short")).toBe(true);
+    expect(sameHash("short", "shore")).toBe(false);
+    // One pair compared after another: nothing of the first is left to the second.
+    expect(sameHash(hashed, hashed)).toBe(true);
+    expect(sameHash(hashed, DUMMY_HASH)).toBe(false);
+  });
 });
 
 describe("hintOf", () => {
