@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { FastifySchemaCompiler } from "fastify";
 import { NAME_RULE } from "../domain/index.js";
+import { compiledOncePerSchema } from "./compile-once.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -18,16 +19,7 @@ type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
 /** One compiled validator for each distinct schema: many routes share their path parameters and queries. */
 function compiler(coerceTypes: boolean): (schema: object) => Validate {
   const ajv = addFormats(new Ajv(validatorOptions(coerceTypes)));
-  const compiled = new Map<string, Validate>();
-  return (schema) => {
-    const text = JSON.stringify(schema);
-    let validate = compiled.get(text);
-    if (validate === undefined) {
-      validate = ajv.compile(schema) as Validate;
-      compiled.set(text, validate);
-    }
-    return validate;
-  };
+  return compiledOncePerSchema((schema) => ajv.compile(schema) as Validate);
 }
 
 const bodies = compiler(false);
